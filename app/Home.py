@@ -1,0 +1,30 @@
+"""FRAME Explorer: the router. ``streamlit run app/Home.py`` starts the app.
+
+Pages live in ``app/app_pages/`` (one file each) and are routed with ``st.navigation``;
+shared widgets and data access live in ``app/components/``. Pages stay thin: the work is done
+by ``frame_core``.
+"""
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run app/Home.py` puts app/ first, not the repo root
+    sys.path.insert(0, str(ROOT))
+
+st.set_page_config(page_title="FRAME Explorer", page_icon=":material/movie:", layout="wide")
+
+PAGES = [
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/data.py", title="Data", icon=":material/upload_file:"),
+    st.Page("app_pages/skip_explorer.py", title="Skip Explorer", icon=":material/timeline:"),
+    st.Page("app_pages/graph_inspector.py", title="Graph Inspector", icon=":material/hub:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+    st.Page("app_pages/recommend.py", title="Recommend", icon=":material/recommend:"),
+    st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),
+]
+
+st.navigation(PAGES).run()

@@ -1,0 +1,6 @@
+"""Recommend page (being built)."""
+
+import streamlit as st
+
+st.title("Recommend")
+st.info("This page is being built.")

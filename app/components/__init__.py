@@ -1,0 +1,1 @@
+"""Shared widgets, cached data access and charts for the app pages."""

@@ -1,0 +1,45 @@
+"""Cached access to the workspace and the selected dataset (the only place pages load data)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from frame_core.errors import InputError
+from frame_core.workspace import Workspace
+
+DATASET_KEY = "dataset_id"
+
+
+@st.cache_resource
+def workspace() -> Workspace:
+    """The app's workspace ($FRAME_WORKSPACE or ./workspace)."""
+    return Workspace().ensure()
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading dataset…")
+def load_log(ds_id: str, version: str) -> pd.DataFrame:
+    """Clean log of a dataset; ``version`` (its created time) keys the cache."""
+    return workspace().load_log(ds_id)
+
+
+def dataset_picker(sidebar: bool = True):
+    """Select box over bundled and stored datasets; returns (DatasetInfo, log) or (None, None)."""
+    infos = workspace().list_datasets()
+    where = st.sidebar if sidebar else st
+    if not infos:
+        where.info("No dataset yet: upload one on the Data page.")
+        return None, None
+    ids = [i.id for i in infos]
+    current = st.session_state.get(DATASET_KEY)
+    index = ids.index(current) if current in ids else 0
+    choice = where.selectbox(
+        "Dataset", ids, index=index, format_func=lambda i: next(x.name for x in infos if x.id == i), key="dataset_picker"
+    )
+    st.session_state[DATASET_KEY] = choice
+    info = next(x for x in infos if x.id == choice)
+    try:
+        return info, load_log(info.id, info.created)
+    except InputError as exc:
+        st.error(str(exc))
+        return info, None
