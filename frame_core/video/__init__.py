@@ -1,0 +1,44 @@
+"""Visual clip embeddings from real video files (DESIGN §1.4 H_c0, §2, §3 ``embed``).
+
+- :mod:`.probe`: find and probe video files, sanitise uploaded names, report problems.
+- :mod:`.frames`: sample ``k`` frames inside each of the ``N_c`` clips of a video.
+- :mod:`.encoders`: frames -> one vector per clip (handcrafted default, or a local ONNX model).
+- :mod:`.cache`: raw-bytes diskcache of embeddings (never pickles).
+- :mod:`.embed`: :func:`embed_videos`, :class:`ClipFeatures`, feature file I/O.
+"""
+
+from .embed import ClipFeatures, embed_videos, load_clip_features, save_clip_features
+from .encoders import Encoder, HandcraftedEncoder, OnnxEncoder, get_encoder
+from .frames import read_clip_frames, sample_frame_indices, sample_times
+from .probe import (
+    VIDEO_EXTENSIONS,
+    UnreadableVideoError,
+    VideoInfo,
+    VideoIssue,
+    VideoReport,
+    check_videos,
+    probe_video,
+    sanitise_name,
+)
+
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "ClipFeatures",
+    "Encoder",
+    "HandcraftedEncoder",
+    "OnnxEncoder",
+    "UnreadableVideoError",
+    "VideoInfo",
+    "VideoIssue",
+    "VideoReport",
+    "check_videos",
+    "embed_videos",
+    "get_encoder",
+    "load_clip_features",
+    "probe_video",
+    "read_clip_frames",
+    "sample_frame_indices",
+    "sample_times",
+    "sanitise_name",
+    "save_clip_features",
+]

@@ -1,0 +1,360 @@
+"""Public API: visual clip embeddings for a set of video files, and their feature files.
+
+- :func:`embed_videos` -> (:class:`ClipFeatures`, :class:`~frame_core.video.probe.VideoReport`)
+- :func:`save_clip_features` / :func:`load_clip_features`: Parquet (or CSV) with columns
+  ``video_id`` (str), ``clip`` (int, 0-based) and ``f0 … f{d-1}`` (float32).
+
+Rows are ordered by ``video_id`` (as strings), then ``clip``. A video that can't be decoded
+gets no rows; it is named in the report with its reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .cache import EmbeddingCache, default_cache_dir, embedding_key, probe_key
+from .encoders import Encoder, get_encoder
+from .frames import METHODS, check_nc_k, read_clip_frames
+from .probe import (
+    ProgressFn,
+    StagedVideos,
+    UnreadableVideoError,
+    VideoInfo,
+    VideoIssue,
+    VideoReport,
+    VideoSource,
+    compare_with_log,
+    file_sha256,
+)
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "frame-clip-features/v1"
+_META_ENCODER = b"frame.encoder_id"
+_META_NC = b"frame.nc"
+_META_FORMAT = b"frame.format"
+
+
+# ------------------------------------------------------------------------------ features
+@dataclasses.dataclass
+class ClipFeatures:
+    """Visual feature vectors, one row per (video, clip).
+
+    ``video_ids``: str array (n_rows,); ``clips``: int64 array (n_rows,), 0-based clip index
+    ``< nc``; ``matrix``: float32 (n_rows, dim); ``encoder_id``: the encoder that made them
+    (``"unknown"`` for a CSV without one); ``nc``: clips per video.
+    """
+
+    video_ids: np.ndarray
+    clips: np.ndarray
+    matrix: np.ndarray
+    encoder_id: str
+    nc: int
+
+    def __post_init__(self):
+        self.video_ids = np.asarray(self.video_ids, dtype=object).astype(str)
+        self.clips = np.asarray(self.clips, dtype=np.int64)
+        self.matrix = np.asarray(self.matrix, dtype=np.float32)
+        if self.matrix.ndim != 2:
+            raise ValueError(f"matrix must be 2-D, got shape {self.matrix.shape}")
+        n = self.matrix.shape[0]
+        if self.video_ids.shape != (n,) or self.clips.shape != (n,):
+            raise ValueError("video_ids, clips and matrix rows must have the same length")
+        self.nc = int(self.nc)
+        self._index: tuple[pd.Index, np.ndarray] | None = None
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.matrix.shape[0])
+
+    @property
+    def video_list(self) -> list[str]:
+        """Distinct video ids, sorted."""
+        return sorted(set(self.video_ids.tolist()))
+
+    def _table(self) -> tuple[pd.Index, np.ndarray]:
+        if self._index is None:
+            vids = pd.Index(pd.unique(self.video_ids))
+            table = np.full((len(vids), max(self.nc, 1)), -1, dtype=np.int64)
+            ok = (self.clips >= 0) & (self.clips < self.nc)
+            rows = np.nonzero(ok)[0]
+            table[vids.get_indexer(self.video_ids[ok]), self.clips[ok]] = rows
+            self._index = (vids, table)
+        return self._index
+
+    def lookup(self, video_ids, clips) -> tuple[np.ndarray, np.ndarray]:
+        """Rows for the pairs ``(video_ids[i], clips[i])``.
+
+        Returns ``(matrix (m, dim) float32, found (m,) bool)``; rows that are not found are
+        zeros. Ids are compared as strings. Vectorised (no Python loop over rows).
+        """
+        v = np.asarray(video_ids, dtype=object).astype(str).ravel()
+        c = np.asarray(clips).astype(np.int64).ravel()
+        if v.shape != c.shape:
+            raise ValueError("video_ids and clips must have the same length")
+        vids, table = self._table()
+        vi = vids.get_indexer(v)
+        found = (vi >= 0) & (c >= 0) & (c < self.nc)
+        rows = np.full(len(v), -1, dtype=np.int64)
+        rows[found] = table[vi[found], c[found]]
+        found &= rows >= 0
+        out = np.zeros((len(v), self.dim), dtype=np.float32)
+        out[found] = self.matrix[rows[found]]
+        return out, found
+
+    def to_frame(self) -> pd.DataFrame:
+        """``video_id``, ``clip``, ``f0 … f{d-1}`` (float32)."""
+        df = pd.DataFrame(self.matrix, columns=[f"f{i}" for i in range(self.dim)])
+        df.insert(0, "clip", self.clips)
+        df.insert(0, "video_id", pd.array(self.video_ids, dtype="string"))
+        return df
+
+
+def _empty(encoder_id: str, nc: int, dim: int) -> ClipFeatures:
+    return ClipFeatures(np.array([], dtype=str), np.array([], np.int64), np.zeros((0, dim), np.float32), encoder_id, nc)
+
+
+# --------------------------------------------------------------------------------- embed
+def embed_videos(
+    videos: Any,
+    nc: int,
+    *,
+    k: int = 3,
+    encoder: Encoder | str | None = None,
+    cache_dir: str | os.PathLike | None | bool = None,
+    log: pd.DataFrame | None = None,
+    progress: ProgressFn | None = None,
+    method: str = "auto",
+) -> tuple[ClipFeatures, VideoReport]:
+    """Embed every clip of every video file.
+
+    ``videos``: a folder of ``<video_id>.<ext>`` files, one file, or uploads (paths,
+    ``(filename, bytes)`` pairs, or objects with ``.name``/``.getvalue()``; names are sanitised).
+    ``nc``: clips per video (1..64); ``k``: frames sampled per clip (1..16; see
+    :mod:`frame_core.video.frames` for the sample times). ``encoder``: an :class:`Encoder`,
+    ``"handcrafted"`` or a path to a ``.onnx`` file (default: the handcrafted encoder).
+    ``cache_dir``: embedding cache folder; ``None`` means ``$FRAME_WORKSPACE/cache/embeddings``
+    and ``False`` disables caching. ``log``: optional DataFrame with ``video_id`` and
+    ``duration_time`` (s) to cross-check (missing files, unlogged files, durations off by > 1 s).
+    ``progress(done, total, stage)`` is called after each file (stage ``"embed"``).
+    ``method``: frame sampling strategy (``"auto"``, ``"sequential"``, ``"seek"``).
+
+    Bad files never stop the run: they are reported by name with the reason and get no rows.
+    Raises :class:`InputError` when there is no video file at all, or none could be embedded.
+    """
+    nc, k = check_nc_k(nc, k)
+    if method not in METHODS:
+        raise InputError(f"unknown frame sampling method {method!r}; use one of {', '.join(METHODS)}")
+    enc = get_encoder(encoder)
+    cache: EmbeddingCache | None = None
+    if cache_dir is not False:
+        cache = EmbeddingCache(default_cache_dir() if cache_dir in (None, True) else Path(cache_dir))
+    t0 = time.perf_counter()
+    try:
+        with StagedVideos(videos) as staged:
+            report = VideoReport(issues=list(staged.issues), n_files=staged.n_files)
+            if cache is not None and cache.error:
+                report.notes.append(cache.error)
+            total = len(staged.sources)
+            if progress:
+                progress(0, total, "embed")
+            results: list[tuple[str, np.ndarray]] = []
+            for i, src in enumerate(staged.sources):
+                try:
+                    info, vecs, hit = _embed_one(src, nc, k, enc, cache, method)
+                except UnreadableVideoError as exc:
+                    report.issues.append(VideoIssue(src.name, src.video_id, "unreadable", exc.reason))
+                else:
+                    report.videos.append(info)
+                    results.append((src.video_id, vecs))
+                    if hit:
+                        report.cache_hits += 1
+                    else:
+                        report.cache_misses += 1
+                if progress:
+                    progress(i + 1, total, "embed")
+            report.videos.sort(key=lambda v: v.video_id)
+            compare_with_log(report, log, attempted=[s.video_id for s in staged.sources])
+    finally:
+        if cache is not None:
+            if cache.corrupt:
+                logger.warning("%d corrupt embedding cache entries were deleted and recomputed", cache.corrupt)
+            cache.close()
+    if cache is not None and cache.corrupt:
+        report.notes.append(f"{cache.corrupt} corrupt cache entries were deleted and recomputed")
+    logger.info(
+        "embedded %d of %d videos (%d cache hits) in %.2f s", len(results), report.n_files, report.cache_hits,
+        time.perf_counter() - t0,
+    )
+    if not results:
+        bad = "; ".join(f"{i.name} ({i.detail})" for i in report.errors[:5])
+        raise InputError(f"none of the {report.n_files} video files could be embedded: {bad or 'no video files'}")
+    results.sort(key=lambda r: r[0])
+    vids = np.repeat(np.array([r[0] for r in results], dtype=object), nc).astype(str)
+    clips = np.tile(np.arange(nc, dtype=np.int64), len(results))
+    matrix = np.concatenate([r[1] for r in results], axis=0).astype(np.float32)
+    return ClipFeatures(vids, clips, matrix, enc.id, nc), report
+
+
+def _embed_one(
+    src: VideoSource, nc: int, k: int, enc: Encoder, cache: EmbeddingCache | None, method: str
+) -> tuple[VideoInfo, np.ndarray, bool]:
+    """(probe info, (nc, dim) float32 vectors, cache hit) for one file."""
+    path, name = src.path, src.name
+    sha = ""
+    if cache is not None and cache.enabled:
+        try:
+            sha = file_sha256(path)
+        except OSError as exc:
+            raise UnreadableVideoError(name, f"cannot read the file ({exc.strerror or exc})") from None
+        meta = cache.get_json(probe_key(sha))
+        vecs = cache.get_array(embedding_key(sha, nc, k, enc.id, method), (nc, enc.dim)) if meta is not None else None
+        if meta is not None and vecs is not None:
+            try:
+                info = VideoInfo(**{**meta, "name": name, "video_id": src.video_id})
+            except TypeError:
+                pass  # probe record of another layout: recompute below
+            else:
+                return info, vecs, True
+    cf = read_clip_frames(path, nc, k, size=enc.frame_size, method=method, name=name, sha256=sha)
+    vecs = np.asarray(enc.encode(cf.frames), dtype=np.float32)
+    if vecs.shape != (nc, enc.dim):
+        raise ValueError(f"encoder {enc.id} returned shape {vecs.shape}, expected {(nc, enc.dim)}")
+    if not np.isfinite(vecs).all():
+        raise UnreadableVideoError(name, "the encoder produced non-finite values for this video")
+    if cache is not None and cache.enabled and sha:
+        cache.set_array(embedding_key(sha, nc, k, enc.id, method), vecs, {"encoder": enc.id, "nc": nc, "k": k})
+        cache.set_json(probe_key(sha), cf.info.to_json())
+    return cf.info, vecs, False
+
+
+# ------------------------------------------------------------------------------ file I/O
+def save_clip_features(features: ClipFeatures, path: str | os.PathLike) -> Path:
+    """Write features atomically: Parquet (``video_id`` string, ``clip`` int64, ``f0…`` float32,
+    with ``encoder_id`` and ``nc`` in the schema metadata), or CSV when ``path`` ends in
+    ``.csv``. Returns the path."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    df = features.to_frame()
+    try:
+        if path.suffix.lower() == ".csv":
+            df.to_csv(tmp, index=False, float_format="%.9g")
+        else:
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            meta = dict(table.schema.metadata or {})
+            meta.update(
+                {_META_ENCODER: features.encoder_id.encode(), _META_NC: str(features.nc).encode(), _META_FORMAT: FORMAT.encode()}
+            )
+            pq.write_table(table.replace_schema_metadata(meta), tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _feature_columns(df: pd.DataFrame, name: str) -> list[str]:
+    cols = [c for c in df.columns if c not in ("video_id", "clip")]
+    bad = [c for c in cols if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])]
+    if bad:
+        raise InputError(f"{name}: feature columns must be numeric; not numeric: {', '.join(map(str, bad[:5]))}")
+    if not cols:
+        raise InputError(f"{name}: no feature columns (expected video_id, clip, f0, f1, …)")
+
+    def order(c: str) -> tuple[int, int | str]:
+        s = str(c)
+        return (0, int(s[1:])) if s[:1] == "f" and s[1:].isdigit() else (1, s)
+
+    fcols = [c for c in cols if order(c)[0] == 0]
+    return sorted(fcols, key=order) + [c for c in cols if order(c)[0] == 1]
+
+
+def load_clip_features(path: str | os.PathLike) -> ClipFeatures:
+    """Read a features file written by :func:`save_clip_features`, or any Parquet/CSV with
+    ``video_id``, ``clip`` (0-based integers) and numeric feature columns (``f0…`` in numeric
+    order first, then the others in file order).
+
+    Raises :class:`InputError` when the file is missing or unreadable, a column is missing, a
+    clip index is not a non-negative integer (or not below the stored ``nc``), a feature is
+    missing/non-finite, or a (video_id, clip) pair repeats. ``nc`` comes from the file's
+    metadata, else ``max(clip) + 1``.
+    """
+    p = Path(path)
+    name = p.name
+    if not p.is_file():
+        raise InputError(f"features file not found: {p}")
+    with open(p, "rb") as fh:
+        head = fh.read(4)
+    meta: dict[bytes, bytes] = {}
+    try:
+        if head == b"PAR1":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(p)
+            meta = dict(table.schema.metadata or {})
+            df = table.to_pandas()
+        else:
+            sep = "\t" if p.suffix.lower() == ".tsv" or p.name.lower().endswith(".tsv.gz") else ","
+            df = pd.read_csv(p, sep=sep, dtype={"video_id": str}, compression="infer")
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
+        raise InputError(f"cannot read features file {name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in ("video_id", "clip") if c not in df.columns]
+    if missing:
+        raise InputError(f"{name}: missing column(s) {', '.join(missing)}; expected video_id, clip, f0, f1, …")
+    if len(df) == 0:
+        raise InputError(f"{name}: no rows")
+    if df["video_id"].isna().any():
+        raise InputError(f"{name}: {int(df['video_id'].isna().sum())} rows without a video_id")
+    vids = df["video_id"].astype(str).str.strip()
+    if (vids == "").any():
+        raise InputError(f"{name}: empty video_id values")
+    clip_num = pd.to_numeric(df["clip"], errors="coerce")
+    bad_clip = clip_num.isna() | (clip_num < 0) | (clip_num != np.floor(clip_num))
+    if bad_clip.any():
+        first = df.loc[bad_clip, "clip"].iloc[0]
+        raise InputError(f"{name}: clip must be a non-negative integer (0-based); {int(bad_clip.sum())} bad, e.g. {first!r}")
+    clips = clip_num.to_numpy(dtype=np.int64)
+    fcols = _feature_columns(df, name)
+    mat = df[fcols].to_numpy(dtype=np.float64)
+    finite = np.isfinite(mat)
+    if not finite.all():
+        r, c = np.argwhere(~finite)[0]
+        raise InputError(f"{name}: feature values must be finite numbers; row {int(r) + 1}, column {fcols[c]} is not")
+    if np.abs(mat).max(initial=0.0) > np.finfo(np.float32).max:
+        raise InputError(f"{name}: feature values too large for float32")
+    dup = pd.DataFrame({"v": vids, "c": clips}).duplicated()
+    if dup.any():
+        i = int(np.nonzero(dup.to_numpy())[0][0])
+        raise InputError(f"{name}: (video_id, clip) pairs must be unique; {vids.iloc[i]!r} clip {clips[i]} repeats")
+    nc = int(clips.max()) + 1
+    if _META_NC in meta:
+        try:
+            nc_meta = int(meta[_META_NC].decode())
+        except ValueError:
+            raise InputError(f"{name}: bad nc in the file metadata") from None
+        if nc_meta < nc:
+            raise InputError(f"{name}: clip indices go up to {nc - 1} but the file says N_c = {nc_meta}")
+        nc = nc_meta
+    encoder_id = meta.get(_META_ENCODER, b"unknown").decode("utf-8", "replace")
+    order = np.lexsort((clips, vids.to_numpy(dtype=str)))
+    return ClipFeatures(vids.to_numpy(dtype=str)[order], clips[order], mat[order].astype(np.float32), encoder_id, nc)
