@@ -1,0 +1,244 @@
+"""One comparison path for FRAME, the coarse model and the baselines (the paper's Table 3).
+
+Every model is trained on the **same** chronological split (DESIGN §1.5: per user, the last
+floor(0.2·n) views test, the floor(0.1·n) before them validation, the rest training), selected
+on validation AUC by its own early stopping, and scored with
+:func:`frame_core.metrics.video_metrics` on the **same** test rows (label = full view).
+
+Outputs written to ``out_dir`` (all atomically, CSVs formula-safe):
+
+- ``results.csv``: one row per (model, seed); columns exactly ``model, seed, auc, gauc,
+  logloss, recall@3, ndcg@3, recall@5, ndcg@5``;
+- ``results.md``: the paper's Table 3 shape, one row per model, ``mean ± std`` over seeds
+  (sample std, ddof = 1; the mean alone when there is one seed), the best mean of each column in
+  bold (highest, except logloss: lowest; ties at the shown 4 decimals are all bold);
+- ``runs.csv``: model, seed, val_auc, best_epoch, fit_seconds (how each run was selected);
+- ``test_predictions.csv`` (unless ``save_predictions=False``): model, seed, user_id, video_id,
+  interaction_timestamp, y, p_full for every test row, for ROC/PR curves and per-user analyses;
+- ``comparison.json``: split sizes, models, seeds and training-length overrides.
+
+``progress(event)`` receives dicts with ``event`` = ``"run_start"`` (model, seed, run, n_runs),
+``"epoch"`` (a model's epoch event: model, epoch, loss, val_auc, elapsed, plus seed, run,
+n_runs) and ``"run_done"`` (model, seed, run, n_runs and the test metrics). ``run`` counts from
+1. ``cancel.is_set()`` is checked between runs and inside training.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import schema as S
+from ..errors import InputError
+from ..metrics import METRIC_KEYS, video_metrics
+from ..split import TEST, TRAIN, VAL, chronological_split
+from .base import check_cancel, full_view
+from .registry import make_model, parse_models
+
+RESULT_COLUMNS = ("model", "seed", *METRIC_KEYS)
+LOWER_IS_BETTER = frozenset({"logloss"})
+METRIC_TITLES = {
+    "auc": "AUC",
+    "gauc": "GAUC",
+    "logloss": "Logloss",
+    "recall@3": "Recall@3",
+    "ndcg@3": "NDCG@3",
+    "recall@5": "Recall@5",
+    "ndcg@5": "NDCG@5",
+}
+MAX_SEEDS = 100
+
+
+def parse_seeds(seeds) -> list[int]:
+    """An int K (or ``"K"``) means seeds 0 .. K-1; a list (or ``"0,3,7"``) is taken as given."""
+    if isinstance(seeds, str):
+        parts = [x.strip() for x in seeds.split(",") if x.strip()]
+        seeds = parts[0] if len(parts) == 1 and "," not in seeds else parts
+    try:
+        if isinstance(seeds, (str, int, np.integer)):
+            k = int(seeds)
+            if not 1 <= k <= MAX_SEEDS:
+                raise InputError(f"the number of seeds must be 1 to {MAX_SEEDS}, got {k}")
+            return list(range(k))
+        out = [int(x) for x in seeds]
+    except (TypeError, ValueError):
+        raise InputError(f"seeds must be a count or a list of integers, got {seeds!r}") from None
+    if not out:
+        raise InputError("give at least one seed")
+    return list(dict.fromkeys(out))
+
+
+def split_log(log: pd.DataFrame, part: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Train, validation and test rows of a clean log (ids as strings, index reset)."""
+    missing = [c for c in (S.USER, S.VIDEO, S.PLAY, S.DURATION) if c not in log.columns]
+    if missing:
+        raise InputError(f"the log lacks column(s) {', '.join(missing)}; import it with import_log first")
+    log = log.reset_index(drop=True)
+    if S.TIMESTAMP not in log.columns:
+        log = log.assign(**{S.TIMESTAMP: np.arange(len(log), dtype="float64")})
+    log = log.assign(**{S.USER: log[S.USER].astype(str), S.VIDEO: log[S.VIDEO].astype(str)})
+    part = chronological_split(log) if part is None else np.asarray(part, dtype="int8")
+    if len(part) != len(log):
+        raise ValueError("part must have one entry per row")
+    train, val, test = (log[part == p].reset_index(drop=True) for p in (TRAIN, VAL, TEST))
+    if len(train) == 0:
+        raise InputError("no training rows: the log is too small to split")
+    if len(test) == 0:
+        raise InputError("no test rows: users need at least 5 views each to have a test view")
+    return train, val, test
+
+
+def run_comparison(
+    log: pd.DataFrame,
+    models,
+    seeds: int | list[int] = 3,
+    progress=None,
+    cancel=None,
+    out_dir: str | Path | None = None,
+    *,
+    max_epochs: int | None = None,
+    patience: int | None = None,
+    save_predictions: bool = True,
+    part: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Train and test every model × seed; return the ``results.csv`` table (see module doc).
+
+    ``log`` is a clean log (``import_log`` output). ``models``: names or a comma-separated string
+    (``all`` / ``baselines`` expand). ``part`` overrides the chronological split (tests only).
+    """
+    names = parse_models(models)
+    seed_list = parse_seeds(seeds)
+    train, val, test = split_log(log, part)
+    y_test = full_view(test)
+    n_runs = len(names) * len(seed_list)
+    emit = progress if progress is not None else (lambda event: None)
+    rows, details, preds = [], [], []
+    run = 0
+    for name in names:
+        for seed in seed_list:
+            check_cancel(cancel)
+            run += 1
+            ctx = {"model": name, "seed": seed, "run": run, "n_runs": n_runs}
+            emit({"event": "run_start", **ctx})
+
+            def on_epoch(event: dict, ctx=ctx) -> None:
+                emit({**event, "event": "epoch", **ctx})
+
+            model = make_model(name, max_epochs=max_epochs, patience=patience)
+            t0 = time.perf_counter()
+            model.fit(train, val, seed=seed, progress=on_epoch, cancel=cancel)
+            fit_seconds = time.perf_counter() - t0
+            p = model.predict(test)
+            metrics = video_metrics(pd.DataFrame({S.USER: test[S.USER].to_numpy(), "y": y_test, "p_full": p}))
+            rows.append({"model": name, "seed": seed, **metrics})
+            details.append(
+                {
+                    "model": name,
+                    "seed": seed,
+                    "val_auc": getattr(model, "val_auc", float("nan")),
+                    "best_epoch": getattr(model, "best_epoch", 1),
+                    "fit_seconds": round(fit_seconds, 3),
+                }
+            )
+            if save_predictions:
+                preds.append(
+                    pd.DataFrame(
+                        {
+                            "model": name,
+                            "seed": seed,
+                            S.USER: test[S.USER].to_numpy(),
+                            S.VIDEO: test[S.VIDEO].to_numpy(),
+                            S.TIMESTAMP: test[S.TIMESTAMP].to_numpy(),
+                            "y": y_test.astype("int8"),
+                            "p_full": p,
+                        }
+                    )
+                )
+            emit({"event": "run_done", **ctx, **metrics})
+    results = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+    if out_dir is not None:
+        info = {
+            "models": names,
+            "seeds": seed_list,
+            "max_epochs": max_epochs,
+            "patience": patience,
+            "rows": {"train": len(train), "val": len(val), "test": len(test)},
+            "users": int(pd.concat([train[S.USER], val[S.USER], test[S.USER]]).nunique()),
+            "videos": int(pd.concat([train[S.VIDEO], val[S.VIDEO], test[S.VIDEO]]).nunique()),
+            "test_full_view_share": float(y_test.mean()),
+        }
+        write_outputs(out_dir, results, pd.DataFrame(details), pd.concat(preds) if preds else None, info)
+    return results
+
+
+# ------------------------------------------------------------------------------- tables
+def summary_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Per model (in first-appearance order): ``<metric>_mean``, ``<metric>_std`` and ``n_seeds``."""
+    order = list(dict.fromkeys(results["model"]))
+    g = results.groupby("model", sort=False)
+    out = pd.DataFrame(index=pd.Index(order, name="model"))
+    out["n_seeds"] = g.size().reindex(order)
+    for k in METRIC_KEYS:
+        out[f"{k}_mean"] = g[k].mean().reindex(order)
+        out[f"{k}_std"] = g[k].std(ddof=1).reindex(order)
+    return out
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:.4f}"
+
+
+def results_markdown(results: pd.DataFrame, caption: str | None = None) -> str:
+    """The paper's Table 3 as Markdown: mean ± std per model, best per column in bold."""
+    summ = summary_table(results)
+    header = "| Model | " + " | ".join(METRIC_TITLES[k] for k in METRIC_KEYS) + " |"
+    lines = [header, "|---|" + "---:|" * len(METRIC_KEYS)]
+    best = {}
+    for k in METRIC_KEYS:
+        means = summ[f"{k}_mean"].round(4)
+        means = means[np.isfinite(means)]
+        best[k] = (means.min() if k in LOWER_IS_BETTER else means.max()) if len(means) else None
+    for model, row in summ.iterrows():
+        cells = []
+        for k in METRIC_KEYS:
+            mean, std = row[f"{k}_mean"], row[f"{k}_std"]
+            text = _fmt(mean)
+            if row["n_seeds"] > 1 and math.isfinite(mean):
+                text += f" ± {_fmt(std)}"
+            if best[k] is not None and math.isfinite(mean) and round(mean, 4) == best[k]:
+                text = f"**{text}**"
+            cells.append(text)
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    n_seeds = sorted(set(summ["n_seeds"].astype(int)))
+    seeds_text = "/".join(str(n) for n in n_seeds)
+    default_caption = (
+        f"Test metrics (label = full view), mean ± std over {seeds_text} seed(s). "
+        "Best per column in bold; higher is better except Logloss."
+    )
+    return (caption or default_caption) + "\n\n" + "\n".join(lines) + "\n"
+
+
+def write_outputs(
+    out_dir: str | Path,
+    results: pd.DataFrame,
+    details: pd.DataFrame,
+    predictions: pd.DataFrame | None,
+    info: dict,
+) -> None:
+    """Write results.csv, results.md, runs.csv, comparison.json (and test_predictions.csv)."""
+    from ..safe_csv import write_csv
+    from ..workspace import atomic_write_bytes
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(results, out / "results.csv")
+    write_csv(details, out / "runs.csv")
+    if predictions is not None:
+        write_csv(predictions, out / "test_predictions.csv")
+    atomic_write_bytes(out / "results.md", results_markdown(results).encode("utf-8"))
+    atomic_write_bytes(out / "comparison.json", json.dumps(info, indent=2, default=str).encode("utf-8"))

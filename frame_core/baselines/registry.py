@@ -1,0 +1,108 @@
+"""Model names of the comparison and how to build each one (one line per model).
+
+``make_model(name, max_epochs=None, patience=None)`` returns a fresh, unfitted
+:class:`~frame_core.baselines.base.Baseline`. ``max_epochs`` / ``patience`` override the
+training length of the learned models (the reference points have no epochs and ignore them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..errors import InputError
+from .base import Baseline
+from .training import TrainConfig
+
+
+def _train_config(base: TrainConfig, max_epochs, patience) -> TrainConfig:
+    cfg = TrainConfig(**vars(base))
+    if max_epochs is not None:
+        cfg.max_epochs = int(max_epochs)
+    if patience is not None:
+        cfg.patience = int(patience)
+    return cfg
+
+
+def _ctr(name: str) -> Callable[..., Baseline]:
+    def build(max_epochs=None, patience=None) -> Baseline:
+        from .ctr import CtrBaseline
+
+        return CtrBaseline(name, config=_train_config(TrainConfig(), max_epochs, patience))
+
+    return build
+
+
+def _lightgcn(max_epochs=None, patience=None) -> Baseline:
+    from .lightgcn import LightGCNBaseline
+
+    base = LightGCNBaseline()
+    return LightGCNBaseline(config=_train_config(base.config, max_epochs, patience))
+
+
+def _frame(name: str, nc: int) -> Callable[..., Baseline]:
+    def build(max_epochs=None, patience=None) -> Baseline:
+        from .frame_adapter import FrameAdapter
+
+        cfg = {}
+        if max_epochs is not None:
+            cfg["epochs"] = int(max_epochs)
+        if patience is not None:
+            cfg["patience"] = int(patience)
+        return FrameAdapter(name, nc=nc, config=cfg)
+
+    return build
+
+
+def _reference(name: str) -> Callable[..., Baseline]:
+    def build(max_epochs=None, patience=None) -> Baseline:
+        from .reference import LogRegBaseline, PopularityBaseline
+
+        return {"popularity": PopularityBaseline, "logreg": LogRegBaseline}[name]()
+
+    return build
+
+
+REGISTRY: dict[str, Callable[..., Baseline]] = {
+    "frame": _frame("frame", nc=8),
+    "coarse": _frame("coarse", nc=1),
+    "deepfm": _ctr("deepfm"),
+    "nfm": _ctr("nfm"),
+    "autoint": _ctr("autoint"),
+    "difm": _ctr("difm"),
+    "afn": _ctr("afn"),
+    "lightgcn": _lightgcn,
+    "popularity": _reference("popularity"),
+    "logreg": _reference("logreg"),
+}
+MODEL_NAMES = tuple(REGISTRY)
+ENGINE_MODELS = ("frame", "coarse")
+BASELINE_MODELS = tuple(m for m in MODEL_NAMES if m not in ENGINE_MODELS)
+
+
+def parse_models(models) -> list[str]:
+    """``"deepfm,nfm"`` or a list → validated, de-duplicated names in the given order.
+
+    ``"all"`` means every model, ``"baselines"`` every model but frame and coarse.
+    """
+    if isinstance(models, str):
+        models = [m for m in models.split(",")]
+    names: list[str] = []
+    for raw in models:
+        m = str(raw).strip().lower()
+        if not m:
+            continue
+        expanded = {"all": MODEL_NAMES, "baselines": BASELINE_MODELS}.get(m, (m,))
+        for name in expanded:
+            if name not in REGISTRY:
+                raise InputError(f"unknown model {raw!r}; use some of {', '.join(MODEL_NAMES)} (or all, baselines)")
+            if name not in names:
+                names.append(name)
+    if not names:
+        raise InputError(f"no model given; use some of {', '.join(MODEL_NAMES)}")
+    return names
+
+
+def make_model(name: str, *, max_epochs: int | None = None, patience: int | None = None) -> Baseline:
+    if name not in REGISTRY:
+        raise InputError(f"unknown model {name!r}; use some of {', '.join(MODEL_NAMES)}")
+    return REGISTRY[name](max_epochs=max_epochs, patience=patience)
