@@ -16,6 +16,7 @@ Rows or columns of degree 0 stay 0.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -103,12 +104,15 @@ def normalize(R: sp.csr_matrix, mode: str = "symmetric") -> sp.csr_matrix:
 def to_torch_csr(R: sp.csr_matrix) -> torch.Tensor:
     """scipy CSR → ``torch.sparse_csr_tensor`` (float32, int64 indices)."""
     R = R.tocsr()
-    return torch.sparse_csr_tensor(
-        torch.from_numpy(R.indptr.astype("int64")),
-        torch.from_numpy(R.indices.astype("int64")),
-        torch.from_numpy(R.data.astype("float32")),
-        size=R.shape,
-    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(R.indptr.astype("int64")),
+            torch.from_numpy(R.indices.astype("int64")),
+            torch.from_numpy(R.data.astype("float32")),
+            size=R.shape,
+            check_invariants=False,  # built by scipy from sorted, deduplicated CSR
+        )
 
 
 @dataclasses.dataclass

@@ -154,8 +154,10 @@ def _ids(col: pd.Series) -> pd.Series:
         out = pd.Series(np.where(np.isfinite(vals), vals, np.nan), index=col.index)
         as_int = out.dropna()
         if len(as_int) and np.all(as_int == np.floor(as_int)):
-            return out.astype("Int64").astype("string").str.strip()
-    return col.astype("string").str.strip()
+            return out.astype("Int64").astype("str")
+    if not (pd.api.types.is_string_dtype(col) and col.dtype != object):
+        col = col.astype("str")
+    return col.str.strip()
 
 
 def validate_log(
@@ -227,8 +229,8 @@ def validate_log(
     flags = [c for c in S.OPTIONAL_FLAGS if c in df.columns]
     clean = pd.DataFrame(
         {
-            S.USER: users.to_numpy(dtype=object),
-            S.VIDEO: videos.to_numpy(dtype=object),
+            S.USER: users.array,
+            S.VIDEO: videos.array,
             S.PLAY: play,
             S.DURATION: dur,
             S.TIMESTAMP: ts,
@@ -239,7 +241,7 @@ def validate_log(
     # exact duplicates among otherwise valid rows, judged on the source row
     dup = np.zeros(n, dtype=bool)
     if open_.any():
-        dup[open_] = raw.loc[open_].duplicated(keep="first").to_numpy()
+        dup[open_] = _duplicated(raw, df, users, videos, play, dur, ts, open_)
     reason[dup] = "duplicate"
     open_ &= ~dup
 
@@ -277,6 +279,34 @@ def validate_log(
         raise InputError(f"{name}: no usable row remains out of {n:,} ({reasons})")
     _add_warnings_and_stats(clean, report, time_unit)
     return clean, report
+
+
+def _duplicated(raw, df, users, videos, play, dur, ts, keep) -> np.ndarray:
+    """Exact duplicates (first kept) among rows ``keep``, judged on every source column.
+
+    Each row gets a 64-bit hash of its values; only rows whose hash occurs more than once are
+    then compared exactly, so a hash collision can never reject a row.
+    """
+    cols = {
+        "u": users[keep].factorize()[0],
+        "v": videos[keep].factorize()[0],
+        "p": play[keep],
+        "d": dur[keep],
+        "t": ts[keep],
+    }
+    used = {S.USER, S.VIDEO, S.PLAY, S.DURATION, S.TIMESTAMP}
+    extra = [c for c in df.columns if c not in used]
+    if extra:
+        cols["x"] = pd.util.hash_pandas_object(df.loc[keep, extra].astype(str), index=False).to_numpy()
+    h = np.zeros(int(keep.sum()), dtype="uint64")
+    for arr in cols.values():
+        h = h * np.uint64(1_000_003) ^ pd.util.hash_array(np.asarray(arr))
+    cand = pd.Series(h).duplicated(keep=False).to_numpy()
+    out = np.zeros(len(h), dtype=bool)
+    if cand.any():
+        sub = pd.DataFrame({k: np.asarray(v)[cand] for k, v in cols.items()})
+        out[cand] = sub.duplicated(keep="first").to_numpy()
+    return out
 
 
 def _add_warnings_and_stats(clean: pd.DataFrame, report: ValidationReport, time_unit: str) -> None:
