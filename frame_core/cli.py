@@ -121,6 +121,39 @@ def cmd_embed(args) -> int:
     return 0
 
 
+# --- compare (baselines helper's block) -------------------------------------------------
+def cmd_compare(args) -> int:
+    from .baselines.compare import run_comparison
+    from .baselines.registry import parse_models
+
+    models = parse_models(args.models)
+    clean, report = _import(args)
+    for opt in ("epochs", "patience"):
+        if getattr(args, opt) is not None and getattr(args, opt) < 1:
+            raise InputError(f"--{opt} must be at least 1, got {getattr(args, opt)}")
+    with progress_bar("compare") as bar:
+        def progress(event):
+            if event["event"] == "run_start":
+                bar.total = event["n_runs"]
+                bar.set_description(f"{event['model']} seed {event['seed']}")
+            elif event["event"] == "epoch":
+                val = event.get("val_auc")
+                shown = f" val_auc {val:.4f}" if val is not None and val == val else ""  # skip None / NaN
+                bar.set_postfix_str(f"epoch {event['epoch']}{shown}")
+            elif event["event"] == "run_done":
+                bar.update(1)
+            log.info("%s", {k: v for k, v in event.items()})
+
+        run_comparison(
+            clean, models, seeds=args.seeds, progress=progress, out_dir=args.out, max_epochs=args.epochs,
+            patience=args.patience, save_predictions=not args.no_predictions,
+        )
+    print((Path(args.out) / "results.md").read_text(encoding="utf-8"), end="")
+    print(f"-> {Path(args.out) / 'results.csv'}, {Path(args.out) / 'results.md'}")
+    return 0
+# --- end compare ---------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m frame_core", description="FRAME Explorer engine")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -158,6 +191,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--onnx", help="use this local ONNX image model instead of the handcrafted encoder")
     p.add_argument("--cache-dir", help="embedding cache folder (default: $FRAME_WORKSPACE/cache/embeddings)")
     p.set_defaults(func=cmd_embed)
+
+    # --- compare (baselines helper's block)
+    p = sub.add_parser("compare", help="train FRAME, coarse and the baselines on one split; write results.csv/.md")
+    p.add_argument("log")
+    p.add_argument(
+        "--models", default="all",
+        help="comma-separated: frame, coarse, deepfm, nfm, autoint, difm, afn, lightgcn, popularity, logreg "
+        "(or all, baselines); default all",
+    )
+    p.add_argument("--seeds", default="3", help="number of seeds K (seeds 0..K-1) or a list like 0,1,2; default 3")
+    p.add_argument("--out", required=True, help="output folder (results.csv, results.md, runs.csv, ...)")
+    p.add_argument("--epochs", type=int, help="maximum epochs of every trained model (default: each model's own)")
+    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default: each model's own)")
+    p.add_argument("--no-predictions", action="store_true", help="do not write test_predictions.csv")
+    _add_import_options(p)
+    p.set_defaults(func=cmd_compare)
+    # --- end compare
 
     return parser
 

@@ -61,13 +61,15 @@ def parse_seeds(seeds) -> list[int]:
         seeds = parts[0] if len(parts) == 1 and "," not in seeds else parts
     try:
         if isinstance(seeds, (str, int, np.integer)):
-            k = int(seeds)
-            if not 1 <= k <= MAX_SEEDS:
-                raise InputError(f"the number of seeds must be 1 to {MAX_SEEDS}, got {k}")
-            return list(range(k))
-        out = [int(x) for x in seeds]
+            k, out = int(seeds), None
+        else:
+            k, out = None, [int(x) for x in seeds]
     except (TypeError, ValueError):
         raise InputError(f"seeds must be a count or a list of integers, got {seeds!r}") from None
+    if out is None:
+        if not 1 <= k <= MAX_SEEDS:
+            raise InputError(f"the number of seeds must be 1 to {MAX_SEEDS}, got {k}")
+        return list(range(k))
     if not out:
         raise InputError("give at least one seed")
     return list(dict.fromkeys(out))
