@@ -117,6 +117,23 @@ def _parse_text(text: str, data: bytes, delim: str, dtype: dict, name: str) -> p
         raise InputError(f"{name} is not a well-formed {_DELIMITERS[delim]}-separated table: {msg}") from None
 
 
+def _check_row_delimiter(df: pd.DataFrame, delim: str, name: str) -> None:
+    """Catch a header and rows that use different delimiters: then every row lands in the
+    first column and the others are empty."""
+    if len(df) == 0 or df.shape[1] < 2:
+        return
+    rest_empty = df.iloc[:, 1:].isna().all(axis=1).mean()
+    if rest_empty < 0.9:
+        return
+    first = df.iloc[:, 0].astype(str)
+    for other, label in _DELIMITERS.items():
+        if other != delim and first.str.contains(other, regex=False).mean() > 0.9:
+            raise InputError(
+                f"{name}: the header is {_DELIMITERS[delim]}-separated but the rows are {label}-separated; "
+                "use one delimiter throughout the file"
+            )
+
+
 def read_table(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES, id_columns=()) -> pd.DataFrame:
     """Read a log file into a raw DataFrame with the source's own column names.
 
@@ -151,6 +168,7 @@ def read_table(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES, id_columns
     dtype = {c: "str" for c in id_columns if c in columns}
     df = _parse_text(text, data, delim, dtype, name)
     df.columns = [str(c).strip() for c in df.columns]
+    _check_row_delimiter(df, delim, name)
     if len(df) == 0:
         raise InputError(
             f"{name} has a header ({', '.join(df.columns[:8])}) but no data rows; "
