@@ -14,7 +14,9 @@ own stages (embedding videos, loading data).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -98,7 +100,32 @@ def list_finished_runs(runs_dir: Path) -> pd.DataFrame:
     nc = pd.to_numeric(df["nc"], errors="coerce")
     df["model"] = ["coarse (N_c = 1)" if n == 1 else "FRAME" for n in nc]
     df["embeddings"] = ["visual" if f else "id" for f in df["features"].fillna(False)]
+    configs = [_run_config(p) for p in df["path"]]
+    for key in ("epochs", "emb_dim", "lr", "hybrid_lambda", "batch_size"):
+        df[key] = [c.get(key) for c in configs]
+    df["setting"] = [
+        _setting_hash(c, sha, feat) for c, sha, feat in zip(configs, df["data_sha256"], df["features"], strict=True)
+    ]
     return df
+
+
+SETTING_EXCLUDES = ("seed", "nc", "policy")
+
+
+def _run_config(path) -> dict:
+    try:
+        cfg = json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get("config", {})
+        return cfg if isinstance(cfg, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _setting_hash(cfg: dict, data_sha, features) -> str:
+    """Short hash of everything that must match for runs to be averaged or put on one N_c
+    ablation line: the config except seed, N_c and policy; the data; visual or id inputs."""
+    key = {k: v for k, v in cfg.items() if k not in SETTING_EXCLUDES}
+    blob = json.dumps([key, str(data_sha), bool(features)], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:6]
 
 
 def load_run(run_dir: Path):
@@ -185,7 +212,7 @@ def compare(log: pd.DataFrame, models: list[str], seeds: int, out_dir: Path, *, 
     fn = _comparison_fn()
     if fn is None:
         raise InputError("the baselines comparison is not available in this version of frame_core")
-    fn(log, models=models, seeds=seeds, out_dir=out_dir, progress=progress, cancel=cancel, **options)
+    fn(log, models, seeds, progress=progress, cancel=cancel, out_dir=out_dir, **options)
     out: dict[str, Any] = {"dataset": dataset.get("id"), "models": list(models), "seeds": int(seeds)}
     res = Path(out_dir) / "results.csv"
     if res.exists():
@@ -197,5 +224,14 @@ def read_comparison(out_dir: Path) -> pd.DataFrame | None:
     """``results.csv`` of a finished comparison (model, seed, auc, …) or None."""
     try:
         return pd.read_csv(Path(out_dir) / "results.csv")
+    except (OSError, ValueError):
+        return None
+
+
+def read_comparison_predictions(out_dir: Path) -> pd.DataFrame | None:
+    """``test_predictions.csv`` of a comparison (model, seed, user_id, video_id,
+    interaction_timestamp, y, p_full) or None when it was not saved."""
+    try:
+        return pd.read_csv(Path(out_dir) / "test_predictions.csv", dtype={"user_id": str, "video_id": str})
     except (OSError, ValueError):
         return None

@@ -685,9 +685,20 @@ def validate_params(kind: str, params: dict) -> None:
         models = params.get("models")
         if not models or not isinstance(models, list):
             raise InputError("a comparison job needs a non-empty list of models")
+        with contextlib.suppress(ImportError):
+            from .baselines import parse_models
+
+            parse_models(models)
         seeds = params.get("seeds", 3)
         if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= 10:
             raise InputError("seeds must be a whole number from 1 to 10")
+        options = params.get("options") or {}
+        unknown = sorted(set(options) - {"max_epochs", "patience"})
+        if unknown:
+            raise InputError(f"unknown comparison option(s) {', '.join(unknown)}; use max_epochs, patience")
+        for k, v in options.items():
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10_000):
+                raise InputError(f"{k} must be a whole number from 1 to 10000")
     elif kind == "sleep":
         steps, step_s = params.get("steps", 5), params.get("step_s", 0.1)
         if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= 100_000:

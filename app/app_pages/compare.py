@@ -1,6 +1,500 @@
-"""Compare page (being built)."""
+"""Compare: finished runs in the shape of the paper's Tables 3 and 4, FRAME against the coarse
+model (N_c = 1), ROC/PR curves, the N_c ablation, per-user wins and losses, the one-click
+"fine versus coarse" experiment and the baselines comparison (both as background jobs)."""
 
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
+from app.components.data import dataset_picker, workspace
+from app.components.jobs import POLL_SECONDS, fmt_duration, job_progress, job_queue, pump, refresh_jobs
+from frame_core import engine_adapter as E
+from frame_core import metrics as M
+from frame_core import run_analysis as A
+from frame_core.errors import InputError
+from frame_core.jobs import DONE
+from frame_core.safe_csv import to_csv_bytes
+
+METRIC_KEYS = [k for k, _, _ in A.METRICS]
+GROUP = ["dataset", "model", "nc", "policy", "embeddings", "video_score", "epochs", "emb_dim", "setting"]
+FVC_PREFIX = "fvc-"
+FVC_SEEDS = (0, 1, 2)
+FVC_NCS = (8, 1)
+FVC_CONFIG = {"epochs": 6, "patience": 2, "emb_dim": 32}  # small: a classroom experiment in minutes
+COLORS = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880"]
+
+
+# ------------------------------------------------------------------------------ data access
+def _runs_signature(runs_dir: Path) -> tuple:
+    """Cheap fingerprint of the finished runs (folder names and DONE times) to key the cache."""
+    if not runs_dir.is_dir():
+        return ()
+    sig = []
+    for d in sorted(runs_dir.iterdir()):
+        done = d / "DONE"
+        if done.exists():
+            sig.append((d.name, done.stat().st_mtime))
+    return tuple(sig)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def load_runs(runs_dir: str, signature: tuple) -> pd.DataFrame:
+    df = E.list_finished_runs(Path(runs_dir))
+    if len(df):
+        df["policy"] = [("—" if n == 1 else p) for n, p in zip(df["nc"], df["policy"], strict=True)]
+    return df
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def load_predictions(path: str, mtime: float) -> pd.DataFrame:
+    return E.read_test_predictions(Path(path))
+
+
+def predictions(run_path: str) -> pd.DataFrame:
+    p = Path(run_path) / "test_predictions.csv"
+    return load_predictions(str(Path(run_path)), p.stat().st_mtime if p.exists() else 0.0)
+
+
+def run_label(r) -> str:
+    pol = "" if r["nc"] == 1 else f", {r['policy']}"
+    return f"{r['model']} N_c={r['nc']}{pol}, {r['embeddings']}, seed {r['seed']} · {r['run_id'][-8:]}"
+
+
+# ------------------------------------------------------------------------------ tables
+def table_3(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(numeric aggregate, display table) grouped by model/N_c/policy/setting, mean ± std."""
+    agg = A.aggregate_runs(runs, GROUP, METRIC_KEYS)
+    agg = agg.sort_values(["dataset", "setting", "nc"], ascending=[True, True, False]).reset_index(drop=True)
+    coarse = agg[agg["nc"] == 1].set_index(["dataset", "setting"])["auc_mean"]
+    delta = []
+    for _, r in agg.iterrows():
+        key = (r["dataset"], r["setting"])
+        delta.append(r["auc_mean"] - coarse[key] if r["nc"] != 1 and key in coarse.index else np.nan)
+    agg["delta_auc"] = delta
+    disp = A.mean_std_table(agg, GROUP, METRIC_KEYS)
+    disp["Δ AUC vs coarse"] = agg["delta_auc"]
+    disp = disp.rename(columns={"nc": "N_c", "embeddings": "inputs", "video_score": "video score", "emb_dim": "d",
+                                "n": "runs"})
+    return agg, disp
+
+
+def style_table(disp: pd.DataFrame, agg: pd.DataFrame):
+    best_auc = agg.loc[agg["nc"] != 1, "auc_mean"].max() if (agg["nc"] != 1).any() else np.nan
+
+    def row_style(row):
+        a = agg.loc[row.name]
+        if a["nc"] == 1:
+            return ["background-color: rgba(255,161,90,0.22)"] * len(row)
+        if np.isfinite(best_auc) and a["auc_mean"] == best_auc:
+            return ["background-color: rgba(0,204,150,0.22); font-weight: bold"] * len(row)
+        return [""] * len(row)
+
+    return disp.style.apply(row_style, axis=1).format({"Δ AUC vs coarse": lambda v: "" if pd.isna(v) else f"{v:+.4f}"})
+
+
+# ------------------------------------------------------------------------------ charts
+def roc_pr_figures(curves: list[tuple[str, pd.DataFrame]]) -> tuple[go.Figure, go.Figure]:
+    roc, pr = go.Figure(), go.Figure()
+    for i, (name, df) in enumerate(curves):
+        color = COLORS[i % len(COLORS)]
+        y, p = df["y"].to_numpy(), df["p_full"].to_numpy()
+        r = A.roc_points(y, p)
+        q = A.pr_points(y, p)
+        if len(r):
+            roc.add_trace(go.Scatter(x=r["fpr"], y=r["tpr"], mode="lines", line={"color": color},
+                                     name=f"{name} (AUC {M.auc(y, p):.3f})"))
+        if len(q):
+            pr.add_trace(go.Scatter(x=q["recall"], y=q["precision"], mode="lines", line={"color": color},
+                                    name=f"{name} (AP {A.average_precision(y, p):.3f})"))
+    roc.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="random"))
+    if curves:
+        base = float(np.mean(curves[0][1]["y"]))
+        pr.add_trace(go.Scatter(x=[0, 1], y=[base, base], mode="lines", line={"dash": "dot", "color": "grey"},
+                                name=f"random (full-view share {base:.2f})"))
+    legend = {"orientation": "h", "y": -0.3, "font": {"size": 11}}
+    roc.update_layout(title="ROC curve, test views (label = full view)", xaxis_title="false positive rate",
+                      yaxis_title="true positive rate", height=460, legend=legend)
+    pr.update_layout(title="Precision–recall curve, test views", xaxis_title="recall (share of full views found)",
+                     yaxis_title="precision", height=460, legend=legend)
+    for f in (roc, pr):
+        f.update_xaxes(range=[0, 1])
+        f.update_yaxes(range=[0, 1.02])
+    return roc, pr
+
+
+def ablation_figure(runs: pd.DataFrame, metric: str) -> go.Figure | None:
+    """Metric vs N_c with ±1 std error bars; one line per (setting, policy); the N_c = 1 point of a
+    setting is shared by its policies."""
+    if runs.empty or runs["nc"].nunique() < 2:
+        return None
+    fig = go.Figure()
+    name = A.METRIC_NAMES[metric]
+    i = 0
+    for (setting, emb), g in runs.groupby(["setting", "embeddings"], sort=True):
+        coarse = g[g["nc"] == 1]
+        pols = sorted(p for p in g["policy"].unique() if p != "—") or ["—"]
+        for pol in pols:
+            sub = pd.concat([coarse, g[g["policy"] == pol]]) if pol != "—" else coarse
+            agg = A.aggregate_runs(sub, ["nc"], [metric]).sort_values("nc")
+            if len(agg) < 2:
+                continue
+            fig.add_trace(go.Scatter(
+                x=agg["nc"], y=agg[f"{metric}_mean"], mode="lines+markers", name=f"{pol}, {emb} inputs ({setting})",
+                error_y={"type": "data", "array": agg[f"{metric}_std"].fillna(0), "visible": True},
+                line={"color": COLORS[i % len(COLORS)]}, customdata=agg["n"],
+                hovertemplate="N_c=%{x}<br>" + name + " %{y:.4f}<br>runs %{customdata}<extra></extra>",
+            ))
+            i += 1
+    if not fig.data:
+        return None
+    ticks = sorted(runs["nc"].unique())
+    fig.update_layout(title=f"N_c ablation: test {name} vs clips per video (mean ± std over seeds)",
+                      xaxis_title="clips per video N_c (log scale)", yaxis_title=f"test {name}", height=440,
+                      legend={"orientation": "h", "y": -0.3})
+    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[str(t) for t in ticks])
+    return fig
+
+
+def per_user_figure(pu: pd.DataFrame, metric: str, a_name: str, b_name: str) -> go.Figure:
+    unit = "AUC" if metric == "auc" else "logloss (nats)"
+    fig = go.Figure()
+    for outcome, color in (("A better", "#00cc96"), ("B better", "#ef553b"), ("tie", "#999999")):
+        d = pu[pu["outcome"] == outcome]["diff"]
+        if len(d):
+            fig.add_trace(go.Histogram(x=d, name=outcome.replace("A", a_name).replace("B", b_name),
+                                       marker_color=color, nbinsx=40, opacity=0.85))
+    fig.add_vline(x=0, line_dash="dot", line_color="grey")
+    what = "AUC(FRAME) − AUC(coarse)" if metric == "auc" else "logloss(coarse) − logloss(FRAME)"
+    fig.update_layout(barmode="stack", title=f"Per-user difference on shared test views: {what}",
+                      xaxis_title=f"difference in {unit}; > 0 means {a_name} is better", yaxis_title="users",
+                      height=400, legend={"orientation": "h", "y": -0.3})
+    return fig
+
+
+def experiment_figure(res: pd.DataFrame) -> go.Figure:
+    agg = A.aggregate_runs(res, ["nc"], ["auc"]).sort_values("nc", ascending=False)
+    fig = go.Figure(go.Bar(
+        x=[f"N_c = {n}" + (" (coarse)" if n == 1 else " (FRAME)") for n in agg["nc"]], y=agg["auc_mean"],
+        error_y={"type": "data", "array": agg["auc_std"].fillna(0)}, marker_color=["#00cc96" if n != 1 else "#ffa15a" for n in agg["nc"]],
+        text=[f"{m:.3f} (n={k})" for m, k in zip(agg["auc_mean"], agg["n"], strict=True)], textposition="outside",
+    ))
+    for _, r in res.iterrows():
+        fig.add_trace(go.Scatter(x=[f"N_c = {r['nc']}" + (" (coarse)" if r["nc"] == 1 else " (FRAME)")], y=[r["auc"]],
+                                 mode="markers", marker={"color": "black", "size": 7}, showlegend=False,
+                                 hovertemplate=f"seed {r['seed']}: AUC %{{y:.4f}}<extra></extra>"))
+    lo = max(0.0, float(np.nanmin(res["auc"])) - 0.05) if res["auc"].notna().any() else 0.0
+    fig.update_layout(title="Fine vs coarse: test AUC, mean ± std over finished seeds (dots: single seeds)",
+                      xaxis_title="model", yaxis_title="test AUC", height=380, showlegend=False)
+    fig.update_yaxes(range=[lo, 1.0])
+    return fig
+
+
+# ------------------------------------------------------------------------------ sections
+def start_experiment(info) -> None:
+    group = f"{FVC_PREFIX}{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    specs = []
+    for nc in FVC_NCS:
+        for seed in FVC_SEEDS:
+            cfg = {**FVC_CONFIG, "nc": nc, "seed": seed, "id_embeddings": not info.has_videos}
+            specs.append(("train", {"dataset_id": info.id, "visual": bool(info.has_videos), "config": cfg},
+                          f"fine vs coarse · {info.id} · N_c={nc} · seed {seed}"))
+    try:
+        job_queue().submit_many(specs, group=group)
+    except InputError as exc:
+        st.error(f"Not queued: {exc}")
+        return
+    pump()
+    st.session_state["fvc_group"] = group
+    st.toast("Queued 6 training jobs (N_c = 8 and N_c = 1, seeds 0–2).", icon=":material/schedule:")
+
+
+def experiment_status(group: str) -> bool:
+    """Progress and results so far of one fine-vs-coarse group; True while some job is active."""
+    jobs = refresh_jobs(group=group)
+    if not jobs:
+        st.info("That experiment's jobs were removed.")
+        return False
+    done = [j for j in jobs if j.status == DONE]
+    active = [j for j in jobs if j.active]
+    ended_badly = [j for j in jobs if j.status in ("failed", "cancelled")]
+    running = next((j for j in jobs if j.status == "running"), None)
+    frac = (len(done) + len(ended_badly)) / len(jobs)
+    if running is not None:
+        f, cap = job_progress(running, job_queue().progress(running))
+        frac += f / len(jobs)
+        text = f"{len(done)} of {len(jobs)} runs finished; now {running.label.split('·')[-2].strip()}: {cap}"
+    else:
+        text = f"{len(done)} of {len(jobs)} runs finished"
+    st.progress(min(1.0, frac), text=text)
+    if ended_badly:
+        st.warning(f"{len(ended_badly)} run(s) did not finish: "
+                   + "; ".join(f"{j.label.split('·')[-2].strip()} seed {(j.params.get('config') or {}).get('seed')}: "
+                               f"{j.status} ({j.error or 'no message'})" for j in ended_badly[:3]))
+    if done:
+        res = pd.DataFrame([{"nc": (j.params.get("config") or {}).get("nc"), "seed": (j.params.get("config") or {}).get("seed"),
+                             **{k: (j.result or {}).get(k) for k in METRIC_KEYS}} for j in done])
+        for k in METRIC_KEYS:
+            res[k] = pd.to_numeric(res[k], errors="coerce")
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            st.plotly_chart(experiment_figure(res), width="stretch", key=f"fvc_fig_{group}")
+        with c2:
+            agg = A.aggregate_runs(res, ["nc"], METRIC_KEYS).sort_values("nc", ascending=False)
+            tbl = A.mean_std_table(agg, ["nc"], ["auc", "gauc", "logloss"]).rename(columns={"nc": "N_c", "n": "runs"})
+            st.dataframe(tbl, hide_index=True, width="stretch")
+            means = agg.set_index("nc")["auc_mean"]
+            if 8 in means.index and 1 in means.index:
+                d = means[8] - means[1]
+                st.metric("FRAME (N_c = 8) − coarse (N_c = 1), test AUC", f"{d:+.4f}",
+                          help="Positive: splitting videos into clips helped on this dataset.")
+    if active:
+        if st.button("Cancel this experiment", key=f"fvc_cancel_{group}", icon=":material/stop:"):
+            job_queue().cancel_group(group)
+            st.rerun()
+    elif done:
+        st.caption(f"Finished in {fmt_duration(sum(j.elapsed() or 0 for j in jobs))} of training time. "
+                   "The runs are also in the tables below.")
+    return bool(active)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def experiment_live(group: str) -> None:
+    if not experiment_status(group):
+        st.rerun()
+
+
+def experiment_section(info) -> None:
+    st.subheader("Classroom experiment: fine versus coarse")
+    st.markdown(
+        "One click trains **FRAME with N_c = 8** and the **coarse model N_c = 1** for 3 seeds each "
+        f"({FVC_CONFIG['epochs']} epochs at most, embedding size {FVC_CONFIG['emb_dim']}) on the selected dataset, "
+        "in the background. Results appear here as each run finishes."
+    )
+    groups = sorted({j.group for j in refresh_jobs(kinds=("train",)) if j.group and j.group.startswith(FVC_PREFIX)})
+    if info is None:
+        st.info("Pick a dataset in the sidebar to run the experiment.")
+    elif st.button("Run fine vs coarse (6 jobs)", type="primary", icon=":material/science:", key="fvc_start"):
+        start_experiment(info)
+        groups = sorted(set(groups) | {st.session_state["fvc_group"]})
+    if not groups:
+        return
+    current = st.session_state.get("fvc_group")
+    if current not in groups:
+        current = groups[-1]
+    if len(groups) > 1:
+        current = st.selectbox("Experiment", groups[::-1], index=groups[::-1].index(current), key="fvc_pick")
+    st.session_state["fvc_group"] = current
+    if any(j.active for j in job_queue().list(group=current)):
+        experiment_live(current)
+    else:
+        experiment_status(current)
+
+
+def baselines_section(info) -> None:
+    st.subheader("Baselines comparison")
+    if not E.compare_available():
+        st.info("The baselines comparison is not available in this version of the engine.")
+        return
+    models = E.compare_models()
+    with st.form("baselines_form"):
+        c1, c2, c3 = st.columns([3, 1, 1])
+        default = [m for m in ("frame", "coarse", "popularity", "logreg") if m in models]
+        chosen = c1.multiselect("Models", models, default=default,
+                                help="frame = FRAME with N_c = 8, coarse = N_c = 1; the others are the paper's "
+                                     "baselines and two reference points.")
+        seeds = c2.number_input("Seeds", 1, 10, 3)
+        epochs = c3.number_input("Max epochs (each model)", 1, 200, 5)
+        go_ = st.form_submit_button("Queue comparison", icon=":material/play_arrow:", disabled=info is None)
+    if go_ and info is not None:
+        try:
+            job_queue().submit("compare", {"dataset_id": info.id, "models": list(chosen), "seeds": int(seeds),
+                                           "options": {"max_epochs": int(epochs)}},
+                               label=f"baselines · {info.id} · {len(chosen)} models × {int(seeds)} seeds")
+            pump()
+            st.toast("Comparison queued; it runs after the jobs before it.", icon=":material/schedule:")
+        except InputError as exc:
+            st.error(f"Not queued: {exc}")
+    comparison_results()
+
+
+def _comparison_body() -> bool:
+    jobs = refresh_jobs(kinds=("compare",))
+    if not jobs:
+        st.caption("No comparison yet.")
+        return False
+    q = job_queue()
+    for j in reversed(jobs[-5:]):
+        with st.container(border=True):
+            st.markdown(f"**{j.label or j.id}** — {j.status}")
+            if j.active:
+                ev = q.progress(j)
+                last = next((e for e in reversed(ev) if e.get("event") in ("run_start", "run_done", "epoch")), None)
+                if last and last.get("n_runs"):
+                    frac = (last["run"] - (0 if last["event"] == "run_done" else 1)) / last["n_runs"]
+                    st.progress(min(1.0, max(0.0, frac)),
+                                text=f"run {last['run']} of {last['n_runs']}: {last.get('model')} seed {last.get('seed')}")
+                else:
+                    st.progress(0.0, text="waiting" if j.status == "queued" else "starting")
+                if st.button("Cancel", key=f"cmp_cancel_{j.id}"):
+                    q.cancel(j.id)
+                    st.rerun()
+            elif j.status == DONE:
+                res = E.read_comparison(q.output_dir(j))
+                if res is None or res.empty:
+                    st.warning("This comparison finished but its results.csv is missing or empty.")
+                    continue
+                agg = A.aggregate_runs(res, ["model"], METRIC_KEYS)
+                order = list(dict.fromkeys(res["model"]))
+                agg = agg.set_index("model").loc[order].reset_index()
+                st.dataframe(A.mean_std_table(agg, ["model"], METRIC_KEYS).rename(columns={"n": "runs"}),
+                             hide_index=True, width="stretch")
+                st.download_button("Download results (CSV)", to_csv_bytes(res), file_name=f"comparison-{j.id}.csv",
+                                   mime="text/csv", key=f"cmp_dl_{j.id}")
+            else:
+                st.warning(f"{j.status}: {j.error or 'no message'}")
+    return any(j.active for j in jobs)
+
+
+@st.fragment(run_every=POLL_SECONDS * 2)
+def _comparison_live() -> None:
+    if not _comparison_body():
+        st.rerun()
+
+
+def comparison_results() -> None:
+    if any(j.active for j in job_queue().list(kinds=("compare",))):
+        _comparison_live()
+    else:
+        _comparison_body()
+
+
+def runs_sections(runs: pd.DataFrame) -> None:
+    st.subheader("Finished runs: test metrics (mean ± std over seeds)")
+    st.caption(
+        "Grouped like the paper's Tables 3 and 4: one row per model, N_c, label policy and setting (all other "
+        "hyper-parameters; runs are averaged only when everything but the seed matches). Highlighted: the coarse "
+        "model N_c = 1 (orange) and the best FRAME row by AUC (green). Δ AUC compares each FRAME row with the "
+        "coarse row of the same setting. Metrics are at video level, label = full view; higher is better "
+        "except Logloss."
+    )
+    agg, disp = table_3(runs)
+    st.dataframe(style_table(disp, agg), hide_index=True, width="stretch")
+    d1, d2, _ = st.columns([1, 1, 2])
+    d1.download_button("Download table (CSV)", to_csv_bytes(disp), file_name="frame_runs_summary.csv", mime="text/csv")
+    raw_cols = ["run_id", "created", "dataset", "model", "nc", "policy", "embeddings", "video_score", "seed", "epochs",
+                "emb_dim", "lr", "setting", *METRIC_KEYS, "val_auc", "skip_hit@1", "best_epoch", "train_seconds"]
+    raw = runs[[c for c in raw_cols if c in runs.columns]]
+    d2.download_button("Download all runs (CSV)", to_csv_bytes(raw), file_name="frame_runs.csv", mime="text/csv")
+    with st.expander(f"All {len(runs)} finished runs"):
+        st.dataframe(raw, hide_index=True, width="stretch")
+
+    labels = {r["run_id"]: run_label(r) for _, r in runs.iterrows()}
+    best_frame = runs[runs["nc"] != 1].sort_values("auc", ascending=False)
+    coarse = runs[runs["nc"] == 1]
+
+    st.subheader("ROC and precision–recall curves")
+    default = []
+    if len(best_frame):
+        default.append(best_frame.iloc[0]["run_id"])
+    if len(coarse):
+        same = coarse[coarse["seed"] == best_frame.iloc[0]["seed"]] if len(best_frame) else coarse
+        default.append((same if len(same) else coarse).sort_values("auc", ascending=False).iloc[0]["run_id"])
+    picked = st.multiselect("Runs", list(labels), default=default or list(labels)[:1], format_func=labels.get,
+                            max_selections=6, key="curve_runs")
+    curves, problems = [], []
+    for rid in picked:
+        row = runs[runs["run_id"] == rid].iloc[0]
+        try:
+            curves.append((f"{row['model']} N_c={row['nc']} s{row['seed']}", predictions(row["path"])))
+        except InputError as exc:
+            problems.append(str(exc))
+    for p in problems:
+        st.warning(p)
+    if curves:
+        roc, pr = roc_pr_figures(curves)
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(roc, width="stretch", key="roc")
+        c2.plotly_chart(pr, width="stretch", key="pr")
+    else:
+        st.caption("Pick runs to draw their curves.")
+
+    st.subheader("N_c ablation")
+    metric = st.segmented_control("Metric", METRIC_KEYS, default="auc", format_func=A.METRIC_NAMES.get,
+                                  required=True, key="ablation_metric") or "auc"
+    fig = ablation_figure(runs, metric)
+    if fig is None:
+        st.info("The ablation needs finished runs with at least two different N_c in the same setting "
+                "(the fine vs coarse experiment gives N_c = 8 and 1; train N_c = 4 on the Train page to add a point).")
+    else:
+        st.plotly_chart(fig, width="stretch", key="ablation")
+
+    st.subheader("Per-user wins and losses: FRAME vs coarse")
+    if best_frame.empty or coarse.empty:
+        st.info("This needs at least one finished FRAME run (N_c > 1) and one coarse run (N_c = 1) on this dataset.")
+        return
+    c1, c2, c3 = st.columns([2, 2, 1])
+    frame_ids = list(best_frame["run_id"])
+    coarse_ids = list(coarse.sort_values("auc", ascending=False)["run_id"])
+    a_id = c1.selectbox("FRAME run (A)", frame_ids, format_func=labels.get, key="pu_a")
+    a_seed = runs.set_index("run_id").loc[a_id, "seed"]
+    same_seed = [r for r in coarse_ids if runs.set_index("run_id").loc[r, "seed"] == a_seed]
+    b_id = c2.selectbox("Coarse run (B)", same_seed + [r for r in coarse_ids if r not in same_seed],
+                        format_func=labels.get, key="pu_b")
+    pu_metric = c3.radio("Per-user metric", ["auc", "logloss"], format_func=A.METRIC_NAMES.get, key="pu_metric")
+    ra, rb = runs.set_index("run_id").loc[a_id], runs.set_index("run_id").loc[b_id]
+    if ra["data_sha256"] != rb["data_sha256"]:
+        st.warning("These two runs were trained on different data; only the test views they share are compared.")
+    try:
+        pu = A.per_user_comparison(predictions(ra["path"]), predictions(rb["path"]), pu_metric)
+    except (InputError, ValueError) as exc:
+        st.warning(f"Cannot compare these runs: {exc}")
+        return
+    if pu.empty:
+        st.info("No shared test users to compare" + (" with both a full view and a skip (needed for a per-user AUC); "
+                "try logloss." if pu_metric == "auc" else "."))
+        return
+    counts = pu["outcome"].value_counts()
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Users compared", f"{len(pu):,}")
+    m2.metric("FRAME better", f"{counts.get('A better', 0):,}", f"{counts.get('A better', 0) / len(pu):.0%}",
+              delta_color="off")
+    m3.metric("Coarse better", f"{counts.get('B better', 0):,}", f"{counts.get('B better', 0) / len(pu):.0%}",
+              delta_color="off")
+    m4.metric("Ties", f"{counts.get('tie', 0):,}")
+    st.plotly_chart(per_user_figure(pu, pu_metric, "FRAME", "coarse"), width="stretch", key="per_user")
+    st.download_button("Download per-user differences (CSV)",
+                       to_csv_bytes(pu.rename(columns={"a": f"{pu_metric}_frame", "b": f"{pu_metric}_coarse"})),
+                       file_name="per_user_frame_vs_coarse.csv", mime="text/csv")
+
+
+# ------------------------------------------------------------------------------ page
 st.title("Compare")
-st.info("This page is being built.")
+st.caption("How does fine-grained FRAME do against the coarse model and the baselines? Everything here comes "
+           "from finished runs in the workspace; failed or cancelled runs are never listed.")
+info, _log = dataset_picker()
+experiment_section(info)
+st.divider()
+
+runs_dir = workspace().runs_dir
+all_runs = load_runs(str(runs_dir), _runs_signature(runs_dir))
+if all_runs.empty:
+    st.info("No finished run yet. Run the experiment above, or train on the **Train** page.")
+else:
+    datasets = sorted(all_runs["dataset"].dropna().astype(str).unique())
+    default_ds = info.id if info is not None and info.id in datasets else (datasets[0] if datasets else None)
+    ds = st.selectbox("Runs of dataset", datasets, index=datasets.index(default_ds) if default_ds else 0,
+                      key="compare_dataset") if len(datasets) > 1 else default_ds
+    runs = all_runs[all_runs["dataset"].astype(str) == str(ds)].reset_index(drop=True) if ds else all_runs
+    if runs.empty:
+        st.info("No finished run on this dataset yet.")
+    else:
+        runs_sections(runs)
+st.divider()
+baselines_section(info)

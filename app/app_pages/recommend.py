@@ -1,6 +1,246 @@
-"""Recommend page (being built)."""
+"""Recommend: top-K videos for a user from a finished run, each with its predicted per-clip
+not-skip curve next to what the user actually did, and the clips that drive the score."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
+from app.components.data import dataset_picker, workspace
+from frame_core import engine_adapter as E
+from frame_core import run_analysis as A
+from frame_core import schema as S
+from frame_core.errors import InputError
+from frame_core.labels import is_full_view, skip_clip
+from frame_core.safe_csv import to_csv_bytes
+from frame_core.split import PART_NAMES, TRAIN, chronological_split
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model…")
+def load_model(path: str, done_mtime: float):
+    """A loaded run (torch model + maps); at most two kept in memory."""
+    return E.load_run(Path(path))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def dataset_tables(ds_id: str, version: str, _log: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(log with its split part, one row per video with its median duration)."""
+    log = _log.reset_index(drop=True).copy()
+    log[S.USER] = log[S.USER].astype(str)
+    log[S.VIDEO] = log[S.VIDEO].astype(str)
+    log["part"] = chronological_split(log)
+    videos = log.groupby(S.VIDEO, sort=True)[S.DURATION].median().rename(S.DURATION).reset_index()
+    return log, videos
+
+
+@st.cache_data(max_entries=16, show_spinner="Scoring candidate videos…")
+def score_user(run_path: str, done_mtime: float, ds_id: str, version: str, user: str, _log, _videos) -> pd.DataFrame:
+    """p_full and p_clip_* for every video the user did not see in training."""
+    seen = set(_log.loc[(_log[S.USER] == user) & (_log["part"] == TRAIN), S.VIDEO])
+    cand = _videos[~_videos[S.VIDEO].isin(seen)].reset_index(drop=True)
+    if cand.empty:
+        return pd.DataFrame()
+    run = load_model(run_path, done_mtime)
+    df = cand.assign(**{S.USER: user})[[S.USER, S.VIDEO, S.DURATION]]
+    pred = run.predict(df)
+    pred[S.DURATION] = cand[S.DURATION].to_numpy()
+    return pred.sort_values("p_full", ascending=False, kind="mergesort").reset_index(drop=True)
+
+
+def actual_views(log: pd.DataFrame, user: str, nc: int) -> pd.DataFrame:
+    """The user's validation/test views (what they did with videos not used for training)."""
+    v = log[(log[S.USER] == user) & (log["part"] != TRAIN)].copy()
+    if v.empty:
+        return v
+    full = is_full_view(v[S.PLAY].to_numpy(), v[S.DURATION].to_numpy())
+    v["full_view"] = full
+    v["skip_clip"] = np.where(full, -1, skip_clip(v[S.PLAY].to_numpy(), v[S.DURATION].to_numpy(), nc))
+    v["part_name"] = v["part"].map(PART_NAMES)
+    return v
+
+
+def outcome_text(row) -> str:
+    if row is None:
+        return "not viewed"
+    if row["full_view"]:
+        return f"full view ({row['part_name']})"
+    return f"left in clip {int(row['skip_clip'])} at {row[S.PLAY]:.1f} s ({row['part_name']})"
+
+
+def clip_figure(p_clip: np.ndarray, duration: float, mode: str, actual, title: str) -> go.Figure:
+    nc = len(p_clip)
+    starts = np.arange(nc) * duration / nc
+    labels = [f"clip {c}<br>{s:.1f}–{s + duration / nc:.1f} s" for c, s in enumerate(starts)]
+    weakest = int(np.argmin(p_clip))
+    colors = ["#ef553b" if c == weakest else "#636efa" for c in range(nc)]
+    fig = go.Figure(go.Bar(x=list(range(nc)), y=p_clip, marker_color=colors, name="P(not skip clip | reached)",
+                           hovertext=labels, hovertemplate="%{hovertext}<br>P(not skip) %{y:.3f}<extra></extra>"))
+    surv = np.cumprod(p_clip)
+    fig.add_trace(go.Scatter(x=list(range(nc)), y=surv, mode="lines+markers", name="P(still watching after clip)",
+                             line={"color": "#00a67e"}))
+    if actual is not None:
+        if actual["full_view"]:
+            fig.add_annotation(x=nc - 1, y=1.05, text="user watched to the end", showarrow=False,
+                               font={"color": "#00a67e"})
+        else:
+            k = int(actual["skip_clip"])
+            fig.add_vline(x=k, line_dash="dash", line_color="black")
+            fig.add_annotation(x=k, y=1.05, text=f"user left here ({actual[S.PLAY]:.1f} s)", showarrow=False)
+    fig.update_layout(title=title, xaxis_title=f"clip (each {duration / nc:.1f} s of a {duration:.1f} s video)",
+                      yaxis_title="probability", height=380, legend={"orientation": "h", "y": -0.3},
+                      margin={"t": 60})
+    fig.update_xaxes(tickvals=list(range(nc)))
+    fig.update_yaxes(range=[0, 1.12])
+    return fig
+
+
+def contribution_figure(contrib: pd.DataFrame, mode: str) -> go.Figure:
+    weakest = int(contrib.loc[contrib["rank"] == 1, "clip"].iloc[0])
+    unit = "log-probability (nats)" if mode == "product" else "probability"
+    fig = go.Figure(go.Bar(x=contrib["clip"], y=contrib["contribution"],
+                           marker_color=["#ef553b" if c == weakest else "#9aa0f5" for c in contrib["clip"]],
+                           customdata=contrib["score_without"],
+                           hovertemplate="clip %{x}<br>contribution %{y:.3f}<br>score without it %{customdata:.3f}"
+                                         "<extra></extra>"))
+    what = "log p_c (product score)" if mode == "product" else "score − mean of the other clips (mean score)"
+    fig.update_layout(title=f"Which clips drive the score: leave-one-clip-out, {what}",
+                      xaxis_title="clip", yaxis_title=f"contribution to the video score ({unit})", height=340)
+    fig.update_xaxes(tickvals=list(contrib["clip"]))
+    return fig
+
+
+def heatmap_figure(top: pd.DataFrame, clip_cols: list[str]) -> go.Figure:
+    z = top[clip_cols].to_numpy()
+    y = [f"#{i + 1} {v}" for i, v in enumerate(top[S.VIDEO])]
+    fig = go.Figure(go.Heatmap(z=z, x=list(range(len(clip_cols))), y=y, colorscale="RdYlGn", zmin=0, zmax=1,
+                               colorbar={"title": "P(not skip)"},
+                               hovertemplate="%{y}<br>clip %{x}: %{z:.3f}<extra></extra>"))
+    fig.update_layout(title="Predicted not-skip probability per clip, top-K videos", xaxis_title="clip",
+                      yaxis_title="recommended video (rank)", height=max(260, 26 * len(top) + 120))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(tickvals=list(range(len(clip_cols))))
+    return fig
+
+
+# ------------------------------------------------------------------------------ page
 st.title("Recommend")
-st.info("This page is being built.")
+st.caption("Pick a finished run and a user: the run scores every video the user did not see in training "
+           "and ranks them by the predicted probability of a full view.")
+info, log = dataset_picker()
+if info is None or log is None:
+    st.stop()
+if len(log) == 0:
+    st.warning("This dataset has no usable rows.")
+    st.stop()
+
+runs_dir = workspace().runs_dir
+runs = E.list_finished_runs(runs_dir)
+runs = runs[runs["dataset"].astype(str) == info.id] if len(runs) else runs
+if runs.empty:
+    st.info(f"No finished run on **{info.name}** yet: train one on the Train page (or run the fine vs coarse "
+            "experiment on the Compare page).")
+    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+
+runs = runs.sort_values(["auc"], ascending=False, na_position="last").reset_index(drop=True)
+labels = {r["run_id"]: (f"{r['model']} N_c={r['nc']}{'' if r['nc'] == 1 else ', ' + str(r['policy'])}, "
+                        f"{r['embeddings']} inputs, seed {r['seed']}, test AUC {r['auc']:.3f} · {r['run_id'][-8:]}")
+          for _, r in runs.iterrows()}
+c1, c2, c3 = st.columns([3, 2, 1])
+run_id = c1.selectbox("Run", list(labels), format_func=labels.get, key="rec_run")
+row = runs[runs["run_id"] == run_id].iloc[0]
+done = Path(row["path"]) / "DONE"
+if not done.exists():
+    st.error("This run's folder changed on disk and is no longer a finished run; pick another.")
+    st.stop()
+try:
+    run = load_model(row["path"], done.stat().st_mtime)
+except InputError as exc:
+    st.error(f"This run cannot be used: {exc}")
+    st.stop()
+
+full_log, videos = dataset_tables(info.id, info.created, log)
+counts = full_log.groupby(S.USER).agg(views=(S.VIDEO, "size"), later=("part", lambda p: int((p != TRAIN).sum())))
+counts = counts.sort_values(["later", "views"], ascending=False)
+users = list(counts.index)
+user = c2.selectbox("User", users, key="rec_user",
+                    format_func=lambda u: f"{u} ({counts.loc[u, 'views']} views, {counts.loc[u, 'later']} held out)")
+k = c3.number_input("Top K", 1, 50, 10, key="rec_k")
+
+nc = run.nc
+mode = run.config.video_score
+scores = score_user(row["path"], done.stat().st_mtime, info.id, info.created, str(user), full_log, videos)
+if scores.empty:
+    st.info("This user has seen every video of the dataset in training: nothing left to recommend.")
+    st.stop()
+clip_cols = [f"p_clip_{c}" for c in range(nc)]
+actual = actual_views(full_log, str(user), nc)
+act_by_video = {r[S.VIDEO]: r for _, r in actual.iterrows()} if len(actual) else {}
+
+u_rows = full_log[full_log[S.USER] == str(user)]
+fv = is_full_view(u_rows[S.PLAY].to_numpy(), u_rows[S.DURATION].to_numpy())
+m = st.columns(4)
+m[0].metric("Views by this user", f"{len(u_rows):,}")
+m[1].metric("Full-view share", f"{fv.mean():.0%}")
+m[2].metric("Candidate videos", f"{len(scores):,}", help="Videos the user did not see in training rows.")
+m[3].metric("Held-out views", f"{len(actual):,}", help="Validation and test views: we know what the user did.")
+
+top = scores.head(int(k)).copy()
+top.insert(0, "rank", np.arange(1, len(top) + 1))
+top["weakest clip"] = top[clip_cols].to_numpy().argmin(axis=1)
+top["P(weakest clip)"] = top[clip_cols].to_numpy().min(axis=1)
+top["what the user did"] = [outcome_text(act_by_video.get(v)) for v in top[S.VIDEO]]
+st.subheader(f"Top {len(top)} videos for user {user}")
+st.caption(f"Video score = {mode} of the {nc} clip probabilities. "
+           "'What the user did' is known only for videos they viewed in the validation or test period.")
+st.dataframe(
+    top[["rank", S.VIDEO, "p_full", S.DURATION, "weakest clip", "P(weakest clip)", "what the user did"]],
+    hide_index=True, width="stretch",
+    column_config={
+        "p_full": st.column_config.ProgressColumn("P(full view)", min_value=0.0, max_value=1.0, format="%.3f"),
+        S.DURATION: st.column_config.NumberColumn("duration (s)", format="%.1f"),
+        "P(weakest clip)": st.column_config.NumberColumn(format="%.3f"),
+    },
+)
+st.download_button("Download recommendations (CSV)", to_csv_bytes(top), file_name=f"recommendations_{user}.csv",
+                   mime="text/csv")
+if nc > 1:
+    st.plotly_chart(heatmap_figure(top, clip_cols), width="stretch", key="rec_heatmap")
+
+st.subheader("Why this score?")
+vid = st.selectbox("Video", list(top[S.VIDEO]), key="rec_video",
+                   format_func=lambda v: f"#{int(top.loc[top[S.VIDEO] == v, 'rank'].iloc[0])} {v}")
+sel = top[top[S.VIDEO] == vid].iloc[0]
+p_clip = sel[clip_cols].to_numpy(dtype="float64")
+act = act_by_video.get(vid)
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(clip_figure(p_clip, float(sel[S.DURATION]), mode, act,
+                                f"Predicted per-clip curve, video {vid} (P(full view) {sel['p_full']:.3f})"),
+                    width="stretch", key="rec_clip")
+    st.caption("Bars: probability of not skipping each clip once it is reached (red: the weakest clip). "
+               "Line: probability of still watching after each clip (their running product). "
+               f"What the user did: **{outcome_text(act)}**.")
+with right:
+    if nc > 1:
+        contrib = A.clip_contributions(p_clip, mode)
+        st.plotly_chart(contribution_figure(contrib, mode), width="stretch", key="rec_contrib")
+        w = contrib.sort_values("rank").iloc[0]
+        span = float(sel[S.DURATION]) / nc
+        st.markdown(
+            f"Clip **{int(w['clip'])}** ({w['clip'] * span:.1f}–{(w['clip'] + 1) * span:.1f} s) pulls the score down "
+            f"most: P(not skip) = {w['p_clip']:.3f}; without it the video score would be "
+            f"{w['score_without']:.3f} instead of {sel['p_full']:.3f}."
+        )
+    else:
+        st.info("This is a coarse run (N_c = 1): the whole video is one clip, so there is no clip to single out.")
+if info.videos_dir is not None:
+    files = sorted(Path(info.videos_dir).glob(f"{vid}.*"))
+    if files and files[0].suffix.lower() in (".webm", ".mp4"):
+        with st.expander("Play the video from its weakest clip"):
+            start = int(np.argmin(p_clip) * float(sel[S.DURATION]) / nc)
+            st.video(str(files[0]), start_time=start)

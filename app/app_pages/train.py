@@ -1,6 +1,253 @@
-"""Train page (being built)."""
+"""Train: configure FRAME, queue background training jobs, watch them live, cancel them.
+
+Training runs in a worker subprocess (``frame_core.jobs``); this page only writes job records
+and reads progress files, so it never blocks and survives a browser refresh.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
 
 import streamlit as st
 
+from app.components.data import dataset_picker
+from app.components.jobs import (
+    POLL_SECONDS,
+    auc_figure,
+    fmt_duration,
+    job_progress,
+    job_queue,
+    jobs_table,
+    loss_figure,
+    pump,
+    refresh_jobs,
+    status_text,
+)
+from frame_core.config import ACTIVATIONS, NORMS, VIDEO_SCORES, FrameConfig
+from frame_core.errors import InputError
+from frame_core.jobs import DONE, FAILED, RUNNING
+from frame_core.labels import POLICIES
+
+INSPECT_KEY = "train_inspect_job"
+LATEST = "(running or latest)"
+
+
+@st.cache_data
+def field_help() -> dict[str, str]:
+    """The one-line comments of FrameConfig's fields (its source is the documentation)."""
+    try:
+        src = inspect.getsource(FrameConfig)
+    except (OSError, TypeError):
+        return {}
+    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^\s+(\w+): [^=\n]+=[^#\n]*#\s*(.+)$", src, re.M)}
+
+
+def new_run_form(info) -> None:
+    d = FrameConfig()
+    h = field_help()
+    has_videos = bool(info.has_videos)
+    st.subheader("New training run")
+    with st.form("train_form", border=True):
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            nc = st.number_input("Clips per video, N_c", 1, 64, d.nc, help=h.get("nc"))
+            policy = st.radio("Label policy", POLICIES, index=POLICIES.index(d.policy), help=h.get("policy"),
+                              horizontal=True)
+            options = ["visual clip features", "id embeddings"] if has_videos else ["id embeddings"]
+            emb = st.radio("Clip input embeddings", options, index=0, horizontal=True,
+                           help="Visual features are computed from the dataset's video files (cached); "
+                                "id embeddings are learned per clip.")
+            if not has_videos:
+                st.caption("This dataset has no video files, so only id embeddings are available.")
+            video_score = st.radio("Video score", VIDEO_SCORES, index=VIDEO_SCORES.index(d.video_score),
+                                   horizontal=True, help=h.get("video_score"))
+        with c2:
+            epochs = st.number_input("Max epochs", 1, 1000, d.epochs, help=h.get("epochs"))
+            patience = st.number_input("Early-stopping patience (epochs)", 1, 100, d.patience, help=h.get("patience"))
+            emb_dim = st.select_slider("Embedding size d", [8, 16, 32, 64, 128, 256], value=d.emb_dim,
+                                       help=h.get("emb_dim"))
+            batch_size = st.number_input("Batch size (views)", 16, 1_000_000, d.batch_size, step=256,
+                                         help=h.get("batch_size"))
+        with c3:
+            lr = st.number_input("Learning rate", 1e-5, 1.0, d.lr, format="%.4f", step=1e-3, help=h.get("lr"))
+            lam = st.number_input("Hybrid weight λ", 0.0, 10.0, d.hybrid_lambda, step=0.1, help=h.get("hybrid_lambda"))
+            seed = st.number_input("First seed", 0, 2**31 - 1, d.seed, help=h.get("seed"))
+            n_seeds = st.number_input("Seeds (one job each)", 1, 10, 1,
+                                      help="Queue one job per seed (seed, seed+1, …) for mean ± std on Compare.")
+        with st.expander("Advanced model switches"):
+            a1, a2, a3 = st.columns(3)
+            with a1:
+                norm = st.selectbox("Graph normalisation", NORMS, index=NORMS.index(d.norm), help=h.get("norm"))
+                activation = st.selectbox("Activation σ", ACTIVATIONS, index=ACTIVATIONS.index(d.activation),
+                                          help=h.get("activation"))
+                dropout = st.number_input("Dropout", 0.0, 0.95, d.dropout, step=0.05, help=h.get("dropout"))
+                weight_decay = st.number_input("Weight decay", 0.0, 1.0, d.weight_decay, format="%.6f",
+                                               help=h.get("weight_decay"))
+            with a2:
+                alpha0 = st.number_input("α0 (input residual)", 0.0, 10.0, d.alpha0, help=h.get("alpha0"))
+                alpha1 = st.number_input("α1 (two-hop)", 0.0, 10.0, d.alpha1, help=h.get("alpha1"))
+                learn01 = st.checkbox("Learn α0, α1", d.learn_alpha01, help=h.get("learn_alpha01"))
+                mlp = st.text_input("MLP hidden sizes", ",".join(str(x) for x in d.mlp_sizes),
+                                    help=h.get("mlp_sizes", "") + " Comma-separated, e.g. 64,32.")
+            with a3:
+                alpha_p = st.number_input("αp", 0.0, 10.0, d.alpha_p, help=h.get("alpha_p"))
+                alpha_n = st.number_input("αn", 0.0, 10.0, d.alpha_n, help=h.get("alpha_n"))
+                learn_pn = st.checkbox("Learn αp, αn", d.learn_alpha_pn, help=h.get("learn_alpha_pn"))
+                shared_w = st.checkbox("Shared W (reference code)", d.shared_w, help=h.get("shared_w"))
+                metadata = st.checkbox("Clip metadata in H_c0", d.metadata, help=h.get("metadata"))
+                user_bias = st.checkbox("Per-user bias", d.user_bias, help=h.get("user_bias"))
+        submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
+    if not submitted:
+        return
+    try:
+        sizes = [int(x) for x in mlp.replace(" ", "").split(",") if x]
+    except ValueError:
+        st.error("MLP hidden sizes must be whole numbers separated by commas, e.g. 64,32.")
+        return
+    visual = emb.startswith("visual")
+    base = {
+        "nc": int(nc), "policy": policy, "norm": norm, "shared_w": bool(shared_w), "activation": activation,
+        "alpha0": float(alpha0), "alpha1": float(alpha1), "learn_alpha01": bool(learn01),
+        "alpha_p": float(alpha_p), "alpha_n": float(alpha_n), "learn_alpha_pn": bool(learn_pn),
+        "video_score": video_score, "hybrid_lambda": float(lam), "emb_dim": int(emb_dim), "mlp_sizes": sizes,
+        "dropout": float(dropout), "id_embeddings": not visual, "metadata": bool(metadata),
+        "user_bias": bool(user_bias), "lr": float(lr), "weight_decay": float(weight_decay),
+        "batch_size": int(batch_size), "epochs": int(epochs), "patience": int(patience),
+    }
+    specs = []
+    for s in range(int(seed), int(seed) + int(n_seeds)):
+        cfg = {**base, "seed": s}
+        label = f"{info.id} · N_c={int(nc)} · {policy} · {'visual' if visual else 'id'} · seed {s}"
+        specs.append(("train", {"dataset_id": info.id, "visual": visual, "config": cfg}, label))
+    try:
+        jobs = job_queue().submit_many(specs)
+    except InputError as exc:
+        st.error(f"Not queued: {exc}")
+        return
+    pump()
+    st.session_state[INSPECT_KEY] = LATEST
+    st.toast(f"Queued {len(jobs)} training job{'s' if len(jobs) > 1 else ''}.", icon=":material/schedule:")
+
+
+def job_detail(job) -> None:
+    """Progress bar, elapsed time, live curves and actions for one job."""
+    q = job_queue()
+    events = q.progress(job)
+    frac, caption = job_progress(job, events)
+    cfg = (job.params or {}).get("config") or {}
+    st.markdown(f"**{job.label or job.id}** — {status_text(job)}")
+    st.caption(f"job `{job.id}` · elapsed {fmt_duration(job.elapsed()) or '–'}")
+    st.progress(frac, text=caption)
+    if job.active:
+        c1, c2, _ = st.columns([1, 1, 3])
+        if c1.button("Cancel", key=f"cancel_{job.id}", icon=":material/stop:", disabled=job.cancel_requested):
+            q.cancel(job.id)
+            st.rerun(scope="fragment")
+        if job.status == RUNNING and job.cancel_requested and c2.button(
+            "Force stop", key=f"kill_{job.id}", icon=":material/dangerous:",
+            help="Kill the worker process now (use when Cancel is not honoured).",
+        ):
+            q.force_stop(job.id)
+            st.rerun(scope="fragment")
+    if job.status == FAILED:
+        st.error(f"Training failed: {job.error or 'unknown error'}")
+        with st.expander("Worker log (last lines)"):
+            st.code(q.log_tail(job.id) or "(empty)", language=None)
+    elif job.error and job.status != DONE:
+        st.warning(job.error)
+    left, right = st.columns(2)
+    lf, af = loss_figure(events), auc_figure(events)
+    with left:
+        if lf is not None:
+            st.plotly_chart(lf, width="stretch", key=f"loss_{job.id}")
+        else:
+            st.caption("The loss curve appears after the first training step.")
+    with right:
+        if af is not None:
+            st.plotly_chart(af, width="stretch", key=f"auc_{job.id}")
+        else:
+            st.caption("The validation-AUC curve appears after the first epoch (it needs validation rows "
+                       "with both full views and skips).")
+    if job.status == DONE:
+        r = job.result or {}
+        m = st.columns(5)
+        for col, (key, name) in zip(m, [("auc", "test AUC"), ("gauc", "test GAUC"), ("logloss", "test logloss"),
+                                       ("val_auc", "val AUC"), ("skip_hit@1", "skip hit@1")], strict=True):
+            v = r.get(key)
+            col.metric(name, "–" if v is None else f"{v:.4f}")
+        st.caption(f"N_c = {cfg.get('nc')}, policy {cfg.get('policy')}, best epoch {r.get('best_epoch', '–')}.")
+        c1, c2 = st.columns(2)
+        c1.page_link("app_pages/compare.py", label="Compare this run", icon=":material/leaderboard:")
+        c2.page_link("app_pages/recommend.py", label="Recommend with this run", icon=":material/recommend:")
+
+
+def render_jobs() -> bool:
+    """The jobs section; returns True while some training job is queued or running."""
+    jobs = refresh_jobs(kinds=("train",))
+    active = any(j.active for j in jobs)
+    st.subheader("Training jobs")
+    if not jobs:
+        st.info("No training job yet: choose settings above and press **Start training**.")
+        return False
+    by_id = {j.id: j for j in jobs}
+    running = [j for j in jobs if j.status == RUNNING]
+    choices = [LATEST] + [j.id for j in reversed(jobs)]
+    if st.session_state.get(INSPECT_KEY) not in choices:
+        st.session_state[INSPECT_KEY] = LATEST
+    pick = st.selectbox("Job to inspect", choices, key=INSPECT_KEY,
+                        format_func=lambda i: i if i == LATEST else f"{by_id[i].label or i} ({by_id[i].status})")
+    job = (running[0] if running else jobs[-1]) if pick == LATEST else by_id[pick]
+    with st.container(border=True):
+        job_detail(job)
+    st.markdown("**Queue** (one job runs at a time; the rest wait in order)")
+    st.dataframe(
+        jobs_table(jobs), hide_index=True, width="stretch",
+        column_config={"test AUC": st.column_config.NumberColumn(format="%.4f"),
+                       "queue position": st.column_config.NumberColumn(format="%d")},
+    )
+    c1, c2, _ = st.columns([1, 1, 3])
+    if c1.button("Cancel all queued", disabled=not any(j.status == "queued" for j in jobs), key="cancel_queued"):
+        for j in jobs:
+            if j.status == "queued":
+                job_queue().cancel(j.id)
+        st.rerun()
+    if c2.button("Clear finished jobs", disabled=not any(j.terminal for j in jobs), key="clear_finished",
+                 help="Forget finished, failed and cancelled jobs. Finished runs stay on the Compare page."):
+        for j in jobs:
+            if j.terminal:
+                job_queue().remove(j.id)
+        st.session_state[INSPECT_KEY] = LATEST
+        st.rerun()
+    return active
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def live_jobs() -> None:
+    if not render_jobs():
+        st.rerun()  # the last job just ended: rerun the page once so polling stops
+
+
+@st.fragment
+def idle_jobs() -> None:
+    render_jobs()
+
+
 st.title("Train")
-st.info("This page is being built.")
+st.caption("Train FRAME in the background: the page stays usable, you can leave it and come back, "
+           "and jobs run one at a time in the order you queued them.")
+info, log = dataset_picker()
+if info is None:
+    st.info("There is no dataset to train on yet: import one on the Data page. Jobs are listed below.")
+elif log is None or len(log) == 0:
+    st.warning("This dataset has no usable rows; pick another one or import a log on the Data page.")
+else:
+    st.caption(f"Dataset **{info.name}**: {len(log):,} views, {log['user_id'].nunique():,} users, "
+               f"{log['video_id'].nunique():,} videos{' with video files' if info.has_videos else ''}.")
+    new_run_form(info)
+
+active_now = any(j.active for j in refresh_jobs(kinds=("train",)))
+if active_now:
+    live_jobs()
+else:
+    idle_jobs()
