@@ -1,0 +1,329 @@
+"""The FRAME model (DESIGN §1.4) in PyTorch.
+
+Notation (U users, V videos, N_c clips per video, C = V·N_c clips, d = ``emb_dim``)::
+
+    H_c0 = clip input embeddings                                   (C, d)
+    H_up = σ(R̃p · H_c0 · Wp1)        H_un = σ(R̃n · H_c0 · Wn1)     (U, d) user interest
+    H_cp = σ(R̃pᵀ · H_up · Wp2)       H_cn = σ(R̃nᵀ · H_un · Wn2)    (C, d) two-hop clips
+    H_c1 = (H_cp + H_cn) / 2          H_c  = α0 · H_c0 + α1 · H_c1
+    z_p  = MLP_p(h_up ‖ h_c)          z_n  = MLP_n(h_un ‖ h_c)
+    logit_uc = αp · z_p − αn · z_n   (+ b_u with ``user_bias``)
+    ŷ_uc = sigmoid(logit_uc)          probability that u does not skip clip c
+    ŷ_uv = mean_c ŷ_uc  or  Π_c ŷ_uc  (``video_score``)
+
+H_c0 of clip c (position k = c mod N_c) is the sum of
+- a learned id embedding (``id_embeddings``), **masked to zero for cold clips** (no training
+  label): an untrained random vector would give cold clips a random score;
+- a position embedding of k, shared by all videos;
+- a linear map of the standardised clip metadata (``metadata``; see ``features.META_NAMES``);
+- a linear map of the standardised visual features (when given; zeros where missing).
+
+So a clip of a video never seen in training still gets a content/metadata embedding through
+the α0·H_c0 residual. A user with no training rows has a zero row in R̃, so
+``H_up = σ(0)``: the model scores them from the clip side alone; the same constant is used for
+user ids the model has never seen. The user representation is only H_up / H_un, as in FRAME;
+``user_bias`` (off by default) adds a per-user logit offset for comparison.
+
+Graphs are sparse CSR; the product with R̃ uses :class:`_SpMM`, whose backward multiplies by a
+precomputed CSR transpose (never a dense user × clip matrix).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import FrameConfig
+from .features import META_DIM
+from .graphs import to_torch_csr
+
+_ACT = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
+}
+
+
+class _SpMM(torch.autograd.Function):
+    """``A @ X`` for a constant sparse CSR ``A`` (m, n) and dense ``X`` (n, d); the backward
+    uses the CSR transpose ``At`` (n, m) given alongside."""
+
+    @staticmethod
+    def forward(ctx, A, At, X):  # noqa: D401
+        ctx.At = At
+        return torch.sparse.mm(A, X)
+
+    @staticmethod
+    def backward(ctx, G):
+        return None, None, torch.sparse.mm(ctx.At, G.contiguous())
+
+
+def spmm(A: torch.Tensor, At: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """Sparse (CSR) × dense product with a cheap backward. Shapes: A (m, n), At (n, m), X (n, d)."""
+    if A.shape[0] == 0 or A.shape[1] == 0 or A.values().numel() == 0:
+        return X.new_zeros((A.shape[0], X.shape[1])) + 0.0 * X.sum()
+    return _SpMM.apply(A, At, X)
+
+
+class GraphOps:
+    """Normalised graphs in the forms the model needs.
+
+    ``RP``/``RN``: torch CSR (U, C); ``RPt``/``RNt``: torch CSR (C, U); ``RPt_sp``/``RNt_sp``:
+    scipy CSR (C, U) for cheap row selection of a batch's clips.
+    """
+
+    def __init__(self, RP_norm: sp.csr_matrix, RN_norm: sp.csr_matrix):
+        self.shape = RP_norm.shape
+        self.RP = to_torch_csr(RP_norm)
+        self.RN = to_torch_csr(RN_norm)
+        self.RPt_sp = RP_norm.T.tocsr()
+        self.RNt_sp = RN_norm.T.tocsr()
+        self.RPt = to_torch_csr(self.RPt_sp)
+        self.RNt = to_torch_csr(self.RNt_sp)
+
+    def clip_rows(self, clips: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Rows of R̃pᵀ and R̃nᵀ for the given global clip indices, with their transposes:
+        (Sp (m, U), Spᵀ (U, m), Sn, Snᵀ) as torch CSR."""
+        sp_rows = self.RPt_sp[clips]
+        sn_rows = self.RNt_sp[clips]
+        return (
+            to_torch_csr(sp_rows), to_torch_csr(sp_rows.T.tocsr()),
+            to_torch_csr(sn_rows), to_torch_csr(sn_rows.T.tocsr()),
+        )
+
+
+class _MLP(nn.Module):
+    """MLP over (h_u ‖ h_c) → 1 logit. The first layer is split into its user and clip halves so
+    that scoring can project each user and each clip once and add the projections."""
+
+    def __init__(self, d: int, sizes: tuple[int, ...], dropout: float):
+        super().__init__()
+        dims = [2 * d, *sizes]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.out = nn.Linear(dims[-1], 1)
+        self.dropout = nn.Dropout(dropout)
+        self.d = d
+
+    def first_user(self, h_u: torch.Tensor) -> torch.Tensor:
+        """(…, d) → (…, h1): the user half of the first layer, bias included."""
+        lin = self.layers[0]
+        return F.linear(h_u, lin.weight[:, : self.d], lin.bias)
+
+    def first_clip(self, h_c: torch.Tensor) -> torch.Tensor:
+        """(…, d) → (…, h1): the clip half of the first layer, no bias."""
+        return F.linear(h_c, self.layers[0].weight[:, self.d :])
+
+    def rest(self, a: torch.Tensor) -> torch.Tensor:
+        """From the first layer's pre-activation (…, h1) to the logit (…)."""
+        x = self.dropout(torch.relu(a))
+        for lin in self.layers[1:]:
+            x = self.dropout(torch.relu(lin(x)))
+        return self.out(x).squeeze(-1)
+
+
+class FrameModel(nn.Module):
+    """FRAME over fixed id maps. ``n_users``, ``n_videos``: sizes of the id maps; ``feat_dim``:
+    width f of visual clip features (0 = none).
+
+    Learned state lives in ``state_dict()`` (parameters plus the standardisation buffers).
+    Data-derived tables (graphs, clip metadata, features, warm mask) are attached with
+    :meth:`attach` and are not part of the state dict.
+    """
+
+    def __init__(self, cfg: FrameConfig, n_users: int, n_videos: int, feat_dim: int = 0):
+        super().__init__()
+        self.cfg = cfg
+        self.nc = nc = cfg.nc
+        self.n_users, self.n_videos, self.n_clips = n_users, n_videos, n_videos * nc
+        d = cfg.emb_dim
+        self.d = d
+        self.feat_dim = feat_dim
+        self.act = _ACT[cfg.activation]
+        self.use_id = cfg.id_embeddings if cfg.id_embeddings is not None else feat_dim == 0
+        self.clip_id = nn.Embedding(self.n_clips, d) if self.use_id else None
+        if self.clip_id is not None:
+            nn.init.normal_(self.clip_id.weight, std=0.1)
+        self.pos = nn.Embedding(nc, d)
+        nn.init.normal_(self.pos.weight, std=0.1)
+        self.meta = nn.Linear(META_DIM, d) if cfg.metadata else None
+        self.register_buffer("meta_mean", torch.zeros(META_DIM))
+        self.register_buffer("meta_std", torch.ones(META_DIM))
+        self.feat = nn.Linear(feat_dim, d) if feat_dim else None
+        self.register_buffer("feat_mean", torch.zeros(feat_dim))
+        self.register_buffer("feat_std", torch.ones(feat_dim))
+        self.w_p1 = nn.Linear(d, d, bias=False)
+        self.w_p2 = nn.Linear(d, d, bias=False)
+        if not cfg.shared_w:
+            self.w_n1 = nn.Linear(d, d, bias=False)
+            self.w_n2 = nn.Linear(d, d, bias=False)
+        a01 = torch.tensor([cfg.alpha0, cfg.alpha1])
+        apn = torch.tensor([cfg.alpha_p, cfg.alpha_n])
+        if cfg.learn_alpha01:
+            self.alpha01 = nn.Parameter(a01)
+        else:
+            self.register_buffer("alpha01", a01)
+        if cfg.learn_alpha_pn:
+            self.alpha_pn = nn.Parameter(apn)
+        else:
+            self.register_buffer("alpha_pn", apn)
+        self.mlp_p = _MLP(d, cfg.mlp_sizes, cfg.dropout)
+        self.mlp_n = _MLP(d, cfg.mlp_sizes, cfg.dropout)
+        if cfg.interaction == "mlp+dot":  # weighted inner products, zero at init (= plain FRAME)
+            self.dot_p = nn.Parameter(torch.zeros(d))
+            self.dot_n = nn.Parameter(torch.zeros(d))
+        else:
+            self.dot_p = self.dot_n = None
+        self.user_b = nn.Embedding(n_users, 1) if cfg.user_bias else None
+        if self.user_b is not None:
+            nn.init.zeros_(self.user_b.weight)
+        # data tables (not persistent): set by attach()
+        self.graph: GraphOps | None = None
+        self.register_buffer("clip_meta", torch.zeros(0, META_DIM), persistent=False)
+        self.register_buffer("clip_feat", torch.zeros(0, feat_dim), persistent=False)
+        self.register_buffer("warm", torch.zeros(0), persistent=False)
+        self.register_buffer("clip_pos", torch.arange(self.n_clips) % nc, persistent=False)
+
+    # ------------------------------------------------------------------ data
+    @property
+    def w_n1_(self) -> nn.Linear:
+        return self.w_p1 if self.cfg.shared_w else self.w_n1
+
+    @property
+    def w_n2_(self) -> nn.Linear:
+        return self.w_p2 if self.cfg.shared_w else self.w_n2
+
+    def fit_scalers(self, clip_meta: np.ndarray, clip_feat: np.ndarray | None, feat_found: np.ndarray | None) -> None:
+        """Set the standardisation buffers from the clip tables (once, before training)."""
+        m = torch.from_numpy(np.asarray(clip_meta, dtype="float32"))
+        if len(m):
+            self.meta_mean.copy_(m.mean(0))
+            self.meta_std.copy_(m.std(0, unbiased=False).clamp_min(1e-3))
+        if self.feat_dim and clip_feat is not None and feat_found is not None and feat_found.any():
+            f = torch.from_numpy(np.asarray(clip_feat, dtype="float32")[feat_found])
+            self.feat_mean.copy_(f.mean(0))
+            self.feat_std.copy_(f.std(0, unbiased=False).clamp_min(1e-6))
+
+    def attach(self, graphs_norm: tuple[sp.csr_matrix, sp.csr_matrix], clip_meta: np.ndarray, warm: np.ndarray,
+               clip_feat: np.ndarray | None = None, feat_found: np.ndarray | None = None) -> "FrameModel":
+        """Attach the normalised graphs (R̃p, R̃n: scipy CSR (U, C)), raw clip metadata (C, 4),
+        warm mask (C,) and raw visual features (C, f) with their found mask (C,)."""
+        RP, RN = graphs_norm
+        if RP.shape != (self.n_users, self.n_clips):
+            raise ValueError(f"graph shape {RP.shape} does not match the model ({self.n_users}, {self.n_clips})")
+        self.graph = GraphOps(RP, RN)
+        self.clip_meta = torch.from_numpy(np.asarray(clip_meta, dtype="float32"))
+        self.warm = torch.from_numpy(np.asarray(warm, dtype="float32"))
+        if self.feat_dim:
+            self.clip_feat = self.standardise_feat(clip_feat, feat_found)
+        return self
+
+    def standardise_feat(self, feat: np.ndarray | None, found: np.ndarray | None) -> torch.Tensor:
+        """Raw visual features (m, f) → standardised tensor, zero rows where not found."""
+        f = torch.from_numpy(np.asarray(feat, dtype="float32"))
+        f = (f - self.feat_mean) / self.feat_std
+        if found is not None:
+            f = f * torch.from_numpy(np.asarray(found, dtype="float32"))[:, None]
+        return f
+
+    # ------------------------------------------------------------------ embeddings
+    def clip_input(self, clip_ids: torch.Tensor, position: torch.Tensor, meta: torch.Tensor,
+                   feat: torch.Tensor | None, warm: torch.Tensor) -> torch.Tensor:
+        """H_c0 rows for m clips. ``clip_ids`` (m,) global index or -1; ``position`` (m,) 0..nc-1;
+        ``meta`` (m, 4) raw metadata; ``feat`` (m, f) standardised features or None;
+        ``warm`` (m,) 1.0 where the id embedding may be used. Returns (m, d)."""
+        h = self.pos(position)
+        if self.clip_id is not None:
+            h = h + self.clip_id(clip_ids.clamp_min(0)) * warm[:, None]
+        if self.meta is not None:
+            h = h + self.meta((meta - self.meta_mean) / self.meta_std)
+        if self.feat is not None and feat is not None:
+            h = h + self.feat(feat)
+        return h
+
+    def h_c0_all(self) -> torch.Tensor:
+        """H_c0 of every clip of the id map: (C, d)."""
+        ids = torch.arange(self.n_clips)
+        return self.clip_input(ids, self.clip_pos, self.clip_meta, self.clip_feat if self.feat_dim else None, self.warm)
+
+    def user_interest(self, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """First hop: (H_up, H_un), each (U, d), from H_c0 (C, d)."""
+        g = self.graph
+        h_up = self.act(self.w_p1(spmm(g.RP, g.RPt, h0)))
+        h_un = self.act(self.w_n1_(spmm(g.RN, g.RNt, h0)))
+        return h_up, h_un
+
+    def two_hop(self, h_up: torch.Tensor, h_un: torch.Tensor, clips: np.ndarray | None = None) -> torch.Tensor:
+        """Second hop: H_c1 = (σ(R̃pᵀ H_up Wp2) + σ(R̃nᵀ H_un Wn2)) / 2 for the given global clip
+        indices (m,) (all C clips when None). Returns (m, d)."""
+        g = self.graph
+        xp, xn = self.w_p2(h_up), self.w_n2_(h_un)
+        if clips is None:
+            sp_, spt, sn_, snt = g.RPt, g.RP, g.RNt, g.RN
+        else:
+            sp_, spt, sn_, snt = g.clip_rows(clips)
+        return 0.5 * (self.act(spmm(sp_, spt, xp)) + self.act(spmm(sn_, snt, xn)))
+
+    def cold_user(self) -> torch.Tensor:
+        """H_up = H_un of a user without training edges: σ(0), shape (d,)."""
+        return self.act(torch.zeros(self.d))
+
+    def cold_two_hop(self) -> torch.Tensor:
+        """H_c1 of a clip without training edges: σ(0), shape (d,)."""
+        return self.act(torch.zeros(self.d))
+
+    def combine(self, h0: torch.Tensor, h1: torch.Tensor) -> torch.Tensor:
+        """H_c = α0 · H_c0 + α1 · H_c1 (same shapes)."""
+        return self.alpha01[0] * h0 + self.alpha01[1] * h1
+
+    # ------------------------------------------------------------------ scores
+    def clip_logits(self, h_up: torch.Tensor, h_un: torch.Tensor, h_c: torch.Tensor,
+                    user_idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Clip logits for n views: ``h_up``/``h_un`` (n, d), ``h_c`` (n, nc, d); ``user_idx`` (n,)
+        (−1 for cold users) is only used by ``user_bias``. Returns (n, nc)."""
+        ap = self.mlp_p.first_user(h_up)[:, None, :] + self.mlp_p.first_clip(h_c)
+        an = self.mlp_n.first_user(h_un)[:, None, :] + self.mlp_n.first_clip(h_c)
+        dp = dn = None
+        if self.dot_p is not None:
+            dp = ((h_up * self.dot_p)[:, None, :] * h_c).sum(-1)
+            dn = ((h_un * self.dot_n)[:, None, :] * h_c).sum(-1)
+        return self.logits_from_first(ap, an, user_idx, dp, dn)
+
+    def logits_from_first(self, ap: torch.Tensor, an: torch.Tensor, user_idx: torch.Tensor | None,
+                          dp: torch.Tensor | None = None, dn: torch.Tensor | None = None) -> torch.Tensor:
+        """From the first-layer pre-activations of both MLPs (n, nc, h1), and with
+        ``interaction = "mlp+dot"`` the weighted inner products ``dp``/``dn`` (n, nc), to logits (n, nc)."""
+        zp, zn = self.mlp_p.rest(ap), self.mlp_n.rest(an)
+        if dp is not None:
+            zp, zn = zp + dp, zn + dn
+        z = self.alpha_pn[0] * zp - self.alpha_pn[1] * zn
+        if self.user_b is not None and user_idx is not None:
+            b = self.user_b(user_idx.clamp_min(0)).squeeze(-1) * (user_idx >= 0).float()
+            z = z + b[:, None]
+        return z
+
+
+# ---------------------------------------------------------------------- video level
+def log1mexp(x: torch.Tensor) -> torch.Tensor:
+    """log(1 − exp(x)) for x ≤ 0, numerically stable."""
+    x = x.clamp(max=-1e-7)
+    return torch.where(x > -0.6931, torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
+
+
+def video_log_probs(logits: torch.Tensor, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log ŷ_uv, log(1 − ŷ_uv)) from clip logits (n, nc); ``mode`` "product" or "mean"."""
+    if mode == "product":
+        lp = F.logsigmoid(logits).sum(-1)
+        return lp, log1mexp(lp)
+    p = torch.sigmoid(logits).mean(-1).clamp(1e-7, 1 - 1e-7)
+    return torch.log(p), torch.log1p(-p)
+
+
+def video_probs(logits: torch.Tensor, mode: str) -> torch.Tensor:
+    """ŷ_uv (n,) from clip logits (n, nc)."""
+    if mode == "product":
+        return torch.exp(F.logsigmoid(logits).sum(-1))
+    return torch.sigmoid(logits).mean(-1)

@@ -1,0 +1,197 @@
+"""Training FRAME: Adam over mini-batches of views, early stopping on validation AUC.
+
+One step (batch of B training views, their users u and videos v):
+
+1. H_c0 for all clips, first hop over the full sparse graphs → H_up, H_un (U, d);
+2. second hop only for the batch's clips (rows of R̃ᵀ selected in scipy) → H_c1;
+3. clip logits (B, N_c); loss = mean BCE over the **labelled** clips of the batch
+   (``clip_mask``) + λ · mean BCE(ŷ_uv, full view) (hybrid supervision, ``hybrid_lambda``).
+
+After each epoch the model scores the validation rows (video level) with
+:class:`~frame_core.inference.Scorer`; the epoch with the best validation AUC is kept and
+training stops after ``patience`` epochs without improvement. When there is no validation
+row with both classes, all epochs run and the last epoch is kept (``selection =
+"last_epoch"``).
+
+Everything is seeded from ``cfg.seed`` (init, shuffling, dropout); on CPU a given seed gives
+the same result. The number of torch threads is left as the caller set it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from . import metrics as M
+from .config import FrameConfig
+from .data import FrameData
+from .errors import CancelledError
+from .inference import Scorer
+from .model import FrameModel, video_log_probs
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """A trained model (best epoch restored) and how it got there.
+
+    ``history``: one row per epoch with columns ``epoch, loss, clip_loss, video_loss, val_auc,
+    val_gauc, val_logloss, epoch_seconds, elapsed``.
+    """
+
+    model: FrameModel
+    history: pd.DataFrame
+    best_epoch: int
+    selection: str  # "val_auc" or "last_epoch"
+    train_seconds: float
+    stopped_early: bool
+
+
+def build_model(data: FrameData, cfg: FrameConfig) -> FrameModel:
+    """A fresh model for ``data`` with scalers fitted and tables attached (seeded by the caller)."""
+    feat_dim = data.features.dim if data.features is not None else 0
+    model = FrameModel(cfg, data.n_users, data.n_videos, feat_dim=feat_dim)
+    model.fit_scalers(data.clip_meta, data.clip_feat, data.clip_feat_found)
+    model.attach((data.graphs.RP_norm, data.graphs.RN_norm), data.clip_meta, data.warm,
+                 data.clip_feat, data.clip_feat_found)
+    return model
+
+
+def make_scorer(model: FrameModel, data: FrameData) -> Scorer:
+    return Scorer(model, data.maps, data.durations, data.features)
+
+
+def _val_metrics(scorer: Scorer, data: FrameData, rows: np.ndarray) -> dict[str, float]:
+    if len(rows) == 0:
+        return {"val_auc": float("nan"), "val_gauc": float("nan"), "val_logloss": float("nan")}
+    p, _ = scorer.prepare().score_indices(data.user_idx[rows], data.video_idx[rows])
+    y = data.y[rows]
+    return {
+        "val_auc": M.auc(y, p),
+        "val_gauc": M.gauc(data.user_idx[rows], y, p),
+        "val_logloss": M.logloss(y, p),
+    }
+
+
+def train_model(
+    data: FrameData,
+    cfg: FrameConfig,
+    progress: ProgressFn | None = None,
+    cancel=None,
+) -> TrainResult:
+    """Train FRAME on ``data`` (prepared with the same ``nc``/``policy``/``norm`` as ``cfg``).
+
+    ``progress(event)`` gets dicts with ``event`` = ``"step"`` (epoch, step, n_steps, loss,
+    elapsed) or ``"epoch"`` (the history row plus ``best_epoch``, ``n_epochs``); ``cancel`` is
+    any object with ``is_set()`` (e.g. ``threading.Event``): when set, training raises
+    :class:`~frame_core.errors.CancelledError` at the next step.
+    """
+    cfg = cfg.validated()
+    if (cfg.nc, cfg.policy, cfg.norm) != (data.nc, data.policy, data.norm):
+        raise ValueError("data was prepared with another nc / policy / norm than the config")
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = build_model(data, cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scorer = make_scorer(model, data)
+
+    train_rows = data.rows(0)
+    val_rows = data.rows(1)
+    has_val = len(val_rows) > 0 and 0 < data.y[val_rows].sum() < len(val_rows)
+    selection = "val_auc" if has_val else "last_epoch"
+    u_all = torch.from_numpy(data.user_idx)
+    v_all = torch.from_numpy(data.video_idx)
+    cy_all = torch.from_numpy(data.clip_y)
+    cm_all = torch.from_numpy(data.clip_mask)
+    y_all = torch.from_numpy(data.y)
+    nc = cfg.nc
+    offs = torch.arange(nc)
+    n_steps = max(1, -(-len(train_rows) // cfg.batch_size))
+
+    history: list[dict[str, Any]] = []
+    best_auc, best_epoch, best_state, bad = -np.inf, 0, None, 0
+    stopped_early = False
+    t0 = time.perf_counter()
+    log.info("training: %d train / %d val rows, %d steps per epoch", len(train_rows), len(val_rows), n_steps)
+    for epoch in range(1, cfg.epochs + 1):
+        t_ep = time.perf_counter()
+        model.train()
+        perm = train_rows[rng.permutation(len(train_rows))]
+        sums = np.zeros(3)
+        for step in range(n_steps):
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("training cancelled")
+            rows = torch.from_numpy(perm[step * cfg.batch_size : (step + 1) * cfg.batch_size])
+            u, v = u_all[rows], v_all[rows]
+            clips = v[:, None] * nc + offs[None, :]  # (B, nc)
+            uniq, inv = torch.unique(clips, return_inverse=True)
+            h0 = model.h_c0_all()
+            h_up, h_un = model.user_interest(h0)
+            h1 = model.two_hop(h_up, h_un, uniq.numpy())
+            h_c = model.combine(h0[clips], h1[inv])
+            logits = model.clip_logits(h_up[u], h_un[u], h_c, u)
+            mask = cm_all[rows]
+            clip_loss = F.binary_cross_entropy_with_logits(logits[mask], cy_all[rows][mask])
+            loss = clip_loss
+            video_loss = torch.zeros(())
+            if cfg.hybrid_lambda > 0:
+                lp, l1p = video_log_probs(logits, cfg.video_score)
+                y = y_all[rows]
+                video_loss = -(y * lp + (1 - y) * l1p).mean()
+                loss = loss + cfg.hybrid_lambda * video_loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            b = len(rows)
+            sums += np.array([loss.item(), clip_loss.item(), video_loss.item()]) * b
+            if progress is not None:
+                progress({
+                    "event": "step", "epoch": epoch, "step": step + 1, "n_steps": n_steps,
+                    "loss": float(loss.item()), "elapsed": time.perf_counter() - t0,
+                })
+        n_train = max(1, len(train_rows))
+        row = {
+            "epoch": epoch,
+            "loss": sums[0] / n_train,
+            "clip_loss": sums[1] / n_train,
+            "video_loss": sums[2] / n_train if cfg.hybrid_lambda > 0 else float("nan"),
+        }
+        row.update(_val_metrics(scorer, data, val_rows) if has_val else
+                   {"val_auc": float("nan"), "val_gauc": float("nan"), "val_logloss": float("nan")})
+        row["epoch_seconds"] = time.perf_counter() - t_ep
+        row["elapsed"] = time.perf_counter() - t0
+        history.append(row)
+        improved = False
+        if has_val:
+            if np.isfinite(row["val_auc"]) and row["val_auc"] > best_auc:
+                best_auc, best_epoch, bad, improved = row["val_auc"], epoch, 0, True
+            else:
+                bad += 1
+        else:
+            best_epoch, improved = epoch, True
+        if improved:
+            best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+        log.info("epoch %d: loss %.4f val_auc %.4f (%.1f s)", epoch, row["loss"], row["val_auc"], row["epoch_seconds"])
+        if progress is not None:
+            progress({"event": "epoch", **row, "best_epoch": best_epoch, "n_epochs": cfg.epochs})
+        if has_val and bad >= cfg.patience:
+            stopped_early = epoch < cfg.epochs
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(
+        model=model, history=pd.DataFrame(history), best_epoch=best_epoch, selection=selection,
+        train_seconds=time.perf_counter() - t0, stopped_early=stopped_early,
+    )
