@@ -180,10 +180,9 @@ def embed_videos(
                 else:
                     report.videos.append(info)
                     results.append((src.video_id, vecs))
-                    if hit:
-                        report.cache_hits += 1
-                    else:
-                        report.cache_misses += 1
+                    if cache is not None and cache.enabled:
+                        report.cache_hits += int(hit)
+                        report.cache_misses += int(not hit)
                 if progress:
                     progress(i + 1, total, "embed")
             report.videos.sort(key=lambda v: v.video_id)
@@ -245,24 +244,29 @@ def _embed_one(
 def save_clip_features(features: ClipFeatures, path: str | os.PathLike) -> Path:
     """Write features atomically: Parquet (``video_id`` string, ``clip`` int64, ``f0…`` float32,
     with ``encoder_id`` and ``nc`` in the schema metadata), or CSV when ``path`` ends in
-    ``.csv``. Returns the path."""
+    ``.csv`` (no metadata; floats with 9 significant digits, so float32 values round-trip
+    exactly; formula-safe: a video id starting with ``= + - @`` gets a leading ``'``, so prefer
+    Parquet for such ids). Returns the path."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    df = features.to_frame()
     try:
         if path.suffix.lower() == ".csv":
-            df.to_csv(tmp, index=False, float_format="%.9g")
+            from ..safe_csv import neutralise
+
+            neutralise(features.to_frame()).to_csv(tmp, index=False, float_format="%.9g")
         else:
-            table = pa.Table.from_pandas(df, preserve_index=False)
-            meta = dict(table.schema.metadata or {})
-            meta.update(
-                {_META_ENCODER: features.encoder_id.encode(), _META_NC: str(features.nc).encode(), _META_FORMAT: FORMAT.encode()}
-            )
-            pq.write_table(table.replace_schema_metadata(meta), tmp)
+            cols = {
+                "video_id": pa.array(features.video_ids.tolist(), pa.string()),
+                "clip": pa.array(features.clips, pa.int64()),
+            }
+            for i in range(features.dim):
+                cols[f"f{i}"] = pa.array(np.ascontiguousarray(features.matrix[:, i]), pa.float32())
+            meta = {_META_ENCODER: features.encoder_id.encode(), _META_NC: str(features.nc).encode(), _META_FORMAT: FORMAT.encode()}
+            pq.write_table(pa.table(cols).replace_schema_metadata(meta), tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

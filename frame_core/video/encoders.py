@@ -58,7 +58,7 @@ def _check_frames(clip_frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 class HandcraftedEncoder:
     """Colour, edge, texture and motion statistics of a clip's frames; no learned weights.
 
-    Frames are resized to ``frame_size`` (default 64x64). Per frame, then averaged over the
+    Frames are resized to ``frame_size`` (default 64x64, at least 40x40). Per frame, then averaged over the
     ``k`` frames of the clip (histograms are averaged as L1-normalised histograms, then
     square-rooted: the *Hellinger* map, so each histogram block has L2 norm exactly 1 and
     Euclidean distance between blocks is the Hellinger distance):
@@ -72,9 +72,9 @@ class HandcraftedEncoder:
                           gradient magnitude; Hellinger (zeros for a flat frame)
     ``edges``          2  edge density (share of pixels with |grad| > 20 grey levels/px, in
                           [0, 1]); mean |grad| mapped by m / (m + 10) to [0, 1)
-    ``fft_bands``      6  share of the non-DC spectral energy of the grey frame in radial
-                          frequency bands [0, 1/32, 1/16, 1/8, 1/4, 1/2, inf) cycles/px;
-                          Hellinger (zeros for a flat frame)
+    ``fft_bands``      6  share of the non-DC energy of the 2-D DFT of the grey frame (mean
+                          removed) in radial frequency bands [0, 1/32, 1/16, 1/8, 1/4, 1/2,
+                          inf) cycles/px; Hellinger (zeros for a flat frame)
     ``texture``        2  log1p(variance of the Laplacian) / 14, clipped to [0, 1]; grey-level
                           standard deviation / 128, clipped to [0, 1]
     ``motion``         4  between consecutive sampled frames of the clip (k - 1 pairs; zeros
@@ -105,15 +105,16 @@ class HandcraftedEncoder:
 
     def __init__(self, frame_size: tuple[int, int] = (64, 64)):
         w, h = (int(frame_size[0]), int(frame_size[1]))
-        if w < 8 or h < 8:
-            raise InputError(f"frame size must be at least 8x8, got {w}x{h}")
+        assert self.ORIENT_BINS & (self.ORIENT_BINS - 1) == 0, "orientation bins must be a power of two"
+        if w < 40 or h < 40:  # the lowest frequency band [0, 1/32) needs more than 32 pixels
+            raise InputError(f"handcrafted encoder frame size must be at least 40x40, got {w}x{h}")
         self.frame_size = (w, h)
         self.dim = sum(d for _, d in self.BLOCKS)
         self.id = (
             f"handcrafted-v{self.VERSION}:size={w}x{h}:hs={self.HUE_BINS}x{self.SAT_BINS}:v={self.VALUE_BINS}"
             f":go={self.ORIENT_BINS}:fft={len(self.FFT_EDGES)}:motion=4"
         )
-        self._fft_band = self._band_index(h - 2, w - 2)
+        self._fft_band = self._band_index(h, w)
 
     @property
     def blocks(self) -> dict[str, slice]:
@@ -124,21 +125,20 @@ class HandcraftedEncoder:
             start += d
         return out
 
-    def _band_index(self, h: int, w: int) -> np.ndarray:
+    def _band_index(self, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+        """For a full ``h`` x ``w`` 2-D DFT: the flat bin indices sorted by radial frequency
+        band (DC left out) and where each of the 6 bands starts in that order (for
+        ``np.add.reduceat``)."""
         fy = np.fft.fftfreq(h)[:, None]
-        fx = np.fft.rfftfreq(w)[None, :]
-        r = np.sqrt(fy**2 + fx**2)
+        fx = np.fft.fftfreq(w)[None, :]
+        r = np.sqrt(fy**2 + fx**2).ravel()
         band = np.searchsorted(np.asarray(self.FFT_EDGES[1:]), r, side="right")  # 0..5
-        band[0, 0] = -1  # DC
-        return band
-
-    @staticmethod
-    def _hist(idx: np.ndarray, bins: int, weights: np.ndarray | None = None) -> np.ndarray:
-        """Per-frame histograms: ``idx`` (F, P) ints in [0, bins) -> (F, bins) float64 counts."""
-        f = idx.shape[0]
-        flat = (idx + (np.arange(f)[:, None] * bins)).ravel()
-        w = None if weights is None else weights.ravel()
-        return np.bincount(flat, weights=w, minlength=f * bins).reshape(f, bins).astype(np.float64)
+        band[0] = -1  # DC
+        order = np.argsort(band, kind="stable")
+        order = order[band[order] >= 0]
+        starts = np.searchsorted(band[order], np.arange(len(self.FFT_EDGES)))
+        assert np.all(np.diff(starts) > 0), "every frequency band needs at least one DFT bin"
+        return order, starts
 
     @staticmethod
     def _l1(h: np.ndarray) -> np.ndarray:
@@ -152,60 +152,78 @@ class HandcraftedEncoder:
         if n == 0:
             return np.zeros((0, self.dim), np.float32)
         f = n * k
-        flat = a.reshape(f, h, w, 3)
+        # Frames are stacked into one tall image so that each OpenCV filter runs once; filter
+        # output is only read inside each frame's 1-pixel border, so frames never mix. Small
+        # per-frame OpenCV calls (histograms, DFT, statistics) beat NumPy's batched versions
+        # here, and no BLAS call is used (its threads spin on a busy machine).
+        tall = np.ascontiguousarray(a.reshape(f * h, w, 3))
+        hsv = cv2.cvtColor(tall, cv2.COLOR_BGR2HSV).reshape(f, h, w, 3)  # OpenCV hue: 0..179
+        grey_t = cv2.cvtColor(tall, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        grey = grey_t.reshape(f, h, w)
 
-        hsv = cv2.cvtColor(flat.reshape(f * h, w, 3), cv2.COLOR_BGR2HSV).reshape(f, h * w, 3)
-        hue = np.minimum(hsv[..., 0].astype(np.int64) * self.HUE_BINS // 180, self.HUE_BINS - 1)
-        sat = hsv[..., 1].astype(np.int64) * self.SAT_BINS // 256
-        val = hsv[..., 2].astype(np.int64) * self.VALUE_BINS // 256
-        hs = self._l1(self._hist(hue * self.SAT_BINS + sat, self.HUE_BINS * self.SAT_BINS))  # (F, 48)
-        vh = self._l1(self._hist(val, self.VALUE_BINS))
-
-        grey = cv2.cvtColor(flat.reshape(f * h, w, 3), cv2.COLOR_BGR2GRAY).reshape(f, h, w).astype(np.float64)
-        gx = (grey[:, 1:-1, 2:] - grey[:, 1:-1, :-2]) / 2.0
-        gy = (grey[:, 2:, 1:-1] - grey[:, :-2, 1:-1]) / 2.0
-        mag = np.hypot(gx, gy)
-        ang = np.mod(np.arctan2(gy, gx), np.pi)
-        ob = np.minimum((ang / np.pi * self.ORIENT_BINS).astype(np.int64), self.ORIENT_BINS - 1)
-        go = self._l1(self._hist(ob.reshape(f, -1), self.ORIENT_BINS, mag.reshape(f, -1)))
+        # gradients: central differences (kernel [-1, 0, 1] / 2) on each frame's interior
+        gx = cv2.Sobel(grey_t, cv2.CV_32F, 1, 0, ksize=1, scale=0.5).reshape(f, h, w)[:, 1:-1, 1:-1]
+        gy = cv2.Sobel(grey_t, cv2.CV_32F, 0, 1, ksize=1, scale=0.5).reshape(f, h, w)[:, 1:-1, 1:-1]
+        mag, ang = cv2.cartToPolar(
+            np.ascontiguousarray(gx).reshape(-1, w - 2), np.ascontiguousarray(gy).reshape(-1, w - 2), angleInDegrees=True
+        )  # ang in [0, 360)
+        # unsigned orientation bin: angle * 8 / 180 is in [0, 16); "& 7" folds 180..360 onto 0..180
+        ob = ((ang * np.float32(self.ORIENT_BINS / 180.0)).astype(np.int32) & (self.ORIENT_BINS - 1)).reshape(f, -1)
         mag_f = mag.reshape(f, -1)
-        edge_density = (mag_f > self.EDGE_THRESHOLD).mean(axis=1)
-        mean_mag = mag_f.mean(axis=1)
-        edges = np.stack([edge_density, mean_mag / (mean_mag + 10.0)], axis=1)
+        lap = cv2.Laplacian(grey_t, cv2.CV_32F, ksize=1).reshape(f, h, w)[:, 1:-1, 1:-1]
 
-        inner = grey[:, 1:-1, 1:-1]
-        lap = 4.0 * inner - grey[:, :-2, 1:-1] - grey[:, 2:, 1:-1] - grey[:, 1:-1, :-2] - grey[:, 1:-1, 2:]
-        lap_var = lap.reshape(f, -1).var(axis=1)
-        spec = np.abs(np.fft.rfft2(inner - inner.mean(axis=(1, 2), keepdims=True))) ** 2
-        band = self._fft_band  # -1 marks the DC term, which no band includes
-        fft = self._l1(np.stack([spec[:, band == b].sum(axis=1) for b in range(len(self.FFT_EDGES))], axis=1))
+        hs = np.empty((f, self.HUE_BINS * self.SAT_BINS), np.float64)
+        vh = np.empty((f, self.VALUE_BINS), np.float64)
+        go = np.empty((f, self.ORIENT_BINS), np.float64)
+        lap_sd = np.empty(f, np.float64)
+        grey_sd = np.empty(f, np.float64)
+        power = np.empty((f, h, w), np.float32)
+        for i in range(f):
+            hs[i] = cv2.calcHist([hsv[i]], [0, 1], None, [self.HUE_BINS, self.SAT_BINS], [0, 180, 0, 256]).ravel()
+            vh[i] = cv2.calcHist([hsv[i]], [2], None, [self.VALUE_BINS], [0, 256]).ravel()
+            go[i] = np.bincount(ob[i], weights=mag_f[i], minlength=self.ORIENT_BINS)
+            lap_sd[i] = cv2.meanStdDev(lap[i])[1][0, 0]
+            mean, sd = cv2.meanStdDev(grey[i])
+            grey_sd[i] = sd[0, 0]
+            spec = cv2.dft(grey[i] - np.float32(mean[0, 0]), flags=cv2.DFT_COMPLEX_OUTPUT)
+            cv2.magnitude(spec[..., 0], spec[..., 1], power[i])
+        hs, vh, go = self._l1(hs), self._l1(vh), self._l1(go)
+        order, starts = self._fft_band
+        fft = self._l1(np.add.reduceat(np.square(power.reshape(f, -1))[:, order], starts, axis=1).astype(np.float64))
+
+        edge_density = (mag_f > self.EDGE_THRESHOLD).mean(axis=1, dtype=np.float64)
+        mean_mag = mag_f.mean(axis=1, dtype=np.float64)
+        edges = np.stack([edge_density, mean_mag / (mean_mag + 10.0)], axis=1)
         texture = np.stack(
-            [np.clip(np.log1p(lap_var) / 14.0, 0, 1), np.clip(grey.reshape(f, -1).std(axis=1) / 128.0, 0, 1)], axis=1
+            [np.clip(np.log1p(np.square(lap_sd)) / 14.0, 0, 1), np.clip(grey_sd / 128.0, 0, 1)], axis=1
         )
 
         def clip_mean(x: np.ndarray) -> np.ndarray:
             return x.reshape(n, k, -1).mean(axis=1)
 
-        hs_c = np.sqrt(clip_mean(hs))
-        vh_c = np.sqrt(clip_mean(vh))
-        go_c = np.sqrt(clip_mean(go))
-        fft_c = np.sqrt(clip_mean(fft))
-
         motion = np.zeros((n, 4))
         if k > 1:
-            g = grey.reshape(n, k, h, w)
-            d = np.abs(np.diff(g, axis=1))  # (n, k-1, h, w)
-            mad = d.mean(axis=(2, 3)) / 255.0  # (n, k-1)
-            changed = (d > self.CHANGE_THRESHOLD).mean(axis=(2, 3))
-            hsn = hs.reshape(n, k, -1)
-            hist_change = 0.5 * np.abs(np.diff(hsn, axis=1)).sum(axis=2)
+            g = grey.reshape(n, k, h * w)
+            d = np.abs(np.diff(g, axis=1))  # (n, k-1, h*w)
+            mad = d.mean(axis=2, dtype=np.float64) / 255.0  # (n, k-1)
+            changed = (d > self.CHANGE_THRESHOLD).mean(axis=2, dtype=np.float64)
+            hist_change = 0.5 * np.abs(np.diff(hs.reshape(n, k, -1), axis=1)).sum(axis=2)
             motion = np.stack(
                 [np.sqrt(mad.mean(axis=1)), changed.mean(axis=1), hist_change.mean(axis=1), np.sqrt(mad.max(axis=1))],
                 axis=1,
             )
 
         out = np.concatenate(
-            [hs_c, vh_c, go_c, clip_mean(edges), fft_c, clip_mean(texture), motion], axis=1
+            [
+                np.sqrt(clip_mean(hs)),
+                np.sqrt(clip_mean(vh)),
+                np.sqrt(clip_mean(go)),
+                clip_mean(edges),
+                np.sqrt(clip_mean(fft)),
+                clip_mean(texture),
+                motion,
+            ],
+            axis=1,
         ).astype(np.float32)
         assert out.shape == (n, self.dim)
         return out
