@@ -1,6 +1,128 @@
-"""Graph Inspector page (being built)."""
+"""Graph Inspector: the positive and negative user–clip graphs around one user or one video,
+the signed interaction matrix and R̃ of that selection, and the toy example built live."""
 
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
+from app.components import explore as E
+from app.components.charts import bipartite_figure, signed_matrix_figure
+from app.components.data import dataset_picker, dataset_version
+from app.components.toy import show_graphs, show_labels, show_normalised, show_views, toy_editor
+from frame_core import graph_views as GV
+from frame_core import schema as S
+from frame_core.graphs import NORMS
+
+NORM_KEY = "gi_norm"
+TRAIN_KEY = "gi_train_only"
+MODES = ["One user", "One video"]
+
 st.title("Graph Inspector")
-st.info("This page is being built.")
+info, log = dataset_picker()
+if info is None or log is None:
+    st.stop()
+nc, policy = E.clip_controls()
+E.keep_state(NORM_KEY, "symmetric", lambda v: v in NORMS)
+E.keep_state(TRAIN_KEY, True, lambda v: isinstance(v, bool))
+norm = st.sidebar.radio("Normalisation of R̃", list(NORMS), key=NORM_KEY,
+                        help="symmetric: D_u^-1/2 · R · D_c^-1/2 (default); row: D_u^-1 · R")
+train_only = st.sidebar.toggle("Training rows only", key=TRAIN_KEY,
+                               help="As the model sees them: the last 30 % of each user's views (validation "
+                               "and test) never enter a graph. Off: all rows.")
+version = dataset_version(info)
+maps, _labels, g = E.graphs(info.id, version, nc, policy, norm, bool(train_only))
+
+n_clips = g.shape[1]
+st.caption(
+    f"R^P and R^N are {g.shape[0]:,} users × {n_clips:,} clips ({maps.n_videos:,} videos × N_c = {nc}); "
+    f"R^P has {g.RP.nnz:,} edges, R^N {g.RN.nnz:,} (policy {policy}, "
+    f"{'training rows' if train_only else 'all rows'}). Both are sparse CSR; only the selection below is "
+    "ever made dense."
+)
+
+# ------------------------------------------------------------------------------ ego view
+st.subheader("Ego view")
+c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
+mode = c1.segmented_control("Centre on", MODES, default=MODES[0], key="gi_mode", required=True) or MODES[0]
+if mode == "One user":
+    ranked = E.ranked_ids(info.id, version, S.USER)
+    options, cut = E.capped(ranked, keep=st.session_state.get("gi_user"))
+    E.pick_option("gi_user", options)
+    who = c2.selectbox("User (most active first)", options, key="gi_user")
+    cap = c3.slider("Most clips shown", 8, 120, 48, step=4, key="gi_cap_clips")
+    u = int(maps.user_index([who])[0])
+    ego = GV.ego_user(g, maps, u, cap)
+    block_rows = np.concatenate([[u], GV.neighbours(g, u, ego.cols, n=9)]).astype("int64")
+    shown = f"{len(ego.cols)} of the user's {ego.total_cols} clips"
+else:
+    ranked = E.ranked_ids(info.id, version, S.VIDEO)
+    options, cut = E.capped(ranked, keep=st.session_state.get("gi_video"))
+    E.pick_option("gi_video", options)
+    who = c2.selectbox("Video (most viewed first)", options, key="gi_video")
+    cap = c3.slider("Most users shown", 4, 80, 30, step=2, key="gi_cap_users")
+    v = int(maps.video_index([who])[0])
+    ego = GV.ego_video(g, maps, v, cap)
+    block_rows = ego.users
+    shown = f"{len(ego.users)} of the {ego.total_users} users with an edge to this video's {nc} clips"
+if cut:
+    st.caption(f"The list holds the {E.MAX_OPTIONS:,} most frequent of {len(ranked):,} ids.")
+
+edges = ego.edges.copy()
+clip_names = GV.clip_label_text(maps, nc, ego.cols)
+name_of = dict(zip(ego.cols.tolist(), clip_names))
+edges["clip_name"] = [name_of[c] for c in edges["col"].tolist()]
+user_names = [str(x) for x in maps.users[ego.users]]
+clip_video = [str(maps.videos[c // nc]) for c in ego.cols]
+
+if len(edges) == 0:
+    st.info(
+        "No edge to show: this selection has no labelled clip in the graph"
+        + (" built from training rows (its views may all be validation or test rows)." if train_only else ".")
+    )
+else:
+    title = (f"User {who}: clips they watched through (+) or left in (−)" if mode == "One user"
+             else f"Video {who}: its {nc} clips and their users")
+    st.plotly_chart(bipartite_figure(edges, user_names, clip_names, clip_video, title + f" (N_c = {nc})"),
+                    width="stretch", key="gi_bipartite")
+    st.caption(
+        f"Showing {shown}" + (" (capped; raise the limit to see more)." if ego.truncated else ".")
+        + " Green solid: positive edge (R^P = 1); red dashed: negative edge (R^N = 1). Hover an edge's middle "
+        "for its R̃ value."
+    )
+
+    # -------------------------------------------------------------------------- matrices
+    st.subheader("Signed interaction matrix and R̃ for this selection")
+    rows_txt = [str(x) for x in maps.users[block_rows]]
+    blk = GV.signed_block(g, block_rows, ego.cols)
+    extra = "" if mode == "One video" else " and up to 9 users who share the most of these clips"
+    st.plotly_chart(
+        signed_matrix_figure(blk["signed"], blk["both"], rows_txt, clip_names,
+                             f"R^P − R^N: the selected {'user' if mode == 'One user' else 'users'}{extra}"),
+        width="stretch", key="gi_signed",
+    )
+    n_both = int(blk["both"].sum())
+    if n_both:
+        st.caption(f"± marks {n_both} cell(s) where the user has both labels on the clip (different views): "
+                   "the edge is in both graphs.")
+    fmt = {c: st.column_config.NumberColumn(c, format="%.3f") for c in clip_names}
+    t1, t2 = st.tabs(["R̃ᴾ (positive, normalised)", "R̃ᴺ (negative, normalised)"])
+    with t1:
+        st.dataframe(pd.DataFrame(blk["RP_norm"], index=rows_txt, columns=clip_names), width="stretch",
+                     column_config=fmt)
+    with t2:
+        st.dataframe(pd.DataFrame(blk["RN_norm"], index=rows_txt, columns=clip_names), width="stretch",
+                     column_config=fmt)
+    st.caption(f"Values of the {norm} normalisation over the whole graph (degrees count every edge of the user "
+               "and the clip, not just those shown).")
+
+# ------------------------------------------------------------------------------ toy
+st.divider()
+st.subheader("Toy example: 3 users × 4 clips, built live")
+steps = toy_editor("gi_toy")
+if steps is not None:
+    show_views(steps)
+    show_labels(steps)
+    show_graphs(steps, policy, "gi_toy")
+    show_normalised(steps, policy, "gi_toy")

@@ -23,6 +23,16 @@ def load_log(ds_id: str, version: str) -> pd.DataFrame:
     return workspace().load_log(ds_id)
 
 
+def dataset_version(info) -> str:
+    """Cache key of a dataset's content: its created time and the log file's modification time
+    (bundled samples have no created time and may be regenerated in place)."""
+    try:
+        mtime = info.path.stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    return f"{info.created}:{mtime}"
+
+
 def dataset_picker(sidebar: bool = True):
     """Select box over bundled and stored datasets; returns (DatasetInfo, log) or (None, None)."""
     infos = workspace().list_datasets()
@@ -39,7 +49,17 @@ def dataset_picker(sidebar: bool = True):
     st.session_state[DATASET_KEY] = choice
     info = next(x for x in infos if x.id == choice)
     try:
-        return info, load_log(info.id, info.created)
+        return info, load_log(info.id, dataset_version(info))
     except InputError as exc:
         st.error(str(exc))
         return info, None
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>:~$=")
+
+
+def md_escape(text) -> str:
+    """User-provided text made inert for ``st.markdown`` and friends: every Markdown / Streamlit
+    directive character is backslash-escaped and newlines become spaces."""
+    s = " ".join(str(text).split())
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)

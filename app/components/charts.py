@@ -1,0 +1,339 @@
+"""Chart builders shared by the pages. Each returns a Plotly figure or an Altair chart with a
+title, axis labels and units; pages only place them. No data loading here."""
+
+from __future__ import annotations
+
+import base64
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from frame_core import schema as S
+
+GREEN = "#16a34a"
+RED = "#dc2626"
+BLUE = "#2563eb"
+GREY = "#94a3b8"
+MAX_THUMBS = 64
+
+
+def _pct(x) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:.1%}"
+
+
+def timeline_figure(
+    curve: pd.DataFrame,
+    bounds: pd.DataFrame,
+    hist: pd.DataFrame,
+    duration: float,
+    nc: int,
+    title: str,
+    thumbs: list[bytes] | None = None,
+) -> go.Figure:
+    """Retention curve (top), skip-position histogram (middle) and, when given, one still per
+    clip (bottom), on one shared time axis in seconds."""
+    duration = float(duration) if np.isfinite(duration) and duration > 0 else 1.0
+    has_thumbs = bool(thumbs) and any(thumbs)
+    rows = 3 if has_thumbs else 2
+    heights = [0.5, 0.32, 0.18] if has_thumbs else [0.58, 0.42]
+    fig = make_subplots(
+        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=heights,
+        subplot_titles=(
+            "Retention: share of views still playing",
+            "Skip position: share of views that left in each clip",
+            *(("Middle frame of each clip",) if has_thumbs else ()),
+        ),
+    )
+    x = curve["position"].to_numpy() * duration
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=curve["retained"] * 100, mode="lines", name="retention (per position)",
+            line={"color": BLUE, "shape": "hv"},
+            hovertemplate="%{x:.1f} s: %{y:.1f}% of views still playing<extra></extra>",
+        ),
+        row=1, col=1,
+    )
+    bx = bounds["position"].to_numpy() * duration
+    fig.add_trace(
+        go.Scatter(
+            x=bx, y=bounds["retained"] * 100, mode="markers", name="clip boundaries",
+            marker={"color": BLUE, "size": 8, "symbol": "diamond"},
+            customdata=np.stack([bounds["boundary"], bounds["views"]], axis=1),
+            hovertemplate="boundary %{customdata[0]} (%{x:.1f} s): %{y:.1f}% "
+            "(%{customdata[1]} views) reached it<extra></extra>",
+        ),
+        row=1, col=1,
+    )
+    width = duration / nc
+    mid = (hist["start"].to_numpy() + hist["end"].to_numpy()) / 2 * duration
+    custom = np.stack(
+        [
+            hist["clip"], hist["start"] * duration, hist["end"] * duration, hist["skips"],
+            np.nan_to_num(hist["leave_rate"].to_numpy(dtype="float64") * 100, nan=0.0),
+        ],
+        axis=1,
+    )
+    fig.add_trace(
+        go.Bar(
+            x=mid, y=hist["skip_share"] * 100, width=width * 0.92, name="left in this clip",
+            marker={"color": RED}, customdata=custom,
+            hovertemplate="clip %{customdata[0]} (%{customdata[1]:.1f}–%{customdata[2]:.1f} s): "
+            "%{customdata[3]} views left here = %{y:.1f}% of views; "
+            "%{customdata[4]:.1f}% of those that reached it<extra></extra>",
+        ),
+        row=2, col=1,
+    )
+    for b in bx[1:-1]:
+        fig.add_vline(x=b, line={"color": GREY, "width": 1, "dash": "dot"})
+    if has_thumbs:
+        for c, jpg in enumerate(thumbs[:MAX_THUMBS]):
+            if not jpg:
+                continue
+            fig.add_layout_image(
+                source="data:image/jpeg;base64," + base64.b64encode(jpg).decode("ascii"),
+                xref="x3", yref="y3", x=c * width, y=1, sizex=width, sizey=1,
+                xanchor="left", yanchor="top", sizing="contain", layer="above",
+            )
+        fig.update_yaxes(range=[0, 1], showticklabels=False, showgrid=False, zeroline=False, row=3, col=1)
+        fig.add_trace(go.Scatter(x=[0, duration], y=[0, 0], mode="markers", marker={"opacity": 0},
+                                 showlegend=False, hoverinfo="skip"), row=3, col=1)
+    fig.update_yaxes(title_text="views still playing (%)", range=[0, 105], row=1, col=1)
+    fig.update_yaxes(title_text="views that left (%)", rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(range=[0, duration], row=rows, col=1, title_text="time in the video (s)")
+    for r in range(1, rows + 1):
+        fig.update_xaxes(range=[0, duration], row=r, col=1)
+    fig.update_layout(
+        title={"text": title}, height=560 if has_thumbs else 480, bargap=0,
+        legend={"orientation": "h", "y": -0.12}, margin={"t": 80, "b": 40},
+    )
+    return fig
+
+
+def label_profile_figure(profile: pd.DataFrame, policy: str, title: str) -> go.Figure:
+    """Stacked bars: per clip, how many views label it positive, negative or not at all."""
+    x = profile["clip"].astype(str)
+    fig = go.Figure()
+    for col, color, name in (
+        ("positive", GREEN, "positive (+)"), ("negative", RED, "negative (−)"), ("unlabelled", GREY, "unlabelled"),
+    ):
+        fig.add_trace(go.Bar(x=x, y=profile[col], name=name, marker={"color": color},
+                             hovertemplate=f"clip %{{x}}: %{{y}} views {name}<extra></extra>"))
+    fig.update_layout(
+        barmode="stack", title={"text": title}, height=320, xaxis_title="clip (0-based)",
+        yaxis_title="views", legend={"orientation": "h", "y": -0.25}, margin={"t": 60},
+    )
+    return fig
+
+
+def heatmap_chart(matrix: pd.DataFrame, summary: pd.DataFrame, nc: int, title: str) -> alt.Chart:
+    """Altair heatmap (videos × clips, colour = share of the video's views that left in the clip)
+    beside a bar of each video's full-view share. Clicking a row selects the video (parameter
+    ``pick``, field ``video_id``) and highlights it in both views."""
+    order = [str(v) for v in matrix.index]
+    long = matrix.copy()
+    long.index = order
+    long = long.rename_axis("video_id").reset_index().melt(id_vars="video_id", var_name="clip", value_name="skip_share")
+    long["clip"] = long["clip"].astype(int)
+    views = pd.Series(summary["views"].to_numpy(), index=order)
+    long["views"] = long["video_id"].map(views).astype(int)
+    long["skip_pct"] = long["skip_share"] * 100
+    bars = pd.DataFrame(
+        {
+            "video_id": order,
+            "views": summary["views"].to_numpy().astype(int),
+            "full_pct": summary["full_view_share"].to_numpy() * 100,
+            "early_pct": summary["early_skip_share"].to_numpy() * 100,
+        }
+    )
+    pick = alt.selection_point(name="pick", fields=["video_id"], on="click", clear="dblclick")
+    y = alt.Y("video_id:N", sort=order, title="video (id)", axis=alt.Axis(labelOverlap=False, labelLimit=140))
+    height = max(160, min(20 * len(order), 2000))
+    heat = (
+        alt.Chart(long)
+        .mark_rect()
+        .encode(
+            x=alt.X("clip:O", title=f"clip (0 … {nc - 1}, equal parts of the video)"),
+            y=y,
+            color=alt.Color("skip_pct:Q", title="left in clip (% of views)", scale=alt.Scale(scheme="reds")),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.35)),
+            tooltip=[
+                alt.Tooltip("video_id:N", title="video"),
+                alt.Tooltip("clip:O", title="clip"),
+                alt.Tooltip("skip_pct:Q", title="left here (% of views)", format=".1f"),
+                alt.Tooltip("views:Q", title="views of the video"),
+            ],
+        )
+        .add_params(pick)
+        .properties(width=max(200, min(40 * nc, 640)), height=height, title="Where views ended")
+    )
+    full = (
+        alt.Chart(bars)
+        .mark_bar(color=GREEN)
+        .encode(
+            x=alt.X("full_pct:Q", title="full views (%)", scale=alt.Scale(domain=[0, 100])),
+            y=alt.Y("video_id:N", sort=order, axis=None),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.35)),
+            tooltip=[
+                alt.Tooltip("video_id:N", title="video"),
+                alt.Tooltip("views:Q", title="views"),
+                alt.Tooltip("full_pct:Q", title="full views (%)", format=".1f"),
+                alt.Tooltip("early_pct:Q", title="left in the first clip (%)", format=".1f"),
+            ],
+        )
+        .add_params(pick)
+        .properties(width=160, height=height, title="Full-view share")
+    )
+    return (
+        alt.hconcat(heat, full, spacing=8)
+        .resolve_scale(y="shared")
+        .properties(title=alt.TitleParams(title, anchor="start"))
+    )
+
+
+def user_strip_figure(views: pd.DataFrame, nc: int, title: str) -> go.Figure:
+    """One dot per view of a user: where in the video they left (share of its duration), in time
+    order from the first view (bottom) to the last (top). Full views sit at 100 %."""
+    fig = go.Figure()
+    n = len(views)
+    order = np.arange(1, n + 1)
+    for is_full, color, name in ((False, RED, "left (skip)"), (True, GREEN, "full view")):
+        m = views["full_view"].to_numpy(dtype=bool) == is_full
+        if not m.any():
+            continue
+        sub = views.loc[m]
+        clip_txt = sub["skip_clip"].astype("string").fillna("all +").to_numpy()
+        fig.add_trace(
+            go.Scatter(
+                x=sub["leave_position"] * 100, y=order[m], mode="markers", name=name,
+                marker={"color": color, "size": 9, "symbol": "circle" if not is_full else "star"},
+                customdata=np.stack(
+                    [sub[S.VIDEO].astype(str).to_numpy(), sub["watch_ratio"].to_numpy(), clip_txt,
+                     sub[S.PLAY].to_numpy(), sub[S.DURATION].to_numpy()], axis=1,
+                ),
+                hovertemplate="view %{y}: video %{customdata[0]}, %{customdata[3]:.1f} of "
+                "%{customdata[4]:.1f} s (r = %{customdata[1]:.2f}), skip clip %{customdata[2]}<extra></extra>",
+            )
+        )
+    for b in range(1, nc):
+        fig.add_vline(x=b / nc * 100, line={"color": GREY, "width": 1, "dash": "dot"})
+    fig.update_layout(
+        title={"text": title}, height=max(260, min(18 * n + 120, 700)),
+        xaxis={"title": "where the view ended (% of the video; dotted lines = clip boundaries)", "range": [-2, 104]},
+        yaxis={"title": "view number (time order)", "rangemode": "tozero"},
+        legend={"orientation": "h", "y": -0.2}, margin={"t": 60},
+    )
+    return fig
+
+
+def bipartite_figure(edges: pd.DataFrame, users: list[str], clips: list[str], clip_video: list[str],
+                     title: str) -> go.Figure:
+    """Users on the left, clips on the right (grouped by video), positive edges solid green,
+    negative edges dashed red. ``edges`` needs columns ``user``, ``clip_name``, ``sign`` and
+    ``weight``; ``clips`` are clip names in drawing order, ``clip_video`` their videos."""
+    n_u, n_c = len(users), len(clips)
+    span = max(n_u, n_c, 1)
+    # clips: one slot each, plus a gap between videos
+    gaps = np.concatenate([[0], np.cumsum([clip_video[i] != clip_video[i - 1] for i in range(1, n_c)])]) if n_c else []
+    cy = -(np.arange(n_c) + np.asarray(gaps) * 0.8) if n_c else np.zeros(0)
+    c_scale = span / max(-cy.min() + 1, 1) if n_c else 1.0
+    cy = cy * c_scale
+    uy = -np.linspace(0, (span - 1), n_u) if n_u > 1 else np.array([-(span - 1) / 2.0] * n_u)
+    upos = dict(zip(users, uy))
+    cpos = dict(zip(clips, cy))
+    fig = go.Figure()
+    for sign, color, dash, name in ((1, GREEN, "solid", "positive edge (R^P)"), (-1, RED, "dash", "negative edge (R^N)")):
+        e = edges[edges["sign"] == sign]
+        xs, ys, mx, my, txt = [], [], [], [], []
+        for u, c, w in zip(e["user"].astype(str), e["clip_name"], e["weight"]):
+            if u not in upos or c not in cpos:
+                continue
+            y0, y1 = upos[u], cpos[c]
+            xs += [0.0, 1.0, None]
+            ys += [y0, y1, None]
+            mx.append(0.5)
+            my.append((y0 + y1) / 2)
+            txt.append(f"user {u} → clip {c}: {'positive' if sign > 0 else 'negative'}, R̃ = {w:.3f}")
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line={"color": color, "dash": dash, "width": 1.6},
+                                 hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=mx, y=my, mode="markers", marker={"color": color, "size": 6, "opacity": 0},
+                                 hovertext=txt, hoverinfo="text", showlegend=False, name=f"{name} details"))
+    deg_p = edges[edges["sign"] > 0].groupby("user").size()
+    deg_n = edges[edges["sign"] < 0].groupby("user").size()
+    fig.add_trace(go.Scatter(
+        x=[0.0] * n_u, y=uy, mode="markers+text", name="users", text=[str(u) for u in users],
+        textposition="middle left", marker={"color": "#334155", "size": 12},
+        hovertext=[f"user {u}: {int(deg_p.get(u, 0))} positive, {int(deg_n.get(u, 0))} negative clips shown"
+                   for u in users],
+        hoverinfo="text",
+    ))
+    cdeg_p = edges[edges["sign"] > 0].groupby("clip_name").size()
+    cdeg_n = edges[edges["sign"] < 0].groupby("clip_name").size()
+    fig.add_trace(go.Scatter(
+        x=[1.0] * n_c, y=cy, mode="markers+text", name="clips (video#clip)", text=list(clips),
+        textposition="middle right", marker={"color": BLUE, "size": 11, "symbol": "square"},
+        hovertext=[f"clip {c}: {int(cdeg_p.get(c, 0))} positive, {int(cdeg_n.get(c, 0))} negative users shown"
+                   for c in clips],
+        hoverinfo="text",
+    ))
+    height = int(min(max(320, 22 * max(n_u, n_c) + 140), 1400))
+    fig.update_layout(
+        title={"text": title}, height=height, hovermode="closest",
+        xaxis={"range": [-0.45, 1.45], "showgrid": False, "zeroline": False, "tickvals": [0, 1],
+               "ticktext": ["users", "clips (video#clip)"], "side": "top"},
+        yaxis={"showgrid": False, "zeroline": False, "showticklabels": False, "title": ""},
+        legend={"orientation": "h", "y": -0.06}, margin={"t": 60, "l": 20, "r": 20},
+    )
+    return fig
+
+
+def signed_matrix_figure(signed: np.ndarray, both: np.ndarray, rows: list[str], cols: list[str],
+                         title: str) -> go.Figure:
+    """Heatmap of the signed interaction matrix: +1 positive (green), −1 negative (red), 0 none;
+    cells with both a positive and a negative label show ±."""
+    text = np.where(both, "±", np.where(signed > 0, "+1", np.where(signed < 0, "−1", "")))
+    fig = go.Figure(go.Heatmap(
+        z=signed, x=cols, y=rows, zmin=-1, zmax=1, text=text, texttemplate="%{text}",
+        colorscale=[[0, RED], [0.5, "#f8fafc"], [1, GREEN]],
+        colorbar={"title": {"text": "R^P − R^N"}, "tickvals": [-1, 0, 1]},
+        hovertemplate="user %{y}, clip %{x}: %{text}<extra></extra>", xgap=1, ygap=1,
+    ))
+    fig.update_layout(
+        title={"text": title}, height=int(min(max(240, 26 * len(rows) + 160), 900)),
+        xaxis={"title": "clip (video#clip)", "type": "category", "tickangle": -45},
+        yaxis={"title": "user", "type": "category", "autorange": "reversed"}, margin={"t": 60},
+    )
+    return fig
+
+
+def matrix_figure(df: pd.DataFrame, title: str, colorscale: str = "Blues", fmt: str = ".2f",
+                  zmin: float | None = None, zmax: float | None = None) -> go.Figure:
+    """A small labelled matrix as an annotated heatmap (toy example, R̃ blocks)."""
+    z = df.to_numpy(dtype="float64")
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[str(c) for c in df.columns], y=[str(i) for i in df.index], colorscale=colorscale,
+        zmin=zmin, zmax=zmax, texttemplate="%{z:" + fmt + "}", xgap=1, ygap=1,
+        hovertemplate="row %{y}, column %{x}: %{z:" + fmt + "}<extra></extra>", showscale=False,
+    ))
+    fig.update_layout(
+        title={"text": title}, height=int(min(max(200, 40 * len(df) + 120), 700)),
+        xaxis={"type": "category", "side": "top"}, yaxis={"type": "category", "autorange": "reversed"},
+        margin={"t": 90, "b": 10},
+    )
+    return fig
+
+
+def label_counts_figure(counts: pd.DataFrame, nc: int) -> go.Figure:
+    """Grouped bars: positive / negative / unlabelled clip-label counts per policy."""
+    fig = go.Figure()
+    for col, color, name in (("positive", GREEN, "positive (+)"), ("negative", RED, "negative (−)"),
+                             ("unlabelled", GREY, "unlabelled")):
+        fig.add_trace(go.Bar(x=counts["policy"], y=counts[col], name=name, marker={"color": color},
+                             hovertemplate="%{x}: %{y:,} " + name + " clip labels<extra></extra>"))
+    fig.update_layout(
+        barmode="group", title={"text": f"Clip labels in this dataset with N_c = {nc} (all views × clips)"},
+        xaxis_title="label policy", yaxis_title="clip labels (count)", height=340, margin={"t": 60},
+    )
+    return fig

@@ -1,0 +1,128 @@
+"""Shared controls and bounded caches of the exploration pages (Skip Explorer, Graph Inspector,
+Learn). The computations themselves live in ``frame_core.analytics`` / ``frame_core.graph_views``;
+this module only keys them by (dataset id, version, settings) so that a rerun is cheap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app.components.data import load_log
+from frame_core import analytics as A
+from frame_core import schema as S
+from frame_core.labels import DEFAULT_POLICY, MAX_NC, POLICIES
+from frame_core.split import TRAIN, chronological_split
+from frame_core.thumbnails import clip_thumbnails
+
+NC_KEY = "explore_nc"
+POLICY_KEY = "explore_policy"
+DEFAULT_NC = 8
+MAX_OPTIONS = 5000  # longest id list offered in a select box (the most frequent ids)
+POLICY_HELP = {
+    "watched-positive": "clips watched through are positive, the clip where the user left is negative (default)",
+    "paper": "only the clip where the user left is labelled (negative); full views make every clip positive",
+}
+
+
+def keep_state(key: str, default, valid=None):
+    """Keep a widget's value across pages: Streamlit drops the state of widgets that a page does
+    not draw, unless the key is written back on every run."""
+    value = st.session_state.get(key, default)
+    if valid is not None and not valid(value):
+        value = default
+    st.session_state[key] = value
+
+
+def clip_controls(where=None, policy: bool = True) -> tuple[int, str]:
+    """N_c slider (1–64, default 8) and label-policy radio, shared by the exploration pages."""
+    where = where or st.sidebar
+    keep_state(NC_KEY, DEFAULT_NC, lambda v: isinstance(v, int) and 1 <= v <= MAX_NC)
+    keep_state(POLICY_KEY, DEFAULT_POLICY, lambda v: v in POLICIES)
+    nc = where.slider(
+        "Clips per video, N_c", 1, MAX_NC, key=NC_KEY,
+        help="Every video is split into N_c clips of equal duration. N_c = 1 is the coarse model.",
+    )
+    pol = st.session_state[POLICY_KEY]
+    if policy:
+        pol = where.radio(
+            "Label policy", list(POLICIES), key=POLICY_KEY, format_func=lambda p: p,
+            help="; ".join(f"{k}: {v}" for k, v in POLICY_HELP.items()),
+        )
+    return int(nc), str(pol)
+
+
+def pick_option(key: str, options: list, default=None) -> None:
+    """Make sure the select box ``key`` holds one of ``options`` before it is drawn."""
+    if not options:
+        return
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default if default in options else options[0]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def kpis(ds_id: str, version: str) -> dict:
+    return A.kpis(load_log(ds_id, version))
+
+
+@st.cache_data(max_entries=16, show_spinner="Summarising videos…")
+def video_table(ds_id: str, version: str, nc: int) -> pd.DataFrame:
+    return A.video_table(load_log(ds_id, version), nc)
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing the skip heatmap…")
+def skip_heatmap(ds_id: str, version: str, nc: int, top_n: int, sort_by: str):
+    log = load_log(ds_id, version)
+    return A.skip_heatmap(log, nc, top_n, sort_by, table=video_table(ds_id, version, nc))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def ranked_ids(ds_id: str, version: str, column: str) -> list:
+    """User or video ids, most views first."""
+    return [str(x) for x in A.most_frequent(load_log(ds_id, version)[column].to_numpy())]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def video_rows(ds_id: str, version: str, video_id: str) -> pd.DataFrame:
+    """playing_time and duration_time of one video's views."""
+    log = load_log(ds_id, version)
+    sub = log.loc[(log[S.VIDEO] == video_id).to_numpy(dtype=bool), [S.PLAY, S.DURATION]]
+    return sub.reset_index(drop=True)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def user_views(ds_id: str, version: str, user_id: str, nc: int) -> pd.DataFrame:
+    return A.user_views(load_log(ds_id, version), user_id, nc)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def label_counts(ds_id: str, version: str, nc: int) -> pd.DataFrame:
+    log = load_log(ds_id, version)
+    return A.label_counts(log[S.PLAY].to_numpy(), log[S.DURATION].to_numpy(), nc)
+
+
+@st.cache_data(max_entries=64, show_spinner="Reading clip frames…")
+def thumbnails(path: str, mtime_ns: int, nc: int) -> list[bytes]:
+    """One JPEG still per clip (the file's mtime keys the cache)."""
+    return clip_thumbnails(path, nc)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Building the user–clip graphs…")
+def graphs(ds_id: str, version: str, nc: int, policy: str, norm: str, train_only: bool):
+    """(IdMaps, ClipLabels, UserClipGraphs) of a dataset; shared, never mutated by callers."""
+    from frame_core.graphs import graphs_for_log  # imports torch: only pages that draw graphs pay for it
+
+    log = load_log(ds_id, version)
+    part = chronological_split(log) if train_only else np.full(len(log), TRAIN, dtype="int8")
+    return graphs_for_log(log, part, nc, policy, norm=norm)
+
+
+def capped(ids: list, keep=None, limit: int = MAX_OPTIONS) -> tuple[list, bool]:
+    """The first ``limit`` ids (plus ``keep`` if it lies beyond); True when ids were cut."""
+    if len(ids) <= limit:
+        return ids, False
+    out = ids[:limit]
+    if keep is not None and keep not in out and keep in ids:
+        out = out + [keep]
+    return out, True
