@@ -209,3 +209,18 @@ def test_deepctr_import_is_quiet():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0.3.0"
+
+
+def test_cold_id_is_the_view_weighted_average_id(fitted, world):
+    import torch
+
+    from frame_core.baselines.features import fill_oov_row
+
+    table = torch.tensor([[9.0, 9.0], [1.0, 2.0], [3.0, 6.0]])
+    np.testing.assert_allclose(fill_oov_row(table, torch.tensor([0.0, 3.0, 1.0])), [[1.5, 3.0], [1, 2], [3, 6]])
+    train = world[0]
+    m = fitted["afn"]
+    w = m.features_.id_weights(train)["video"]
+    for table in (m.model_.embedding_dict, m.model_.linear_model.embedding_dict):
+        e = table["video"].weight.detach().numpy().astype("float64")
+        np.testing.assert_allclose(e[0], (w[:, None] * e).sum(0) / w.sum(), rtol=1e-4, atol=1e-6)

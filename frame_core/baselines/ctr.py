@@ -3,7 +3,9 @@
 **Inputs** (the same for all five, as in the paper): three sparse fields, user id, video id and
 a duration bucket (:class:`frame_core.baselines.features.CtrFeatures`), each embedded in
 ``embedding_dim`` dimensions and used both by the linear part and by the deep part. No play time
-and no other label-derived input. Cold ids map to the OOV index 0.
+and no other label-derived input. Cold ids map to the OOV index 0, whose rows (in the deep and
+the linear embedding tables) are set after every epoch, before validation, to the
+view-weighted mean of the training ids' rows: a cold user or video is "the average one".
 
 **Training** uses deepctr-torch's model modules (their ``forward`` and regularisation terms) in
 our own loop (:func:`frame_core.baselines.training.train_pointwise`) rather than their ``fit``,
@@ -24,7 +26,7 @@ import pandas as pd
 import torch
 
 from .base import Baseline, Reporter, check_cancel, clip_proba, full_view
-from .features import CtrFeatures
+from .features import CtrFeatures, fill_oov_row
 from .training import TrainConfig, predict_batched, seeded, train_pointwise
 
 DNN = (128, 64)
@@ -79,8 +81,17 @@ class CtrBaseline(Baseline):
         self.features_ = CtrFeatures(train, self.n_buckets)
         self.model_ = model = self._build(seed)
 
+        weights = {f: torch.from_numpy(w) for f, w in self.features_.id_weights(train).items()}
+
         def extra_loss(xb: torch.Tensor) -> torch.Tensor:
             return (model.get_regularization_loss().sum() + model.aux_loss.sum()) / len(xb)
+
+        def set_oov_rows() -> None:
+            with torch.no_grad():
+                for table in (model.embedding_dict, model.linear_model.embedding_dict):
+                    for field, w in weights.items():
+                        if field in table:
+                            table[field].weight.copy_(fill_oov_row(table[field].weight, w))
 
         result = train_pointwise(
             model,
@@ -94,6 +105,7 @@ class CtrBaseline(Baseline):
             report=Reporter(self.name, progress),
             cancel=cancel,
             extra_loss=extra_loss,
+            before_eval=set_oov_rows,
         )
         self.best_epoch, self.val_auc, self.history = result.best_epoch, result.best_val_auc, result.history
         return self

@@ -71,11 +71,14 @@ def train_pointwise(
     report: Reporter,
     cancel=None,
     extra_loss: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    before_eval: Callable[[], None] | None = None,
 ) -> TrainResult:
     """Train ``module`` in place; ``forward(X_batch) -> probabilities`` (shape (b,) or (b, 1)).
 
-    ``extra_loss(X_batch)`` adds regularisation terms (a scalar tensor). On return the module
-    holds the weights of the selected epoch.
+    ``extra_loss(X_batch)`` adds regularisation terms (a scalar tensor). ``before_eval()`` runs
+    after every epoch, before the validation rows are scored (e.g. to set OOV embeddings), so
+    the selected state is exactly the one that was validated. On return the module holds the
+    weights of the selected epoch.
     """
     opt = torch.optim.Adam(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(int(seed))
@@ -103,6 +106,8 @@ def train_pointwise(
             loss.backward()
             opt.step()
         module.eval()
+        if before_eval is not None:
+            before_eval()
         val_auc = auc(y_val, predict_batched(forward, X_val, config.eval_batch_size)) if can_select else float("nan")
         train_loss = total / max(seen, 1)
         history.append({"epoch": epoch, "loss": train_loss, "val_auc": val_auc})
