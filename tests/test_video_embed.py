@@ -51,6 +51,16 @@ def test_good_files_embedded_bad_files_reported(embedded):
     assert "cut.webm" in rep.to_text()
 
 
+def test_workers_do_not_change_results(folder, embedded):
+    feats = embedded[0]
+    for workers in (1, 3):
+        calls = []
+        f, rep = embed_videos(folder, 4, cache_dir=False, workers=workers, progress=lambda *a, c=calls: c.append(a[0]))
+        assert np.array_equal(f.matrix, feats.matrix) and f.video_ids.tolist() == feats.video_ids.tolist()
+        assert sorted(i.name for i in rep.by_kind("unreadable")) == ["cut.webm", "empty.mp4", "notes.mp4"]
+        assert calls == list(range(7))
+
+
 def test_lookup(embedded):
     feats = embedded[0]
     rows, found = feats.lookup(["v2", "v1", "nope", "v3", "v3"], [1, 3, 0, 4, -1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -9,7 +10,7 @@ from frame_core.errors import InputError
 from frame_core.video import UnreadableVideoError, read_clip_frames, sample_frame_indices, sample_times
 from frame_core.video.frames import MAX_NC
 
-from .video_factory import decode_index, write_truncated, write_video
+from .video_factory import decode_index, strip_webm_duration, write_truncated, write_video
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +113,17 @@ def test_truncated_webm_is_unreadable(videos, tmp_path):
     # auto falls back to sequential or seek fails on the missing tail: never returns garbage
     with pytest.raises(UnreadableVideoError):
         read_clip_frames(bad, 4, 3)
+
+
+def test_webm_without_duration_is_counted_by_decoding(videos, tmp_path):
+    # live-recorded WebM has no duration: OpenCV's CAP_PROP_FRAME_COUNT is then absurd
+    bad_meta = strip_webm_duration(videos["webm"], tmp_path / "live.webm")
+    cap = cv2.VideoCapture(str(bad_meta))
+    assert not 1 <= cap.get(cv2.CAP_PROP_FRAME_COUNT) <= 1e6
+    cap.release()
+    for method in ("auto", "seek", "sequential"):
+        cf = read_clip_frames(bad_meta, 4, 3, size=(96, 64), method=method)
+        assert cf.info.frames == 48 and cf.info.frames_source == "decoded"
+        assert cf.info.duration == pytest.approx(2.0)
+        got = [decode_index(f) for f in cf.frames.reshape(-1, 64, 96, 3)]
+        assert got == sample_frame_indices(48, 4, 3).ravel().tolist()

@@ -60,3 +60,15 @@ def write_bad_files(folder: Path) -> dict[str, str]:
     (folder / "empty.mp4").write_bytes(b"")
     (folder / "notes.mp4").write_text("this is not a video\n" * 20)
     return {"empty.mp4": "0 bytes", "notes.mp4": "not a video"}
+
+
+def strip_webm_duration(src: Path, dst: Path) -> Path:
+    """Copy of a WebM whose Segment Info has no Duration (as in live-recorded WebM): the
+    Duration element (ID 0x4489, 8-byte float) is overwritten by a Void element of equal size,
+    so OpenCV reports an absurd frame count."""
+    data = Path(src).read_bytes()
+    i = data.find(b"\x44\x89\x88")
+    assert i > 0, "no 8-byte Duration element found"
+    void = bytes([0xEC, 0x80 | 9]) + b"\x00" * 9  # ID, size 9, payload: 11 bytes like the original
+    Path(dst).write_bytes(data[:i] + void + data[i + 11 :])
+    return Path(dst)

@@ -15,6 +15,8 @@ import logging
 import os
 import time
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,11 @@ def _empty(encoder_id: str, nc: int, dim: int) -> ClipFeatures:
 
 
 # --------------------------------------------------------------------------------- embed
+def default_workers() -> int:
+    """Parallel decoding threads: one per CPU, at most 4 (encoding stays on the calling thread)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def embed_videos(
     videos: Any,
     nc: int,
@@ -138,6 +145,7 @@ def embed_videos(
     log: pd.DataFrame | None = None,
     progress: ProgressFn | None = None,
     method: str = "auto",
+    workers: int | None = None,
 ) -> tuple[ClipFeatures, VideoReport]:
     """Embed every clip of every video file.
 
@@ -149,8 +157,12 @@ def embed_videos(
     ``cache_dir``: embedding cache folder; ``None`` means ``$FRAME_WORKSPACE/cache/embeddings``
     and ``False`` disables caching. ``log``: optional DataFrame with ``video_id`` and
     ``duration_time`` (s) to cross-check (missing files, unlogged files, durations off by > 1 s).
-    ``progress(done, total, stage)`` is called after each file (stage ``"embed"``).
-    ``method``: frame sampling strategy (``"auto"``, ``"sequential"``, ``"seek"``).
+    ``progress(done, total, stage)`` is called after each file (stage ``"embed"``), on the
+    calling thread. ``method``: frame sampling strategy (``"auto"``, ``"sequential"``,
+    ``"seek"``). ``workers``: files decoded in parallel threads, one decoder thread each
+    (default :func:`default_workers`; 1 = everything on the calling thread). Encoding and cache
+    access stay on the calling thread, so encoders need not be thread-safe. Results do not
+    depend on ``workers``.
 
     Bad files never stop the run: they are reported by name with the reason and get no rows.
     Raises :class:`InputError` when there is no video file at all, or none could be embedded.
@@ -158,11 +170,14 @@ def embed_videos(
     nc, k = check_nc_k(nc, k)
     if method not in METHODS:
         raise InputError(f"unknown frame sampling method {method!r}; use one of {', '.join(METHODS)}")
+    workers = default_workers() if workers is None else max(1, int(workers))
     enc = get_encoder(encoder)
     cache: EmbeddingCache | None = None
     if cache_dir is not False:
         cache = EmbeddingCache(default_cache_dir() if cache_dir in (None, True) else Path(cache_dir))
+    use_cache = cache is not None and cache.enabled
     t0 = time.perf_counter()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="frame-decode") if workers > 1 else None
     try:
         with StagedVideos(videos) as staged:
             report = VideoReport(issues=list(staged.issues), n_files=staged.n_files)
@@ -172,22 +187,65 @@ def embed_videos(
             if progress:
                 progress(0, total, "embed")
             results: list[tuple[str, np.ndarray]] = []
-            for i, src in enumerate(staged.sources):
+            window: deque[tuple[VideoSource, str, Any]] = deque()
+            done = 0
+
+            def tick() -> None:
+                nonlocal done
+                done += 1
+                if progress:
+                    progress(done, total, "embed")
+
+            def read(src: VideoSource, sha: str):
+                return read_clip_frames(
+                    src.path, nc, k, size=enc.frame_size, method=method, name=src.name, sha256=sha,
+                    threads=1 if pool is not None else 0,
+                )
+
+            def finish(src: VideoSource, sha: str, job: Any) -> None:
                 try:
-                    info, vecs, hit = _embed_one(src, nc, k, enc, cache, method)
+                    if isinstance(job, tuple):  # cache hit: (info, vecs)
+                        info, vecs = job
+                    else:
+                        cf = job.result() if isinstance(job, Future) else read(src, sha)
+                        info, vecs = cf.info, _encode(enc, cf.frames, nc, src.name)
+                        if use_cache and sha:
+                            cache.set_array(embedding_key(sha, nc, k, enc.id, method), vecs, {"encoder": enc.id, "nc": nc, "k": k})
+                            cache.set_json(probe_key(sha), info.to_json())
                 except UnreadableVideoError as exc:
                     report.issues.append(VideoIssue(src.name, src.video_id, "unreadable", exc.reason))
                 else:
                     report.videos.append(info)
                     results.append((src.video_id, vecs))
-                    if cache is not None and cache.enabled:
-                        report.cache_hits += int(hit)
-                        report.cache_misses += int(not hit)
-                if progress:
-                    progress(i + 1, total, "embed")
+                    if use_cache:
+                        report.cache_hits += int(isinstance(job, tuple))
+                        report.cache_misses += int(not isinstance(job, tuple))
+                tick()
+
+            for src in staged.sources:
+                sha, job = "", None
+                if use_cache:
+                    try:
+                        sha = file_sha256(src.path)
+                    except OSError as exc:
+                        report.issues.append(
+                            VideoIssue(src.name, src.video_id, "unreadable", f"cannot read the file ({exc.strerror or exc})")
+                        )
+                        tick()
+                        continue
+                    job = _cached(cache, src, sha, nc, k, enc, method)
+                if job is None:
+                    job = pool.submit(read, src, sha) if pool is not None else "read"
+                window.append((src, sha, job))
+                while len(window) > 2 * workers:  # bounded read-ahead: memory stays small
+                    finish(*window.popleft())
+            while window:
+                finish(*window.popleft())
             report.videos.sort(key=lambda v: v.video_id)
             compare_with_log(report, log, attempted=[s.video_id for s in staged.sources])
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if cache is not None:
             if cache.corrupt:
                 logger.warning("%d corrupt embedding cache entries were deleted and recomputed", cache.corrupt)
@@ -208,36 +266,29 @@ def embed_videos(
     return ClipFeatures(vids, clips, matrix, enc.id, nc), report
 
 
-def _embed_one(
-    src: VideoSource, nc: int, k: int, enc: Encoder, cache: EmbeddingCache | None, method: str
-) -> tuple[VideoInfo, np.ndarray, bool]:
-    """(probe info, (nc, dim) float32 vectors, cache hit) for one file."""
-    path, name = src.path, src.name
-    sha = ""
-    if cache is not None and cache.enabled:
-        try:
-            sha = file_sha256(path)
-        except OSError as exc:
-            raise UnreadableVideoError(name, f"cannot read the file ({exc.strerror or exc})") from None
-        meta = cache.get_json(probe_key(sha))
-        vecs = cache.get_array(embedding_key(sha, nc, k, enc.id, method), (nc, enc.dim)) if meta is not None else None
-        if meta is not None and vecs is not None:
-            try:
-                info = VideoInfo(**{**meta, "name": name, "video_id": src.video_id})
-            except TypeError:
-                pass  # probe record of another layout: recompute below
-            else:
-                return info, vecs, True
-    cf = read_clip_frames(path, nc, k, size=enc.frame_size, method=method, name=name, sha256=sha)
-    vecs = np.asarray(enc.encode(cf.frames), dtype=np.float32)
+def _cached(
+    cache: EmbeddingCache, src: VideoSource, sha: str, nc: int, k: int, enc: Encoder, method: str
+) -> tuple[VideoInfo, np.ndarray] | None:
+    """(probe info, (nc, dim) vectors) from the cache, or None on a miss."""
+    meta = cache.get_json(probe_key(sha))
+    if meta is None:
+        return None
+    vecs = cache.get_array(embedding_key(sha, nc, k, enc.id, method), (nc, enc.dim))
+    if vecs is None:
+        return None
+    try:
+        return VideoInfo(**{**meta, "name": src.name, "video_id": src.video_id}), vecs
+    except TypeError:
+        return None  # probe record of another layout: recompute
+
+
+def _encode(enc: Encoder, frames: np.ndarray, nc: int, name: str) -> np.ndarray:
+    vecs = np.asarray(enc.encode(frames), dtype=np.float32)
     if vecs.shape != (nc, enc.dim):
         raise ValueError(f"encoder {enc.id} returned shape {vecs.shape}, expected {(nc, enc.dim)}")
     if not np.isfinite(vecs).all():
         raise UnreadableVideoError(name, "the encoder produced non-finite values for this video")
-    if cache is not None and cache.enabled and sha:
-        cache.set_array(embedding_key(sha, nc, k, enc.id, method), vecs, {"encoder": enc.id, "nc": nc, "k": k})
-        cache.set_json(probe_key(sha), cf.info.to_json())
-    return cf.info, vecs, False
+    return vecs
 
 
 # ------------------------------------------------------------------------------ file I/O

@@ -126,9 +126,9 @@ class HandcraftedEncoder:
         return out
 
     def _band_index(self, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-        """For a full ``h`` x ``w`` 2-D DFT: the flat bin indices sorted by radial frequency
-        band (DC left out) and where each of the 6 bands starts in that order (for
-        ``np.add.reduceat``)."""
+        """For a full ``h`` x ``w`` complex 2-D DFT stored as interleaved (re, im) float pairs:
+        the flat element indices sorted by radial frequency band (DC left out) and where each of
+        the 6 bands starts in that order (for ``np.add.reduceat``)."""
         fy = np.fft.fftfreq(h)[:, None]
         fx = np.fft.fftfreq(w)[None, :]
         r = np.sqrt(fy**2 + fx**2).ravel()
@@ -138,19 +138,28 @@ class HandcraftedEncoder:
         order = order[band[order] >= 0]
         starts = np.searchsorted(band[order], np.arange(len(self.FFT_EDGES)))
         assert np.all(np.diff(starts) > 0), "every frequency band needs at least one DFT bin"
-        return order, starts
+        # the DFT is stored as interleaved (re, im) pairs: bin b is elements 2b and 2b + 1
+        order2 = np.stack([2 * order, 2 * order + 1], axis=1).ravel()
+        return order2, 2 * starts
 
     @staticmethod
     def _l1(h: np.ndarray) -> np.ndarray:
         s = h.sum(axis=-1, keepdims=True)
         return np.divide(h, s, out=np.zeros_like(h), where=s > 0)
 
+    CHUNK_FRAMES = 6  # frames per batch: keeps the working set in the CPU cache (measured 2x faster)
+
     def encode(self, clip_frames: np.ndarray) -> np.ndarray:
         """``(n_clips, k, H, W, 3)`` uint8 BGR -> ``(n_clips, 78)`` float32 (see class doc)."""
         a = _check_frames(clip_frames, self.frame_size)
-        n, k, h, w, _ = a.shape
+        n, k = a.shape[:2]
         if n == 0:
             return np.zeros((0, self.dim), np.float32)
+        step = max(1, self.CHUNK_FRAMES // k)  # whole clips per batch; clips never interact
+        return np.concatenate([self._encode_batch(a[i : i + step]) for i in range(0, n, step)], axis=0)
+
+    def _encode_batch(self, a: np.ndarray) -> np.ndarray:
+        n, k, h, w, _ = a.shape
         f = n * k
         # Frames are stacked into one tall image so that each OpenCV filter runs once; filter
         # output is only read inside each frame's 1-pixel border, so frames never mix. Small
@@ -161,15 +170,13 @@ class HandcraftedEncoder:
         grey_t = cv2.cvtColor(tall, cv2.COLOR_BGR2GRAY).astype(np.float32)
         grey = grey_t.reshape(f, h, w)
 
-        # gradients: central differences (kernel [-1, 0, 1] / 2) on each frame's interior
-        gx = cv2.Sobel(grey_t, cv2.CV_32F, 1, 0, ksize=1, scale=0.5).reshape(f, h, w)[:, 1:-1, 1:-1]
-        gy = cv2.Sobel(grey_t, cv2.CV_32F, 0, 1, ksize=1, scale=0.5).reshape(f, h, w)[:, 1:-1, 1:-1]
-        mag, ang = cv2.cartToPolar(
-            np.ascontiguousarray(gx).reshape(-1, w - 2), np.ascontiguousarray(gy).reshape(-1, w - 2), angleInDegrees=True
-        )  # ang in [0, 360)
+        # gradients: 2 x central differences (I[x+1] - I[x-1]) on each frame's interior
+        gx2 = (grey[:, 1:-1, 2:] - grey[:, 1:-1, :-2]).reshape(-1, w - 2)
+        gy2 = (grey[:, 2:, 1:-1] - grey[:, :-2, 1:-1]).reshape(-1, w - 2)
+        mag2, ang = cv2.cartToPolar(gx2, gy2, angleInDegrees=True)  # 2 |grad|; ang in [0, 360)
         # unsigned orientation bin: angle * 8 / 180 is in [0, 16); "& 7" folds 180..360 onto 0..180
         ob = ((ang * np.float32(self.ORIENT_BINS / 180.0)).astype(np.int32) & (self.ORIENT_BINS - 1)).reshape(f, -1)
-        mag_f = mag.reshape(f, -1)
+        mag2_f = mag2.reshape(f, -1)
         lap = cv2.Laplacian(grey_t, cv2.CV_32F, ksize=1).reshape(f, h, w)[:, 1:-1, 1:-1]
 
         hs = np.empty((f, self.HUE_BINS * self.SAT_BINS), np.float64)
@@ -177,22 +184,23 @@ class HandcraftedEncoder:
         go = np.empty((f, self.ORIENT_BINS), np.float64)
         lap_sd = np.empty(f, np.float64)
         grey_sd = np.empty(f, np.float64)
-        power = np.empty((f, h, w), np.float32)
+        spec = np.empty((f, h, w, 2), np.float32)  # complex DFT as (re, im) pairs
         for i in range(f):
             hs[i] = cv2.calcHist([hsv[i]], [0, 1], None, [self.HUE_BINS, self.SAT_BINS], [0, 180, 0, 256]).ravel()
             vh[i] = cv2.calcHist([hsv[i]], [2], None, [self.VALUE_BINS], [0, 256]).ravel()
-            go[i] = np.bincount(ob[i], weights=mag_f[i], minlength=self.ORIENT_BINS)
+            go[i] = np.bincount(ob[i], weights=mag2_f[i], minlength=self.ORIENT_BINS)
             lap_sd[i] = cv2.meanStdDev(lap[i])[1][0, 0]
             mean, sd = cv2.meanStdDev(grey[i])
             grey_sd[i] = sd[0, 0]
-            spec = cv2.dft(grey[i] - np.float32(mean[0, 0]), flags=cv2.DFT_COMPLEX_OUTPUT)
-            cv2.magnitude(spec[..., 0], spec[..., 1], power[i])
+            cv2.dft(grey[i] - np.float32(mean[0, 0]), spec[i], flags=cv2.DFT_COMPLEX_OUTPUT)
         hs, vh, go = self._l1(hs), self._l1(vh), self._l1(go)
-        order, starts = self._fft_band
-        fft = self._l1(np.add.reduceat(np.square(power.reshape(f, -1))[:, order], starts, axis=1).astype(np.float64))
+        # band energy = sum of re^2 + im^2 over the band's bins: gather the interleaved pairs
+        order2, starts2 = self._fft_band
+        fft = self._l1(np.add.reduceat(np.square(spec.reshape(f, -1))[:, order2], starts2, axis=1).astype(np.float64))
+        mag_f = mag2_f  # 2 |grad|: thresholds and means below are doubled/halved accordingly
 
-        edge_density = (mag_f > self.EDGE_THRESHOLD).mean(axis=1, dtype=np.float64)
-        mean_mag = mag_f.mean(axis=1, dtype=np.float64)
+        edge_density = np.count_nonzero(mag_f > 2 * self.EDGE_THRESHOLD, axis=1) / mag_f.shape[1]
+        mean_mag = mag_f.mean(axis=1).astype(np.float64) / 2.0
         edges = np.stack([edge_density, mean_mag / (mean_mag + 10.0)], axis=1)
         texture = np.stack(
             [np.clip(np.log1p(np.square(lap_sd)) / 14.0, 0, 1), np.clip(grey_sd / 128.0, 0, 1)], axis=1
@@ -205,8 +213,8 @@ class HandcraftedEncoder:
         if k > 1:
             g = grey.reshape(n, k, h * w)
             d = np.abs(np.diff(g, axis=1))  # (n, k-1, h*w)
-            mad = d.mean(axis=2, dtype=np.float64) / 255.0  # (n, k-1)
-            changed = (d > self.CHANGE_THRESHOLD).mean(axis=2, dtype=np.float64)
+            mad = d.mean(axis=2).astype(np.float64) / 255.0  # (n, k-1)
+            changed = np.count_nonzero(d > self.CHANGE_THRESHOLD, axis=2) / d.shape[2]
             hist_change = 0.5 * np.abs(np.diff(hs.reshape(n, k, -1), axis=1)).sum(axis=2)
             motion = np.stack(
                 [np.sqrt(mad.mean(axis=1)), changed.mean(axis=1), hist_change.mean(axis=1), np.sqrt(mad.max(axis=1))],

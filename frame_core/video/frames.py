@@ -148,10 +148,12 @@ def read_clip_frames(
     method: str = "auto",
     name: str | None = None,
     sha256: str = "",
+    threads: int = 0,
 ) -> ClipFrames:
     """Decode ``k`` frames per clip of one video (see the module docstring).
 
-    ``size`` is (width, height) of the returned frames. Raises :class:`UnreadableVideoError`
+    ``size`` is (width, height) of the returned frames; ``threads`` the decoder threads (0 =
+    OpenCV's default). Thread-safe: files may be read in parallel threads. Raises :class:`UnreadableVideoError`
     when the file can't be opened, decodes no frame, or is truncated (decodes more than
     ``max(2, 2 %)`` frames fewer than its header says, with the sequential strategy).
     """
@@ -160,7 +162,7 @@ def read_clip_frames(
         raise InputError(f"unknown frame sampling method {method!r}; use one of {', '.join(METHODS)}")
     name = name or Path(path).name
     size_bytes = Path(path).stat().st_size if Path(path).exists() else 0
-    cap, meta = open_capture(path, name)
+    cap, meta = open_capture(path, name, threads)
     try:
         trusted = plausible_metadata(meta)
         if trusted:
@@ -174,7 +176,7 @@ def read_clip_frames(
                     info = make_info(name, meta, n_meta, "metadata", size_bytes, sha256=sha256)
                     return ClipFrames(frames, info, "seek", len(needed))
                 cap.release()
-                cap, meta = open_capture(path, name)  # seek failed: start over, sequentially
+                cap, meta = open_capture(path, name, threads)  # seek failed: start over, sequentially
             got, n_dec, last_ts = _sequential(cap, needed, size)
             if n_dec == 0:
                 raise UnreadableVideoError(name, "no frame can be decoded (zero frames)")
@@ -186,7 +188,7 @@ def read_clip_frames(
                 idx = sample_frame_indices(n_dec, nc, k)
                 needed = np.unique(idx)
                 cap.release()
-                cap, meta = open_capture(path, name)
+                cap, meta = open_capture(path, name, threads)
                 got, n2, last_ts = _sequential(cap, needed, size)
                 decoded += n2
                 if any(i not in got for i in needed.tolist()):
@@ -200,7 +202,7 @@ def read_clip_frames(
             idx = sample_frame_indices(n_dec, nc, k)
             needed = np.unique(idx)
             cap.release()
-            cap, meta = open_capture(path, name)
+            cap, meta = open_capture(path, name, threads)
             got, n2, last_ts = _sequential(cap, needed, size)
             decoded = n_dec + n2
             if any(i not in got for i in needed.tolist()):
