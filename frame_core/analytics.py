@@ -135,21 +135,28 @@ def retention_curve(playing_time, duration_time, points: int = 201) -> pd.DataFr
 
 
 # ------------------------------------------------------------------------------- per video
-def video_table(log: pd.DataFrame, nc: int) -> pd.DataFrame:
+def video_codes(log: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
+    """``(codes, videos)``: for every row the 0-based index of its video in ``videos`` (the
+    distinct video ids in order of first appearance). One factorisation serves all per-video
+    statistics; looking rows up by id again would cost seconds on a large log."""
+    codes, uniques = pd.factorize(log[S.VIDEO], sort=False)
+    return np.asarray(codes, dtype="int64"), pd.Index(np.asarray(uniques, dtype=object), name=S.VIDEO)
+
+
+def video_table(log: pd.DataFrame, nc: int, codes: tuple[np.ndarray, pd.Index] | None = None) -> pd.DataFrame:
     """One row per video (index ``video_id``), sorted by views (most first, ties by id order of
     first appearance). Columns:
 
     - ``views``, ``full_views``, ``full_view_share``;
     - ``early_skip_share``: share of views that left inside the first clip (changes with nc);
-    - ``mean_watch_ratio`` (loops capped at 1), ``duration`` (median duration_time, seconds).
+    - ``mean_watch_ratio`` (loops capped at 1), ``duration`` (median duration_time, seconds);
+    - ``code``: the video's index in :func:`video_codes` (pass the same ``codes`` to reuse them).
     """
     nc = check_nc(nc)
+    cols = ["views", "full_views", "full_view_share", "early_skip_share", "mean_watch_ratio", "duration", "code"]
     if len(log) == 0:
-        return pd.DataFrame(
-            columns=["views", "full_views", "full_view_share", "early_skip_share", "mean_watch_ratio", "duration"],
-            index=pd.Index([], name=S.VIDEO),
-        )
-    codes, uniques = pd.factorize(log[S.VIDEO], sort=False)
+        return pd.DataFrame(columns=cols, index=pd.Index([], name=S.VIDEO))
+    codes, uniques = codes if codes is not None else video_codes(log)
     p = log[S.PLAY].to_numpy(dtype="float64")
     d = log[S.DURATION].to_numpy(dtype="float64")
     full = is_full_view(p, d)
@@ -168,15 +175,21 @@ def video_table(log: pd.DataFrame, nc: int) -> pd.DataFrame:
             "early_skip_share": early / views,
             "mean_watch_ratio": ratio / views,
             "duration": dur,
+            "code": np.arange(nv, dtype="int64"),
         },
-        index=pd.Index(np.asarray(uniques, dtype=object), name=S.VIDEO),
+        index=uniques,
     )
     order = np.argsort(-views, kind="stable")
     return out.iloc[order]
 
 
 def skip_heatmap(
-    log: pd.DataFrame, nc: int, top_n: int = 30, sort_by: str = "views", table: pd.DataFrame | None = None
+    log: pd.DataFrame,
+    nc: int,
+    top_n: int = 30,
+    sort_by: str = "views",
+    table: pd.DataFrame | None = None,
+    codes: tuple[np.ndarray, pd.Index] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Skip share per clip for the ``top_n`` most-viewed videos.
 
@@ -184,23 +197,31 @@ def skip_heatmap(
     columns ``0 … nc-1``; cell ``(v, c)`` is the share of v's views that **left inside clip c**
     (a row plus the video's full-view share sums to 1). ``summary`` is :func:`video_table` for the
     same videos. Rows are ordered by ``sort_by`` (a key of :data:`SORT_KEYS`, descending; ties
-    by views). ``table`` may pass a precomputed :func:`video_table` of the same log and nc.
+    by views). ``table`` and ``codes`` may pass a precomputed :func:`video_table` and
+    :func:`video_codes` of the same log (and nc).
 
-    Cost is O(rows): one factorise and one bincount over the chosen videos' rows; no
-    videos × clips matrix is made for videos that are not shown.
+    Cost is O(rows): one factorisation and a few bincounts; rows are matched to the chosen
+    videos through their integer codes, and no videos × clips matrix is made for videos that
+    are not shown.
     """
     nc = check_nc(nc)
     if sort_by not in SORT_KEYS:
         raise ValueError(f"sort_by must be one of {', '.join(SORT_KEYS)}")
-    table = video_table(log, nc) if table is None else table
+    if codes is None:
+        codes = video_codes(log)
+    if table is None:
+        table = video_table(log, nc, codes)
     top = table.iloc[: max(int(top_n), 0)]
     if sort_by != "views":
         top = top.sort_values([sort_by, "views"], ascending=[False, False], kind="stable")
     n_top = len(top)
     if n_top == 0:
         return pd.DataFrame(columns=list(range(nc)), index=pd.Index([], name=S.VIDEO), dtype="float64"), top
-    pos = pd.Index(top.index).get_indexer(log[S.VIDEO].to_numpy(dtype=object))
-    sel = pos >= 0
+    row_codes, uniques = codes
+    slot = np.full(len(uniques), -1, dtype="int64")
+    slot[top["code"].to_numpy(dtype="int64")] = np.arange(n_top)
+    pos = slot[row_codes]
+    sel = np.flatnonzero(pos >= 0)
     p = log[S.PLAY].to_numpy(dtype="float64")[sel]
     d = log[S.DURATION].to_numpy(dtype="float64")[sel]
     row = pos[sel]

@@ -108,7 +108,8 @@ def _mapping_form(f, entry: dict) -> None:
         )
         name = c2.text_input("Dataset name", value=Path(f.name).name.split(".")[0][:80] or "dataset",
                              max_chars=120, key=f"data_name_{fid}")
-        st.caption("* required. Fields left at (none) are used as is if the file has a column of that name.")
+        st.caption("Fields marked with an asterisk are required. A field left at (none) is still read from a column of "
+                   "that exact name if the file has one.")
         submitted = st.form_submit_button("Validate", type="primary", icon=":material/fact_check:")
     if not submitted:
         return
@@ -211,7 +212,7 @@ def _save(pending: dict, video_files) -> None:
         st.session_state[DATASET_KEY] = info.id
         st.session_state.pop(PENDING_KEY, None)
         st.session_state[FLASH_KEY] = (
-            f"Saved as dataset {info.id}: {info.rows:,} views, {info.users:,} users, {info.videos:,} videos. "
+            f"Saved as dataset {md_escape(info.id)}: {info.rows:,} views, {info.users:,} users, {info.videos:,} videos. "
             "It is now selected on the other pages."
         )
         st.rerun()
@@ -288,7 +289,7 @@ if deletable:
                 st.session_state.pop(CONFIRM_KEY, None)
                 if st.session_state.get(DATASET_KEY) == pending_delete:
                     st.session_state.pop(DATASET_KEY, None)
-                st.session_state[FLASH_KEY] = f"Deleted dataset {pending_delete}."
+                st.session_state[FLASH_KEY] = f"Deleted dataset {md_escape(pending_delete)}."
                 st.rerun()
         if b2.button("Cancel", key="data_delete_no"):
             st.session_state.pop(CONFIRM_KEY, None)

@@ -59,7 +59,7 @@ tab_across, tab_video, tab_user = st.tabs(TABS, key=TAB_KEY, on_change="rerun")
 if tab_across.open:
     with tab_across:
         c1, c2 = st.columns([1, 2])
-        n_videos = int(log[S.VIDEO].nunique())
+        n_videos = int(E.kpis(info.id, version)["videos"])
         if n_videos > 1:
             most = min(100, n_videos)
             if not 1 <= st.session_state.get("sx_top_n", 0) <= most:
@@ -82,8 +82,8 @@ if tab_across.open:
             )
             st.caption(
                 "Each cell: % of the video's views that left inside that clip; a row plus its full-view share "
-                "is 100 %. Early-skip share = % of views that left in the first clip. **Click a row to open "
-                "the video** in the *One video* tab (double-click clears)."
+                "is 100 %. Early-skip share = % of views that left in the first clip. **Click a cell to open "
+                "its video** in the *One video* tab (double-click clears the selection)."
             )
 
 # ------------------------------------------------------------------------------ one video

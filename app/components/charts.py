@@ -130,8 +130,8 @@ def label_profile_figure(profile: pd.DataFrame, policy: str, title: str) -> go.F
 
 def heatmap_chart(matrix: pd.DataFrame, summary: pd.DataFrame, nc: int, title: str) -> alt.Chart:
     """Altair heatmap (videos × clips, colour = share of the video's views that left in the clip)
-    beside a bar of each video's full-view share. Clicking a row selects the video (parameter
-    ``pick``, field ``video_id``) and highlights it in both views."""
+    beside a bar of each video's full-view share. Clicking a heatmap cell selects its video
+    (parameter ``pick``, field ``video_id``) and highlights it in both views."""
     order = [str(v) for v in matrix.index]
     long = matrix.copy()
     long.index = order
@@ -183,7 +183,6 @@ def heatmap_chart(matrix: pd.DataFrame, summary: pd.DataFrame, nc: int, title: s
                 alt.Tooltip("early_pct:Q", title="left in the first clip (%)", format=".1f"),
             ],
         )
-        .add_params(pick)
         .properties(width=160, height=height, title="Full-view share")
     )
     return (

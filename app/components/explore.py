@@ -66,15 +66,22 @@ def kpis(ds_id: str, version: str) -> dict:
     return A.kpis(load_log(ds_id, version))
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def video_codes(ds_id: str, version: str):
+    """Every row's video index (one factorisation per dataset; shared, read-only)."""
+    return A.video_codes(load_log(ds_id, version))
+
+
 @st.cache_data(max_entries=16, show_spinner="Summarising videos…")
 def video_table(ds_id: str, version: str, nc: int) -> pd.DataFrame:
-    return A.video_table(load_log(ds_id, version), nc)
+    return A.video_table(load_log(ds_id, version), nc, video_codes(ds_id, version))
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the skip heatmap…")
 def skip_heatmap(ds_id: str, version: str, nc: int, top_n: int, sort_by: str):
     log = load_log(ds_id, version)
-    return A.skip_heatmap(log, nc, top_n, sort_by, table=video_table(ds_id, version, nc))
+    return A.skip_heatmap(log, nc, top_n, sort_by, table=video_table(ds_id, version, nc),
+                          codes=video_codes(ds_id, version))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
