@@ -61,7 +61,8 @@ def sparse_csr(R: sp.csr_matrix) -> torch.Tensor:
 
 
 class LightGCNModule(nn.Module):
-    """Embeddings + LightGCN propagation; index 0 of each side is the zero OOV node."""
+    """Embeddings + LightGCN propagation. Index 0 of each side is the OOV node: no edges, a zero
+    layer-0 embedding, and as final embedding the view-weighted mean of the training ids' ones."""
 
     def __init__(
         self,
