@@ -10,16 +10,19 @@ gets no rows; it is named in the report with its reason.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pandas as pd
 
@@ -36,6 +39,7 @@ from .probe import (
     VideoReport,
     VideoSource,
     compare_with_log,
+    cv_reason,
     file_sha256,
 )
 
@@ -48,7 +52,7 @@ _META_FORMAT = b"frame.format"
 
 
 # ------------------------------------------------------------------------------ features
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class ClipFeatures:
     """Visual feature vectors, one row per (video, clip).
 
@@ -131,7 +135,7 @@ def _empty(encoder_id: str, nc: int, dim: int) -> ClipFeatures:
 
 # --------------------------------------------------------------------------------- embed
 def default_workers() -> int:
-    """Parallel decoding threads: one per CPU, at most 4 (encoding stays on the calling thread)."""
+    """Parallel decoding threads: one per CPU, at most 4."""
     return max(1, min(4, os.cpu_count() or 1))
 
 
@@ -158,10 +162,11 @@ def embed_videos(
     and ``False`` disables caching. ``log``: optional DataFrame with ``video_id`` and
     ``duration_time`` (s) to cross-check (missing files, unlogged files, durations off by > 1 s).
     ``progress(done, total, stage)`` is called after each file (stage ``"embed"``), on the
-    calling thread. ``method``: frame sampling strategy (``"auto"``, ``"sequential"``,
+    calling thread; it may raise (e.g. :class:`~frame_core.errors.CancelledError`) to stop. ``method``: frame sampling strategy (``"auto"``, ``"sequential"``,
     ``"seek"``). ``workers``: files decoded in parallel threads, one decoder thread each
-    (default :func:`default_workers`; 1 = everything on the calling thread). Encoding and cache
-    access stay on the calling thread, so encoders need not be thread-safe. Results do not
+    (default :func:`default_workers`; 1 = everything on the calling thread). Encoders with a
+    true ``thread_safe`` attribute (the handcrafted one) also encode in those threads; others
+    encode on the calling thread. Cache access stays on the calling thread. Results do not
     depend on ``workers``.
 
     Bad files never stop the run: they are reported by name with the reason and get no rows.
@@ -177,9 +182,8 @@ def embed_videos(
         cache = EmbeddingCache(default_cache_dir() if cache_dir in (None, True) else Path(cache_dir))
     use_cache = cache is not None and cache.enabled
     t0 = time.perf_counter()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="frame-decode") if workers > 1 else None
     try:
-        with StagedVideos(videos) as staged:
+        with StagedVideos(videos) as staged, _decode_pool(workers) as pool:
             report = VideoReport(issues=list(staged.issues), n_files=staged.n_files)
             if cache is not None and cache.error:
                 report.notes.append(cache.error)
@@ -196,24 +200,33 @@ def embed_videos(
                 if progress:
                     progress(done, total, "embed")
 
-            def read(src: VideoSource, sha: str):
-                return read_clip_frames(
+            encode_in_pool = pool is not None and bool(getattr(enc, "thread_safe", False))
+
+            def work(src: VideoSource, sha: str, encode: bool) -> tuple[VideoInfo, np.ndarray | None, Any]:
+                """Decode one file (and encode it when ``encode``): (info, vectors or None, frames)."""
+                cf = read_clip_frames(
                     src.path, nc, k, size=enc.frame_size, method=method, name=src.name, sha256=sha,
                     threads=1 if pool is not None else 0,
                 )
+                if encode:
+                    return cf.info, _encode(enc, cf.frames, nc, src.name), None
+                return cf.info, None, cf.frames
 
             def finish(src: VideoSource, sha: str, job: Any) -> None:
                 try:
                     if isinstance(job, tuple):  # cache hit: (info, vecs)
                         info, vecs = job
                     else:
-                        cf = job.result() if isinstance(job, Future) else read(src, sha)
-                        info, vecs = cf.info, _encode(enc, cf.frames, nc, src.name)
+                        info, vecs, frames = job.result() if isinstance(job, Future) else work(src, sha, True)
+                        if vecs is None:
+                            vecs = _encode(enc, frames, nc, src.name)
                         if use_cache and sha:
                             cache.set_array(embedding_key(sha, nc, k, enc.id, method), vecs, {"encoder": enc.id, "nc": nc, "k": k})
                             cache.set_json(probe_key(sha), info.to_json())
                 except UnreadableVideoError as exc:
                     report.issues.append(VideoIssue(src.name, src.video_id, "unreadable", exc.reason))
+                except cv2.error as exc:  # OpenCV failing inside a damaged stream
+                    report.issues.append(VideoIssue(src.name, src.video_id, "unreadable", cv_reason(exc)))
                 else:
                     report.videos.append(info)
                     results.append((src.video_id, vecs))
@@ -235,7 +248,7 @@ def embed_videos(
                         continue
                     job = _cached(cache, src, sha, nc, k, enc, method)
                 if job is None:
-                    job = pool.submit(read, src, sha) if pool is not None else "read"
+                    job = pool.submit(work, src, sha, encode_in_pool) if pool is not None else "work"
                 window.append((src, sha, job))
                 while len(window) > 2 * workers:  # bounded read-ahead: memory stays small
                     finish(*window.popleft())
@@ -244,8 +257,6 @@ def embed_videos(
             report.videos.sort(key=lambda v: v.video_id)
             compare_with_log(report, log, attempted=[s.video_id for s in staged.sources])
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
         if cache is not None:
             if cache.corrupt:
                 logger.warning("%d corrupt embedding cache entries were deleted and recomputed", cache.corrupt)
@@ -264,6 +275,20 @@ def embed_videos(
     clips = np.tile(np.arange(nc, dtype=np.int64), len(results))
     matrix = np.concatenate([r[1] for r in results], axis=0).astype(np.float32)
     return ClipFeatures(vids, clips, matrix, enc.id, nc), report
+
+
+@contextlib.contextmanager
+def _decode_pool(workers: int) -> Iterator[ThreadPoolExecutor | None]:
+    """A thread pool for parallel decoding (None for one worker). On the way out, queued jobs
+    are cancelled and running ones awaited, before staged uploads are deleted."""
+    if workers <= 1:
+        yield None
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="frame-decode")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _cached(

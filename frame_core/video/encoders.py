@@ -6,6 +6,7 @@ Interface (:class:`Encoder`)::
     encoder.dim         # int: output dimension d
     encoder.frame_size  # (width, height) the frames should be resized to before encode()
     encoder.encode(clip_frames) -> np.ndarray float32, shape (n_clips, d)
+    encoder.thread_safe # optional bool: encode() may run in several threads at once
 
 ``clip_frames`` is ``(n_clips, k, H, W, 3)`` uint8 **BGR** (OpenCV order). Frames of another
 size are resized to ``frame_size`` first. Encoders are deterministic: the same frames give the
@@ -89,6 +90,7 @@ class HandcraftedEncoder:
     """
 
     VERSION = 1
+    thread_safe = True  # no mutable state: embed_videos may encode in its decoding threads
     HUE_BINS, SAT_BINS, VALUE_BINS, ORIENT_BINS = 12, 4, 8, 8
     FFT_EDGES = (0.0, 1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2)
     EDGE_THRESHOLD = 20.0  # grey levels per pixel (central differences)
@@ -253,6 +255,7 @@ class OnnxEncoder:
     """
 
     VERSION = 1
+    thread_safe = False  # a cv2.dnn.Net must not run in two threads at once
 
     def __init__(
         self,

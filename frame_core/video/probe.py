@@ -386,6 +386,12 @@ def open_capture(
     return cap, meta
 
 
+def cv_reason(exc: Exception) -> str:
+    """Short report text for an OpenCV exception raised while decoding."""
+    text = str(exc).strip().splitlines()
+    return "OpenCV could not decode it" + (f" ({text[-1][:160]})" if text else "")
+
+
 def plausible_metadata(meta: dict[str, float]) -> bool:
     """Whether the container's frame count and fps can be trusted (see the module docstring)."""
     n, fps = meta.get("frames", 0.0), meta.get("fps", 0.0)
@@ -529,6 +535,8 @@ def check_videos(
                 report.videos.append(probe_video(src.path, verify=verify, name=src.name))
             except UnreadableVideoError as exc:
                 report.issues.append(VideoIssue(src.name, src.video_id, "unreadable", exc.reason))
+            except cv2.error as exc:
+                report.issues.append(VideoIssue(src.name, src.video_id, "unreadable", cv_reason(exc)))
             if progress:
                 progress(i + 1, total, "probe")
         report.videos.sort(key=lambda v: v.video_id)
