@@ -269,8 +269,9 @@ def user_views(log: pd.DataFrame, user, nc: int) -> pd.DataFrame:
 
 
 def most_frequent(values, n: int | None = None) -> list:
-    """Distinct values by count, most frequent first (ties by first appearance)."""
-    codes, uniques = pd.factorize(pd.Series(values), sort=False)
+    """Distinct values by count, most frequent first (ties by first appearance). Pass a Series
+    rather than ``.to_numpy()`` of a string column: factorising Arrow strings is much faster."""
+    codes, uniques = pd.factorize(values if isinstance(values, pd.Series) else pd.Series(values), sort=False)
     if len(uniques) == 0:
         return []
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))

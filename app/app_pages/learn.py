@@ -53,8 +53,8 @@ if have_data:
     finite = np.isfinite(med_k)
     st.markdown(
         f"In your dataset, with N_c = {nc}, **{k['full_view_share']:.1%}** of views are full views"
-        + (f" and the median skip clip is **{med_k:g}** (clip {med_k:g} spans {med_k / nc:.0%}–"
-           f"{min(med_k + 1, nc) / nc:.0%} of the video)." if finite else "; there is no skip at all.")
+        + (f" and the median skip clip is **{med_k:g}** (clip {med_k:g} spans {med_k / nc:.1%}–"
+           f"{min(med_k + 1, nc) / nc:.1%} of the video)." if finite else "; there is no skip at all.")
     )
 
 # ------------------------------------------------------------------------------ 2 labels

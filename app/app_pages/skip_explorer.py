@@ -123,6 +123,12 @@ if tab_video.open:
         if path is not None:
             if not thumbs:
                 st.caption("The video file could not be decoded for clip frames.")
+            else:
+                with st.expander(f"Clip frames, larger (middle frame of each of the {nc} clips)"):
+                    st.image([t for t in thumbs if t], width=128, caption=[
+                        f"clip {c}: {c * duration / nc:.1f}–{(c + 1) * duration / nc:.1f} s"
+                        for c, t in enumerate(thumbs) if t
+                    ])
             st.video(str(path), format=video_mime(path), width=480)
         elif info.has_videos:
             st.caption(f"No video file named {vid}.<ext> in this dataset.")

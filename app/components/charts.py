@@ -20,8 +20,18 @@ GREY = "#94a3b8"
 MAX_THUMBS = 64
 
 
-def _pct(x) -> str:
-    return "–" if x is None or not np.isfinite(x) else f"{x:.1%}"
+def _vlines(xs, rows: int = 1) -> list[dict]:
+    """Dotted vertical lines at ``xs`` across each subplot row, as plain layout shapes (one
+    ``update_layout`` call; ``add_vline`` per line is quadratic in the number of shapes)."""
+    shapes = []
+    for r in range(1, rows + 1):
+        ax = "" if r == 1 else str(r)
+        for x in xs:
+            shapes.append({
+                "type": "line", "xref": f"x{ax}", "yref": f"y{ax} domain", "x0": float(x), "x1": float(x),
+                "y0": 0, "y1": 1, "line": {"color": GREY, "width": 1, "dash": "dot"}, "layer": "below",
+            })
+    return shapes
 
 
 def timeline_figure(
@@ -86,17 +96,17 @@ def timeline_figure(
         ),
         row=2, col=1,
     )
-    for b in bx[1:-1]:
-        fig.add_vline(x=b, line={"color": GREY, "width": 1, "dash": "dot"})
+    shapes = _vlines(bx[1:-1], rows=2)
+    images = []
     if has_thumbs:
-        for c, jpg in enumerate(thumbs[:MAX_THUMBS]):
-            if not jpg:
-                continue
-            fig.add_layout_image(
-                source="data:image/jpeg;base64," + base64.b64encode(jpg).decode("ascii"),
-                xref="x3", yref="y3", x=c * width, y=1, sizex=width, sizey=1,
-                xanchor="left", yanchor="top", sizing="contain", layer="above",
-            )
+        images = [
+            {
+                "source": "data:image/jpeg;base64," + base64.b64encode(jpg).decode("ascii"),
+                "xref": "x3", "yref": "y3", "x": c * width, "y": 1, "sizex": width, "sizey": 1,
+                "xanchor": "left", "yanchor": "top", "sizing": "contain", "layer": "above",
+            }
+            for c, jpg in enumerate(thumbs[:MAX_THUMBS]) if jpg
+        ]
         fig.update_yaxes(range=[0, 1], showticklabels=False, showgrid=False, zeroline=False, row=3, col=1)
         fig.add_trace(go.Scatter(x=[0, duration], y=[0, 0], mode="markers", marker={"opacity": 0},
                                  showlegend=False, hoverinfo="skip"), row=3, col=1)
@@ -106,7 +116,7 @@ def timeline_figure(
     for r in range(1, rows + 1):
         fig.update_xaxes(range=[0, duration], row=r, col=1)
     fig.update_layout(
-        title={"text": title}, height=560 if has_thumbs else 480, bargap=0,
+        shapes=shapes, images=images, title={"text": title}, height=560 if has_thumbs else 480, bargap=0,
         legend={"orientation": "h", "y": -0.12}, margin={"t": 80, "b": 40},
     )
     return fig
@@ -216,10 +226,8 @@ def user_strip_figure(views: pd.DataFrame, nc: int, title: str) -> go.Figure:
                 "%{customdata[4]:.1f} s (r = %{customdata[1]:.2f}), skip clip %{customdata[2]}<extra></extra>",
             )
         )
-    for b in range(1, nc):
-        fig.add_vline(x=b / nc * 100, line={"color": GREY, "width": 1, "dash": "dot"})
     fig.update_layout(
-        title={"text": title}, height=max(260, min(18 * n + 120, 700)),
+        shapes=_vlines(np.arange(1, nc) / nc * 100), title={"text": title}, height=max(260, min(18 * n + 120, 700)),
         xaxis={"title": "where the view ended (% of the video; dotted lines = clip boundaries)", "range": [-2, 104]},
         yaxis={"title": "view number (time order)", "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.2}, margin={"t": 60},

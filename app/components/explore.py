@@ -87,7 +87,7 @@ def skip_heatmap(ds_id: str, version: str, nc: int, top_n: int, sort_by: str):
 @st.cache_data(max_entries=8, show_spinner=False)
 def ranked_ids(ds_id: str, version: str, column: str) -> list:
     """User or video ids, most views first."""
-    return [str(x) for x in A.most_frequent(load_log(ds_id, version)[column].to_numpy())]
+    return [str(x) for x in A.most_frequent(load_log(ds_id, version)[column])]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
