@@ -116,7 +116,7 @@ def _mapping_form(f, entry: dict) -> None:
     picked = {t: s for t, s in choice.items() if s != NONE}
     dup = {s for s in picked.values() if list(picked.values()).count(s) > 1}
     if dup:
-        st.error(f"Column {', '.join(sorted(dup))} is mapped to more than one field; map each column once.")
+        st.error(f"Column {md_escape(', '.join(sorted(dup)))} is mapped to more than one field; map each column once.")
         return
     mapping = {s: t for t, s in picked.items() if s != t}
     st.session_state.pop(PENDING_KEY, None)
@@ -126,7 +126,7 @@ def _mapping_form(f, entry: dict) -> None:
             clean, report = import_log(f, mapping=mapping, time_unit=unit, name=f.name)
         except InputError as exc:
             status.update(label="Validation failed", state="error")
-            st.error(str(exc))
+            st.error(md_escape(exc))
             return
         status.update(label=f"Validated: {report.n_clean:,} of {report.n_input:,} rows usable", state="complete")
     st.session_state[PENDING_KEY] = {
@@ -204,10 +204,10 @@ def _save(pending: dict, video_files) -> None:
                     videos=_video_payload(video_files),
                 )
         except InputError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
             return
         except OSError as exc:
-            st.error(f"The dataset could not be written to the workspace ({type(exc).__name__}: {exc}).")
+            st.error(f"The dataset could not be written to the workspace ({type(exc).__name__}: {md_escape(exc)}).")
             return
         st.session_state[DATASET_KEY] = info.id
         st.session_state.pop(PENDING_KEY, None)
@@ -237,7 +237,7 @@ if up is None:
 else:
     entry = _read_preview(up)
     if entry["error"]:
-        st.error(entry["error"])
+        st.error(md_escape(entry["error"]))
     else:
         st.markdown(f"**Preview**: first {min(PREVIEW_ROWS, entry['n'])} of {entry['n']:,} rows as read from the file")
         st.dataframe(entry["head"], width="stretch", hide_index=True)
@@ -284,7 +284,7 @@ if deletable:
             try:
                 ws.delete_dataset(pending_delete)
             except (InputError, OSError) as exc:
-                st.error(str(exc))
+                st.error(md_escape(exc))
             else:
                 st.session_state.pop(CONFIRM_KEY, None)
                 if st.session_state.get(DATASET_KEY) == pending_delete:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from app.components import explore as E
 from app.components.charts import heatmap_chart, label_profile_figure, timeline_figure, user_strip_figure
-from app.components.data import dataset_picker, dataset_version
+from app.components.data import dataset_picker, dataset_version, md_escape
 from frame_core import analytics as A
 from frame_core import schema as S
 from frame_core.thumbnails import find_video_file, video_mime
@@ -102,7 +102,7 @@ if tab_video.open:
         rows = E.video_rows(info.id, version, str(vid))
         p, d = rows[S.PLAY].to_numpy(), rows[S.DURATION].to_numpy()
         row = table.loc[vid]
-        duration = float(row["duration"])
+        duration = float(rows[S.DURATION].median())
         m = st.columns(4)
         m[0].metric("Views", f"{int(row['views']):,}", border=True)
         m[1].metric("Full-view share", f"{row['full_view_share']:.1%}", border=True)
@@ -131,7 +131,7 @@ if tab_video.open:
                     ])
             st.video(str(path), format=video_mime(path), width=480)
         elif info.has_videos:
-            st.caption(f"No video file named {vid}.<ext> in this dataset.")
+            st.caption(f"No video file named {md_escape(vid)}\\.<ext> in this dataset.")
         st.plotly_chart(
             label_profile_figure(A.clip_label_profile(p, d, nc, policy), policy,
                                  f"Clip labels of video {vid} under policy {policy} (N_c = {nc})"),

@@ -20,6 +20,12 @@ GREY = "#94a3b8"
 MAX_THUMBS = 64
 
 
+def _esc(text) -> str:
+    """Plotly renders a little HTML in titles, labels and hover text; ids from an uploaded log
+    are shown as plain text."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _vlines(xs, rows: int = 1) -> list[dict]:
     """Dotted vertical lines at ``xs`` across each subplot row, as plain layout shapes (one
     ``update_layout`` call; ``add_vline`` per line is quadratic in the number of shapes)."""
@@ -116,7 +122,7 @@ def timeline_figure(
     for r in range(1, rows + 1):
         fig.update_xaxes(range=[0, duration], row=r, col=1)
     fig.update_layout(
-        shapes=shapes, images=images, title={"text": title}, height=560 if has_thumbs else 480, bargap=0,
+        shapes=shapes, images=images, title={"text": _esc(title)}, height=560 if has_thumbs else 480, bargap=0,
         legend={"orientation": "h", "y": -0.12}, margin={"t": 80, "b": 40},
     )
     return fig
@@ -132,7 +138,7 @@ def label_profile_figure(profile: pd.DataFrame, policy: str, title: str) -> go.F
         fig.add_trace(go.Bar(x=x, y=profile[col], name=name, marker={"color": color},
                              hovertemplate=f"clip %{{x}}: %{{y}} views {name}<extra></extra>"))
     fig.update_layout(
-        barmode="stack", title={"text": title}, height=320, xaxis_title="clip (0-based)",
+        barmode="stack", title={"text": _esc(title)}, height=320, xaxis_title="clip (0-based)",
         yaxis_title="views", legend={"orientation": "h", "y": -0.25}, margin={"t": 60},
     )
     return fig
@@ -219,7 +225,7 @@ def user_strip_figure(views: pd.DataFrame, nc: int, title: str) -> go.Figure:
                 x=sub["leave_position"] * 100, y=order[m], mode="markers", name=name,
                 marker={"color": color, "size": 9, "symbol": "circle" if not is_full else "star"},
                 customdata=np.stack(
-                    [sub[S.VIDEO].astype(str).to_numpy(), sub["watch_ratio"].to_numpy(), clip_txt,
+                    [np.array([_esc(v) for v in sub[S.VIDEO]], dtype=object), sub["watch_ratio"].to_numpy(), clip_txt,
                      sub[S.PLAY].to_numpy(), sub[S.DURATION].to_numpy()], axis=1,
                 ),
                 hovertemplate="view %{y}: video %{customdata[0]}, %{customdata[3]:.1f} of "
@@ -227,7 +233,7 @@ def user_strip_figure(views: pd.DataFrame, nc: int, title: str) -> go.Figure:
             )
         )
     fig.update_layout(
-        shapes=_vlines(np.arange(1, nc) / nc * 100), title={"text": title}, height=max(260, min(18 * n + 120, 700)),
+        shapes=_vlines(np.arange(1, nc) / nc * 100), title={"text": _esc(title)}, height=max(260, min(18 * n + 120, 700)),
         xaxis={"title": "where the view ended (% of the video; dotted lines = clip boundaries)", "range": [-2, 104]},
         yaxis={"title": "view number (time order)", "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.2}, margin={"t": 60},
@@ -262,7 +268,7 @@ def bipartite_figure(edges: pd.DataFrame, users: list[str], clips: list[str], cl
             ys += [y0, y1, None]
             mx.append(0.5)
             my.append((y0 + y1) / 2)
-            txt.append(f"user {u} → clip {c}: {'positive' if sign > 0 else 'negative'}, R̃ = {w:.3f}")
+            txt.append(f"user {_esc(u)} → clip {_esc(c)}: {'positive' if sign > 0 else 'negative'}, R̃ = {w:.3f}")
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line={"color": color, "dash": dash, "width": 1.6},
                                  hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=mx, y=my, mode="markers", marker={"color": color, "size": 6, "opacity": 0},
@@ -270,24 +276,24 @@ def bipartite_figure(edges: pd.DataFrame, users: list[str], clips: list[str], cl
     deg_p = edges[edges["sign"] > 0].groupby("user").size()
     deg_n = edges[edges["sign"] < 0].groupby("user").size()
     fig.add_trace(go.Scatter(
-        x=[0.0] * n_u, y=uy, mode="markers+text", name="users", text=[str(u) for u in users],
+        x=[0.0] * n_u, y=uy, mode="markers+text", name="users", text=[_esc(u) for u in users],
         textposition="middle left", marker={"color": "#334155", "size": 12},
-        hovertext=[f"user {u}: {int(deg_p.get(u, 0))} positive, {int(deg_n.get(u, 0))} negative clips shown"
+        hovertext=[f"user {_esc(u)}: {int(deg_p.get(u, 0))} positive, {int(deg_n.get(u, 0))} negative clips shown"
                    for u in users],
         hoverinfo="text",
     ))
     cdeg_p = edges[edges["sign"] > 0].groupby("clip_name").size()
     cdeg_n = edges[edges["sign"] < 0].groupby("clip_name").size()
     fig.add_trace(go.Scatter(
-        x=[1.0] * n_c, y=cy, mode="markers+text", name="clips (video#clip)", text=list(clips),
+        x=[1.0] * n_c, y=cy, mode="markers+text", name="clips (video#clip)", text=[_esc(c) for c in clips],
         textposition="middle right", marker={"color": BLUE, "size": 11, "symbol": "square"},
-        hovertext=[f"clip {c}: {int(cdeg_p.get(c, 0))} positive, {int(cdeg_n.get(c, 0))} negative users shown"
+        hovertext=[f"clip {_esc(c)}: {int(cdeg_p.get(c, 0))} positive, {int(cdeg_n.get(c, 0))} negative users shown"
                    for c in clips],
         hoverinfo="text",
     ))
     height = int(min(max(320, 22 * max(n_u, n_c) + 140), 1400))
     fig.update_layout(
-        title={"text": title}, height=height, hovermode="closest",
+        title={"text": _esc(title)}, height=height, hovermode="closest",
         xaxis={"range": [-0.45, 1.45], "showgrid": False, "zeroline": False, "tickvals": [0, 1],
                "ticktext": ["users", "clips (video#clip)"], "side": "top"},
         yaxis={"showgrid": False, "zeroline": False, "showticklabels": False, "title": ""},
@@ -302,13 +308,13 @@ def signed_matrix_figure(signed: np.ndarray, both: np.ndarray, rows: list[str], 
     cells with both a positive and a negative label show ±."""
     text = np.where(both, "±", np.where(signed > 0, "+1", np.where(signed < 0, "−1", "")))
     fig = go.Figure(go.Heatmap(
-        z=signed, x=cols, y=rows, zmin=-1, zmax=1, text=text, texttemplate="%{text}",
+        z=signed, x=[_esc(c) for c in cols], y=[_esc(r) for r in rows], zmin=-1, zmax=1, text=text, texttemplate="%{text}",
         colorscale=[[0, RED], [0.5, "#f8fafc"], [1, GREEN]],
         colorbar={"title": {"text": "R^P − R^N"}, "tickvals": [-1, 0, 1]},
         hovertemplate="user %{y}, clip %{x}: %{text}<extra></extra>", xgap=1, ygap=1,
     ))
     fig.update_layout(
-        title={"text": title}, height=int(min(max(240, 26 * len(rows) + 160), 900)),
+        title={"text": _esc(title)}, height=int(min(max(240, 26 * len(rows) + 160), 900)),
         xaxis={"title": "clip (video#clip)", "type": "category", "tickangle": -45},
         yaxis={"title": "user", "type": "category", "autorange": "reversed"}, margin={"t": 60},
     )
@@ -320,12 +326,12 @@ def matrix_figure(df: pd.DataFrame, title: str, colorscale: str = "Blues", fmt: 
     """A small labelled matrix as an annotated heatmap (toy example, R̃ blocks)."""
     z = df.to_numpy(dtype="float64")
     fig = go.Figure(go.Heatmap(
-        z=z, x=[str(c) for c in df.columns], y=[str(i) for i in df.index], colorscale=colorscale,
+        z=z, x=[_esc(c) for c in df.columns], y=[_esc(i) for i in df.index], colorscale=colorscale,
         zmin=zmin, zmax=zmax, texttemplate="%{z:" + fmt + "}", xgap=1, ygap=1,
         hovertemplate="row %{y}, column %{x}: %{z:" + fmt + "}<extra></extra>", showscale=False,
     ))
     fig.update_layout(
-        title={"text": title}, height=int(min(max(200, 40 * len(df) + 120), 700)),
+        title={"text": _esc(title)}, height=int(min(max(200, 40 * len(df) + 120), 700)),
         xaxis={"type": "category", "side": "top"}, yaxis={"type": "category", "autorange": "reversed"},
         margin={"t": 90, "b": 10},
     )

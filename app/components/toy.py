@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components.charts import matrix_figure
+from app.components.data import md_escape
 from frame_core import schema as S
 from frame_core.errors import InputError
 from frame_core.graph_views import TOY_DURATION, TOY_NC, ToySteps, toy_log, toy_steps
@@ -34,7 +35,7 @@ def toy_editor(key: str) -> ToySteps | None:
     try:
         return toy_steps(log)
     except InputError as exc:
-        st.error(f"The toy log is not usable: {exc}")
+        st.error(f"The toy log is not usable: {md_escape(exc)}")
         return None
 
 
