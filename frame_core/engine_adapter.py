@@ -32,6 +32,8 @@ SUMMARY_KEYS = ("auc", "gauc", "logloss", "recall@3", "ndcg@3", "recall@5", "ndc
 
 
 def _finite_or_none(v):
+    if isinstance(v, (bool, int)) or v is None:
+        return v
     try:
         f = float(v)
     except (TypeError, ValueError):

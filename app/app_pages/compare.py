@@ -48,7 +48,11 @@ def _runs_signature(runs_dir: Path) -> tuple:
 def load_runs(runs_dir: str, signature: tuple) -> pd.DataFrame:
     df = E.list_finished_runs(Path(runs_dir))
     if len(df):
+        df["nc"] = pd.to_numeric(df["nc"], errors="coerce")
+        df = df[df["nc"].notna()].copy()  # a run whose config lost N_c cannot be placed in any table
+        df["nc"] = df["nc"].astype(int)
         df["policy"] = [("—" if n == 1 else p) for n, p in zip(df["nc"], df["policy"], strict=True)]
+        df = df.reset_index(drop=True)
     return df
 
 
@@ -78,11 +82,12 @@ def table_3(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         key = (r["dataset"], r["setting"])
         delta.append(r["auc_mean"] - coarse[key] if r["nc"] != 1 and key in coarse.index else np.nan)
     agg["delta_auc"] = delta
-    disp = A.mean_std_table(agg, GROUP, METRIC_KEYS)
+    disp = A.mean_std_table(agg, GROUP, METRIC_KEYS).drop(columns=["dataset"])  # one dataset at a time
     disp["Δ AUC vs coarse"] = agg["delta_auc"]
     disp = disp.rename(columns={"nc": "N_c", "embeddings": "inputs", "video_score": "video score", "emb_dim": "d",
                                 "n": "runs"})
-    return agg, disp
+    first = ["model", "N_c", "policy", "inputs", "video score", "runs", "seeds", "AUC", "Δ AUC vs coarse"]
+    return agg, disp[first + [c for c in disp.columns if c not in first]]
 
 
 def style_table(disp: pd.DataFrame, agg: pd.DataFrame):
@@ -96,7 +101,7 @@ def style_table(disp: pd.DataFrame, agg: pd.DataFrame):
             return ["background-color: rgba(0,204,150,0.22); font-weight: bold"] * len(row)
         return [""] * len(row)
 
-    return disp.style.apply(row_style, axis=1).format({"Δ AUC vs coarse": lambda v: "" if pd.isna(v) else f"{v:+.4f}"})
+    return disp.style.apply(row_style, axis=1).format({"Δ AUC vs coarse": lambda v: "—" if pd.isna(v) else f"{v:+.4f}"})
 
 
 # ------------------------------------------------------------------------------ charts
@@ -157,7 +162,7 @@ def ablation_figure(runs: pd.DataFrame, metric: str) -> go.Figure | None:
     ticks = sorted(runs["nc"].unique())
     fig.update_layout(title=f"N_c ablation: test {name} vs clips per video (mean ± std over seeds)",
                       xaxis_title="clips per video N_c (log scale)", yaxis_title=f"test {name}", height=440,
-                      legend={"orientation": "h", "y": -0.3})
+                      showlegend=True, legend={"orientation": "h", "y": -0.3, "title": {"text": "policy, inputs (setting)"}})
     fig.update_xaxes(type="log", tickvals=ticks, ticktext=[str(t) for t in ticks])
     return fig
 
@@ -165,11 +170,14 @@ def ablation_figure(runs: pd.DataFrame, metric: str) -> go.Figure | None:
 def per_user_figure(pu: pd.DataFrame, metric: str, a_name: str, b_name: str) -> go.Figure:
     unit = "AUC" if metric == "auc" else "logloss (nats)"
     fig = go.Figure()
+    lo, hi = float(pu["diff"].min()), float(pu["diff"].max())
+    size = max((hi - lo) / 30, 1e-3)
+    bins = {"start": lo - size / 2, "end": hi + size / 2, "size": size}  # one grid for all three traces
     for outcome, color in (("A better", "#00cc96"), ("B better", "#ef553b"), ("tie", "#999999")):
         d = pu[pu["outcome"] == outcome]["diff"]
         if len(d):
             fig.add_trace(go.Histogram(x=d, name=outcome.replace("A", a_name).replace("B", b_name),
-                                       marker_color=color, nbinsx=40, opacity=0.85))
+                                       marker_color=color, xbins=bins, opacity=0.85))
     fig.add_vline(x=0, line_dash="dot", line_color="grey")
     what = "AUC(FRAME) − AUC(coarse)" if metric == "auc" else "logloss(coarse) − logloss(FRAME)"
     fig.update_layout(barmode="stack", title=f"Per-user difference on shared test views: {what}",
@@ -179,20 +187,34 @@ def per_user_figure(pu: pd.DataFrame, metric: str, a_name: str, b_name: str) -> 
 
 
 def experiment_figure(res: pd.DataFrame) -> go.Figure:
+    """Dot plot (the axis does not start at 0, so no bars): mean ± std per N_c, seeds as dots."""
     agg = A.aggregate_runs(res, ["nc"], ["auc"]).sort_values("nc", ascending=False)
-    fig = go.Figure(go.Bar(
-        x=[f"N_c = {n}" + (" (coarse)" if n == 1 else " (FRAME)") for n in agg["nc"]], y=agg["auc_mean"],
-        error_y={"type": "data", "array": agg["auc_std"].fillna(0)}, marker_color=["#00cc96" if n != 1 else "#ffa15a" for n in agg["nc"]],
-        text=[f"{m:.3f} (n={k})" for m, k in zip(agg["auc_mean"], agg["n"], strict=True)], textposition="outside",
-    ))
-    for _, r in res.iterrows():
-        fig.add_trace(go.Scatter(x=[f"N_c = {r['nc']}" + (" (coarse)" if r["nc"] == 1 else " (FRAME)")], y=[r["auc"]],
-                                 mode="markers", marker={"color": "black", "size": 7}, showlegend=False,
-                                 hovertemplate=f"seed {r['seed']}: AUC %{{y:.4f}}<extra></extra>"))
-    lo = max(0.0, float(np.nanmin(res["auc"])) - 0.05) if res["auc"].notna().any() else 0.0
-    fig.update_layout(title="Fine vs coarse: test AUC, mean ± std over finished seeds (dots: single seeds)",
-                      xaxis_title="model", yaxis_title="test AUC", height=380, showlegend=False)
-    fig.update_yaxes(range=[lo, 1.0])
+
+    def name(nc) -> str:
+        return f"N_c = {int(nc)} " + ("(coarse)" if int(nc) == 1 else "(FRAME)")
+
+    fig = go.Figure()
+    for _, a in agg.iterrows():
+        color = "#ffa15a" if int(a["nc"]) == 1 else "#00cc96"
+        seeds = res[res["nc"] == a["nc"]]
+        fig.add_trace(go.Scatter(
+            x=[name(a["nc"])] * len(seeds), y=seeds["auc"], mode="markers", showlegend=False,
+            marker={"color": "rgba(0,0,0,0.55)", "size": 7}, customdata=seeds["seed"],
+            hovertemplate="seed %{customdata}: AUC %{y:.4f}<extra></extra>",
+        ))
+        fig.add_trace(go.Scatter(
+            x=[name(a["nc"])], y=[a["auc_mean"]], mode="markers", name=name(a["nc"]),
+            marker={"color": color, "size": 18, "symbol": "diamond", "line": {"color": "black", "width": 1}},
+            error_y={"type": "data", "array": [0 if pd.isna(a["auc_std"]) else a["auc_std"]], "thickness": 2,
+                     "width": 12, "color": color},
+            hovertemplate=f"mean AUC %{{y:.4f}} over {int(a['n'])} seed(s)<extra></extra>",
+        ))
+    vals = pd.to_numeric(res["auc"], errors="coerce").dropna()
+    if len(vals):
+        pad = max(0.02, float(vals.max() - vals.min()))
+        fig.update_yaxes(range=[max(0.0, float(vals.min()) - pad), min(1.0, float(vals.max()) + pad)])
+    fig.update_layout(title="Fine vs coarse: test AUC (diamond: mean ± std; dots: single seeds)",
+                      xaxis_title="model", yaxis_title="test AUC (video level)", height=380, showlegend=False)
     return fig
 
 
@@ -255,9 +277,8 @@ def experiment_status(group: str) -> bool:
                 st.metric("FRAME (N_c = 8) − coarse (N_c = 1), test AUC", f"{d:+.4f}",
                           help="Positive: splitting videos into clips helped on this dataset.")
     if active:
-        if st.button("Cancel this experiment", key=f"fvc_cancel_{group}", icon=":material/stop:"):
-            job_queue().cancel_group(group)
-            st.rerun()
+        st.button("Cancel this experiment", key=f"fvc_cancel_{group}", icon=":material/stop:",
+                  on_click=job_queue().cancel_group, args=(group,))
     elif done:
         st.caption(f"Finished in {fmt_duration(sum(j.elapsed() or 0 for j in jobs))} of training time. "
                    "The runs are also in the tables below.")
@@ -342,9 +363,7 @@ def _comparison_body() -> bool:
                                 text=f"run {last['run']} of {last['n_runs']}: {last.get('model')} seed {last.get('seed')}")
                 else:
                     st.progress(0.0, text="waiting" if j.status == "queued" else "starting")
-                if st.button("Cancel", key=f"cmp_cancel_{j.id}"):
-                    q.cancel(j.id)
-                    st.rerun()
+                st.button("Cancel", key=f"cmp_cancel_{j.id}", on_click=q.cancel, args=(j.id,))
             elif j.status == DONE:
                 res = E.read_comparison(q.output_dir(j))
                 if res is None or res.empty:
@@ -375,6 +394,18 @@ def comparison_results() -> None:
         _comparison_body()
 
 
+def coarse_twin(coarse: pd.DataFrame, frame_row) -> str:
+    """The coarse run that best matches a FRAME run: same setting and seed, else same setting, else
+    same seed, else the best coarse run by AUC."""
+    c = coarse.sort_values("auc", ascending=False)
+    if frame_row is not None:
+        for mask in ((c["setting"] == frame_row["setting"]) & (c["seed"] == frame_row["seed"]),
+                     c["setting"] == frame_row["setting"], c["seed"] == frame_row["seed"]):
+            if mask.any():
+                return c[mask].iloc[0]["run_id"]
+    return c.iloc[0]["run_id"]
+
+
 def runs_sections(runs: pd.DataFrame) -> None:
     st.subheader("Finished runs: test metrics (mean ± std over seeds)")
     st.caption(
@@ -396,23 +427,25 @@ def runs_sections(runs: pd.DataFrame) -> None:
         st.dataframe(raw, hide_index=True, width="stretch")
 
     labels = {r["run_id"]: run_label(r) for _, r in runs.iterrows()}
-    best_frame = runs[runs["nc"] != 1].sort_values("auc", ascending=False)
     coarse = runs[runs["nc"] == 1]
+    frame_runs = runs[runs["nc"] != 1]
+    paired = frame_runs["setting"].isin(set(coarse["setting"]))  # settings that have a coarse twin come first
+    best_frame = frame_runs.assign(_paired=paired).sort_values(["_paired", "auc"], ascending=False).drop(columns="_paired")
 
     st.subheader("ROC and precision–recall curves")
     default = []
     if len(best_frame):
         default.append(best_frame.iloc[0]["run_id"])
     if len(coarse):
-        same = coarse[coarse["seed"] == best_frame.iloc[0]["seed"]] if len(best_frame) else coarse
-        default.append((same if len(same) else coarse).sort_values("auc", ascending=False).iloc[0]["run_id"])
+        default.append(coarse_twin(coarse, best_frame.iloc[0] if len(best_frame) else None))
     picked = st.multiselect("Runs", list(labels), default=default or list(labels)[:1], format_func=labels.get,
                             max_selections=6, key="curve_runs")
     curves, problems = [], []
     for rid in picked:
         row = runs[runs["run_id"] == rid].iloc[0]
         try:
-            curves.append((f"{row['model']} N_c={row['nc']} s{row['seed']}", predictions(row["path"])))
+            short = "coarse N_c=1" if row["nc"] == 1 else f"FRAME N_c={row['nc']}"
+            curves.append((f"{short} seed {row['seed']} [{row['setting']}]", predictions(row["path"])))
         except InputError as exc:
             problems.append(str(exc))
     for p in problems:
@@ -443,10 +476,9 @@ def runs_sections(runs: pd.DataFrame) -> None:
     frame_ids = list(best_frame["run_id"])
     coarse_ids = list(coarse.sort_values("auc", ascending=False)["run_id"])
     a_id = c1.selectbox("FRAME run (A)", frame_ids, format_func=labels.get, key="pu_a")
-    a_seed = runs.set_index("run_id").loc[a_id, "seed"]
-    same_seed = [r for r in coarse_ids if runs.set_index("run_id").loc[r, "seed"] == a_seed]
-    b_id = c2.selectbox("Coarse run (B)", same_seed + [r for r in coarse_ids if r not in same_seed],
-                        format_func=labels.get, key="pu_b")
+    twin = coarse_twin(coarse, runs.set_index("run_id").loc[a_id])
+    b_id = c2.selectbox("Coarse run (B)", [twin] + [r for r in coarse_ids if r != twin], format_func=labels.get,
+                        key="pu_b", help="Defaults to the coarse run of the same setting and seed when there is one.")
     pu_metric = c3.radio("Per-user metric", ["auc", "logloss"], format_func=A.METRIC_NAMES.get, key="pu_metric")
     ra, rb = runs.set_index("run_id").loc[a_id], runs.set_index("run_id").loc[b_id]
     if ra["data_sha256"] != rb["data_sha256"]:
@@ -463,11 +495,12 @@ def runs_sections(runs: pd.DataFrame) -> None:
     counts = pu["outcome"].value_counts()
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Users compared", f"{len(pu):,}")
-    m2.metric("FRAME better", f"{counts.get('A better', 0):,}", f"{counts.get('A better', 0) / len(pu):.0%}",
-              delta_color="off")
-    m3.metric("Coarse better", f"{counts.get('B better', 0):,}", f"{counts.get('B better', 0) / len(pu):.0%}",
-              delta_color="off")
-    m4.metric("Ties", f"{counts.get('tie', 0):,}")
+    for col, key, title in ((m2, "A better", "FRAME better"), (m3, "B better", "Coarse better"), (m4, "tie", "Ties")):
+        n = int(counts.get(key, 0))
+        col.metric(title, f"{n:,} ({n / len(pu):.0%})")
+    if counts.get("tie", 0) > len(pu) / 3:
+        st.caption("Many ties: users with few held-out views often get the same per-user AUC from both models "
+                   "(e.g. one full view and one skip, ranked the same way). Logloss separates them.")
     st.plotly_chart(per_user_figure(pu, pu_metric, "FRAME", "coarse"), width="stretch", key="per_user")
     st.download_button("Download per-user differences (CSV)",
                        to_csv_bytes(pu.rename(columns={"a": f"{pu_metric}_frame", "b": f"{pu_metric}_coarse"})),

@@ -106,9 +106,9 @@ def contribution_figure(contrib: pd.DataFrame, mode: str) -> go.Figure:
                            customdata=contrib["score_without"],
                            hovertemplate="clip %{x}<br>contribution %{y:.3f}<br>score without it %{customdata:.3f}"
                                          "<extra></extra>"))
-    what = "log p_c (product score)" if mode == "product" else "score − mean of the other clips (mean score)"
-    fig.update_layout(title=f"Which clips drive the score: leave-one-clip-out, {what}",
-                      xaxis_title="clip", yaxis_title=f"contribution to the video score ({unit})", height=340)
+    what = "log p_c" if mode == "product" else "score − mean of other clips"
+    fig.update_layout(title=f"Which clips drive the score (leave one clip out: {what})",
+                      xaxis_title="clip", yaxis_title=f"contribution ({unit})", height=380)
     fig.update_xaxes(tickvals=list(contrib["clip"]))
     return fig
 
@@ -116,10 +116,12 @@ def contribution_figure(contrib: pd.DataFrame, mode: str) -> go.Figure:
 def heatmap_figure(top: pd.DataFrame, clip_cols: list[str]) -> go.Figure:
     z = top[clip_cols].to_numpy()
     y = [f"#{i + 1} {v}" for i, v in enumerate(top[S.VIDEO])]
-    fig = go.Figure(go.Heatmap(z=z, x=list(range(len(clip_cols))), y=y, colorscale="RdYlGn", zmin=0, zmax=1,
+    lo = float(np.floor(np.nanmin(z) * 10) / 10) if z.size else 0.0  # keep contrast among high values
+    fig = go.Figure(go.Heatmap(z=z, x=list(range(len(clip_cols))), y=y, colorscale="RdYlGn", zmin=min(lo, 0.9), zmax=1,
                                colorbar={"title": "P(not skip)"},
                                hovertemplate="%{y}<br>clip %{x}: %{z:.3f}<extra></extra>"))
-    fig.update_layout(title="Predicted not-skip probability per clip, top-K videos", xaxis_title="clip",
+    fig.update_layout(title="Predicted not-skip probability per clip, top-K videos (colour scale starts at "
+                            f"{min(lo, 0.9):.1f})", xaxis_title="clip",
                       yaxis_title="recommended video (rank)", height=max(260, 26 * len(top) + 120))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickvals=list(range(len(clip_cols))))

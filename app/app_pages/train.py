@@ -141,15 +141,11 @@ def job_detail(job) -> None:
     st.progress(frac, text=caption)
     if job.active:
         c1, c2, _ = st.columns([1, 1, 3])
-        if c1.button("Cancel", key=f"cancel_{job.id}", icon=":material/stop:", disabled=job.cancel_requested):
-            q.cancel(job.id)
-            st.rerun(scope="fragment")
-        if job.status == RUNNING and job.cancel_requested and c2.button(
-            "Force stop", key=f"kill_{job.id}", icon=":material/dangerous:",
-            help="Kill the worker process now (use when Cancel is not honoured).",
-        ):
-            q.force_stop(job.id)
-            st.rerun(scope="fragment")
+        c1.button("Cancel", key=f"cancel_{job.id}", icon=":material/stop:", disabled=job.cancel_requested,
+                  on_click=q.cancel, args=(job.id,))
+        if job.status == RUNNING and job.cancel_requested:
+            c2.button("Force stop", key=f"kill_{job.id}", icon=":material/dangerous:", on_click=q.force_stop,
+                      args=(job.id,), help="Kill the worker process now (use when Cancel is not honoured).")
     if job.status == FAILED:
         st.error(f"Training failed: {job.error or 'unknown error'}")
         with st.expander("Worker log (last lines)"):
@@ -203,23 +199,30 @@ def render_jobs() -> bool:
     st.markdown("**Queue** (one job runs at a time; the rest wait in order)")
     st.dataframe(
         jobs_table(jobs), hide_index=True, width="stretch",
-        column_config={"test AUC": st.column_config.NumberColumn(format="%.4f"),
-                       "queue position": st.column_config.NumberColumn(format="%d")},
+        column_config={"test AUC": st.column_config.NumberColumn(format="%.4f")},
     )
     c1, c2, _ = st.columns([1, 1, 3])
-    if c1.button("Cancel all queued", disabled=not any(j.status == "queued" for j in jobs), key="cancel_queued"):
-        for j in jobs:
-            if j.status == "queued":
-                job_queue().cancel(j.id)
-        st.rerun()
-    if c2.button("Clear finished jobs", disabled=not any(j.terminal for j in jobs), key="clear_finished",
-                 help="Forget finished, failed and cancelled jobs. Finished runs stay on the Compare page."):
-        for j in jobs:
-            if j.terminal:
-                job_queue().remove(j.id)
-        st.session_state[INSPECT_KEY] = LATEST
-        st.rerun()
+    c1.button("Cancel all queued", disabled=not any(j.status == "queued" for j in jobs), key="cancel_queued",
+              on_click=_cancel_queued)
+    c2.button("Clear finished jobs", disabled=not any(j.terminal for j in jobs), key="clear_finished",
+              on_click=_clear_finished,
+              help="Forget finished, failed and cancelled jobs. Finished runs stay on the Compare page.")
     return active
+
+
+def _cancel_queued() -> None:
+    q = job_queue()
+    for j in q.list(kinds=("train",)):
+        if j.status == "queued":
+            q.cancel(j.id)
+
+
+def _clear_finished() -> None:
+    q = job_queue()
+    for j in q.list(kinds=("train",)):
+        if j.terminal:
+            q.remove(j.id)
+    st.session_state[INSPECT_KEY] = LATEST
 
 
 @st.fragment(run_every=POLL_SECONDS)

@@ -22,7 +22,8 @@ from app.components.data import workspace
 from frame_core.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobQueue
 
 POLL_SECONDS = 1.5
-STATUS_ICONS = {QUEUED: "⏳", RUNNING: "▶️", DONE: "✅", FAILED: "❌", CANCELLED: "⏹️"}
+STATUS_ICONS = {QUEUED: ":material/schedule:", RUNNING: ":material/play_circle:", DONE: ":material/check_circle:",
+                FAILED: ":material/error:", CANCELLED: ":material/stop_circle:"}
 
 
 @st.cache_resource(max_entries=4)
@@ -79,8 +80,9 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 
-def status_text(job: Job) -> str:
-    text = f"{STATUS_ICONS.get(job.status, '')} {job.status}"
+def status_text(job: Job, icon: bool = True) -> str:
+    """Status for Markdown (with a Material icon) or for a table cell (``icon=False``)."""
+    text = f"{STATUS_ICONS.get(job.status, '')} {job.status}" if icon else job.status
     if job.status == RUNNING and job.cancel_requested:
         text += " (stopping…)"
     return text
@@ -94,12 +96,13 @@ def jobs_table(jobs: list[Job]) -> pd.DataFrame:
         p = j.params or {}
         cfg = p.get("config") or {}
         r = j.result or {}
+        status = status_text(j, icon=False)
+        if j.id in queued:
+            status += f" (#{queued.index(j.id) + 1} in line)"
         rows.append({
             "job": j.id,
             "label": j.label,
-            "kind": j.kind,
-            "status": status_text(j),
-            "queue position": queued.index(j.id) + 1 if j.id in queued else None,
+            "status": status,
             "dataset": p.get("dataset_id"),
             "N_c": cfg.get("nc"),
             "policy": cfg.get("policy"),

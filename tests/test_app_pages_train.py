@@ -1,0 +1,138 @@
+"""AppTest smoke of the Train, Compare and Recommend pages: no runs, a real tiny finished run,
+starting and cancelling a training job from the Train page."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from frame_core.jobs import CANCELLED, JobQueue
+from frame_core.workspace import Workspace
+from tests.test_jobs import _report, random_log
+
+HOME = str(Path(__file__).resolve().parent.parent / "app" / "Home.py")
+PAGES = ("app_pages/train.py", "app_pages/compare.py", "app_pages/recommend.py")
+
+
+@pytest.fixture
+def ws(workspace_env):
+    # The app caches the workspace (a resource): each test has its own. Data caches are keyed by
+    # dataset id and version and may stay (the bundled sample is then imported once per process).
+    st.cache_resource.clear()
+    w = Workspace().ensure()
+    yield w
+    q = JobQueue(w)
+    for j in q.list():
+        if j.active:
+            q.cancel(j.id)
+    deadline = time.monotonic() + 30
+    while any(j.active for j in q.refresh()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for j in q.list():
+        q.force_stop(j.id)
+    st.cache_resource.clear()
+
+
+def open_page(page: str, dataset: str | None = None) -> AppTest:
+    at = AppTest.from_file(HOME, default_timeout=90)
+    at.run()
+    at.switch_page(page).run()
+    if dataset is not None:
+        at.selectbox(key="dataset_picker").set_value(dataset).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def figures(at: AppTest) -> dict[str, dict]:
+    out = {}
+    for c in at.get("plotly_chart"):
+        spec = json.loads(c.proto.spec)
+        out[spec["layout"]["title"]["text"]] = spec
+    return out
+
+
+def tiny_dataset(ws: Workspace) -> str:
+    return ws.add_dataset(random_log(), _report(), name="tiny").id
+
+
+def train_runs(ws: Workspace, ds_id: str) -> None:
+    from frame_core.config import FrameConfig
+    from frame_core.pipeline import train_run
+
+    log = ws.load_log(ds_id)
+    for nc in (4, 1):
+        train_run(log, ws.runs_dir / f"run-nc{nc}", FrameConfig(nc=nc, epochs=1, emb_dim=8), source=ds_id)
+
+
+def test_pages_without_runs(ws):
+    ds = tiny_dataset(ws)
+    expected = {"app_pages/train.py": "No training job yet", "app_pages/compare.py": "No finished run yet",
+                "app_pages/recommend.py": "No finished run"}
+    for page in PAGES:
+        at = open_page(page, ds)
+        assert not at.error, (page, [e.value for e in at.error])
+        assert any(expected[page] in i.value for i in at.info), page
+
+
+def test_pages_with_a_finished_run(ws):
+    ds = tiny_dataset(ws)
+    train_runs(ws, ds)
+    # a run folder with missing files must not break anything
+    broken = ws.runs_dir / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+
+    at = open_page("app_pages/compare.py", ds)
+    assert not at.error, [e.value for e in at.error]
+    figs = figures(at)
+    roc = next(v for k, v in figs.items() if k.startswith("ROC"))
+    assert len([t for t in roc["data"] if t["name"] != "random"]) == 2
+    assert roc["layout"]["xaxis"]["title"]["text"] == "false positive rate"
+    assert any(k.startswith("Precision") for k in figs)
+    assert any(k.startswith("N_c ablation") for k in figs)
+    assert any(k.startswith("Per-user difference") for k in figs)
+    table = at.dataframe[0].value
+    assert set(table["N_c"]) == {4, 1} and "AUC" in table.columns
+
+    at = open_page("app_pages/recommend.py", ds)
+    assert not at.error, [e.value for e in at.error]
+    options = at.selectbox(key="rec_run").options  # formatted labels
+    assert len(options) == 2 and not any("broken" in o for o in options)
+    at.selectbox(key="rec_run").set_value("run-nc4").run()
+    assert not at.exception and not at.error
+    top = at.dataframe[0].value
+    assert len(top) == 10 and top["p_full"].between(0, 1).all()
+    assert top["p_full"].is_monotonic_decreasing
+    figs = figures(at)
+    assert any(k.startswith("Predicted per-clip curve") for k in figs)
+    assert any(k.startswith("Which clips drive the score") for k in figs)
+
+
+def test_start_and_cancel_training_then_compare(ws):
+    ds = tiny_dataset(ws)
+    at = open_page("app_pages/train.py", ds)
+    epochs = next(n for n in at.number_input if n.label == "Max epochs")
+    epochs.set_value(500)
+    next(n for n in at.number_input if n.label.startswith("Early-stopping")).set_value(100)
+    at.button[0].click().run()  # Start training (the form's submit button)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    q = JobQueue(ws)
+    jobs = q.list()
+    assert len(jobs) == 1 and jobs[0].active and jobs[0].params["dataset_id"] == ds
+    assert jobs[0].params["config"]["epochs"] == 500
+    assert any("Training jobs" == s.value for s in at.subheader)
+    cancel = next(b for b in at.button if b.label == "Cancel")
+    cancel.click().run()
+    assert not at.exception
+    job = q.wait(jobs[0].id, timeout=60, pump=False)
+    assert job.status == CANCELLED
+    at.run()
+    assert any("cancelled" in m.value for m in at.markdown)
+    assert q.list()[0].status == CANCELLED
+    at = open_page("app_pages/compare.py", ds)
+    assert any("No finished run yet" in i.value for i in at.info)  # a cancelled run is never listed
