@@ -23,9 +23,11 @@ keeps the original length while the data stops early). Therefore:
   end) and the duration comes from the last decoded timestamp;
 - ``probe_video(verify=True)`` always decodes to count (this is what :func:`check_videos` does
   by default, so a truncated file is found);
-- embedding (:mod:`frame_core.video.frames`) decodes each file anyway, counts what it decodes,
-  and treats a file that stops more than ``max(2, 2 %)`` frames short of its metadata as
-  truncated (an error, not embedded).
+- embedding (:mod:`frame_core.video.frames`) decodes each file anyway with its default
+  sequential strategy, counts what it decodes, samples on that true count, and treats a file
+  that stops more than ``max(2, 2 %)`` frames short of its metadata as truncated (an error, not
+  embedded). Seeking (used only when very few frames are needed) cannot see a truncated tail
+  beyond its last sample; a seek that fails falls back to the sequential pass.
 
 Nothing here prints; problems are collected in a :class:`VideoReport` instead of stopping.
 """
