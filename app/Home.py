@@ -5,6 +5,7 @@ shared widgets and data access live in ``app/components/``. Pages stay thin: the
 by ``frame_core``.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,9 @@ import streamlit as st
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run app/Home.py` puts app/ first, not the repo root
     sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # bad files are reported on the page instead
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 st.set_page_config(page_title="FRAME Explorer", page_icon=":material/movie:", layout="wide")
 
