@@ -350,3 +350,17 @@ def label_strings(playing_time, duration_time, nc: int, policy: str) -> list[str
     return [
         "+" * nc if f else before * int(kk) + "−" + "·" * (nc - int(kk) - 1) for f, kk in zip(full.tolist(), k.tolist())
     ]
+
+
+def world_scenes(world: dict, video_id) -> pd.DataFrame:
+    """Ground-truth scenes of one video from a synthetic world (``world.json`` of
+    :mod:`frame_core.synth`): columns ``start``, ``end`` (seconds), ``theme`` (id) and
+    ``theme_name``. Empty when the world has no such video or an unexpected shape."""
+    cols = ["start", "end", "theme", "theme_name"]
+    try:
+        names = {int(t["id"]): str(t.get("name", t["id"])) for t in world.get("themes", [])}
+        scenes = world["videos"][str(video_id)]["scenes"]
+        rows = [(float(a), float(b), int(t), names.get(int(t), str(t))) for a, b, t in scenes]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame(rows, columns=cols)

@@ -141,6 +141,14 @@ def test_every_page_renders_on_each_dataset(ws, small, which):
     if not info.has_videos:
         assert any("no video files" in i.value for i in at.info)
         assert not at.get("video")
+    else:
+        with_file = sorted(f.stem for f in info.videos_dir.iterdir())[0]
+        at.session_state["sx_video"] = with_file
+        at.run()
+        assert at.get("video"), [c.value for c in at.caption]
+    if which == "sample-synthetic":  # ground-truth scenes from world.json shade the timeline
+        fig = _plotly(at, title_has="retention")
+        assert any(s.get("type") == "rect" for s in fig["layout"].get("shapes", []))
 
 
 def test_home_kpis_and_links(ws, small):
@@ -436,6 +444,16 @@ def test_ego_views_cap_and_signed_block():
     np.testing.assert_array_equal(blk["signed"], dense_p - dense_n)
     with pytest.raises(ValueError):
         GV.signed_block(g, np.zeros(1000, int), np.zeros(1000, int))
+
+
+def test_world_scenes():
+    world = {"themes": [{"id": 0, "name": "stripes"}, {"id": 3, "name": "dots"}],
+             "videos": {"v1": {"duration": 10.0, "scenes": [[0.0, 4.0, 3], [4.0, 10.0, 0]]}}}
+    sc = A.world_scenes(world, "v1")
+    assert sc[["start", "end"]].to_numpy().tolist() == [[0.0, 4.0], [4.0, 10.0]]
+    assert sc["theme_name"].tolist() == ["dots", "stripes"]
+    assert A.world_scenes(world, "nope").empty and A.world_scenes({}, "v1").empty
+    assert A.world_scenes({"videos": {"v1": {"scenes": "bad"}}}, "v1").empty
 
 
 def test_clip_thumbnails(tmp_path):

@@ -115,11 +115,16 @@ if tab_video.open:
         path = find_video_file(info.videos_dir, vid) if info.has_videos else None
         if path is not None:
             thumbs = E.thumbnails(str(path), path.stat().st_mtime_ns, nc)
+        scenes = A.world_scenes(E.world_for(info), vid)
         fig = timeline_figure(
             A.retention_curve(p, d), A.retention_at_boundaries(p, d, nc), A.skip_histogram(p, d, nc), duration,
             nc, f"Video {vid}: retention and skip position over {len(p):,} views (N_c = {nc})", thumbs,
+            scenes=scenes,
         )
         st.plotly_chart(fig, width="stretch", key="sx_timeline")
+        if len(scenes):
+            st.caption("Shaded bands: the video's ground-truth scenes and their visual themes, from the synthetic "
+                       "world (world.json). Scene boundaries need not match clip boundaries (dotted).")
         if path is not None:
             if not thumbs:
                 st.caption("The video file could not be decoded for clip frames.")
@@ -129,14 +134,18 @@ if tab_video.open:
                         f"clip {c}: {c * duration / nc:.1f}–{(c + 1) * duration / nc:.1f} s"
                         for c, t in enumerate(thumbs) if t
                     ])
-            st.video(str(path), format=video_mime(path), width=480)
         elif info.has_videos:
             st.caption(f"No video file named {md_escape(vid)}\\.<ext> in this dataset.")
-        st.plotly_chart(
-            label_profile_figure(A.clip_label_profile(p, d, nc, policy), policy,
-                                 f"Clip labels of video {vid} under policy {policy} (N_c = {nc})"),
-            width="stretch", key="sx_labels",
-        )
+        labels_fig = label_profile_figure(A.clip_label_profile(p, d, nc, policy), policy,
+                                          f"Clip labels of video {vid} under policy {policy} (N_c = {nc})")
+        if path is not None:
+            c_vid, c_lab = st.columns([1, 2])
+            with c_vid:
+                st.video(str(path), format=video_mime(path))
+                st.caption("The video (WebM plays in every browser).")
+            c_lab.plotly_chart(labels_fig, width="stretch", key="sx_labels")
+        else:
+            st.plotly_chart(labels_fig, width="stretch", key="sx_labels")
 
 # ------------------------------------------------------------------------------ one user
 if tab_user.open:

@@ -48,9 +48,11 @@ def timeline_figure(
     nc: int,
     title: str,
     thumbs: list[bytes] | None = None,
+    scenes: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Retention curve (top), skip-position histogram (middle) and, when given, one still per
-    clip (bottom), on one shared time axis in seconds."""
+    clip (bottom), on one shared time axis in seconds. ``scenes`` (start, end in seconds,
+    theme_name) shades ground-truth scenes behind the retention curve."""
     duration = float(duration) if np.isfinite(duration) and duration > 0 else 1.0
     has_thumbs = bool(thumbs) and any(thumbs)
     rows = 3 if has_thumbs else 2
@@ -103,6 +105,16 @@ def timeline_figure(
         row=2, col=1,
     )
     shapes = _vlines(bx[1:-1], rows=2)
+    if scenes is not None and len(scenes):
+        palette = ["#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fed7aa", "#a5f3fc", "#f5d0fe"]
+        for i, sc in enumerate(scenes.itertuples(index=False)):
+            shapes.append({
+                "type": "rect", "xref": "x", "yref": "y domain", "x0": float(sc.start), "x1": float(sc.end),
+                "y0": 0, "y1": 1, "fillcolor": palette[i % len(palette)], "opacity": 0.45, "line": {"width": 0},
+                "layer": "below",
+            })
+            fig.add_annotation(x=(float(sc.start) + float(sc.end)) / 2, y=4, xref="x", yref="y",
+                               text=_esc(sc.theme_name), showarrow=False, font={"size": 10, "color": "#475569"})
     images = []
     if has_thumbs:
         images = [

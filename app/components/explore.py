@@ -125,6 +125,36 @@ def graphs(ds_id: str, version: str, nc: int, policy: str, norm: str, train_only
     return graphs_for_log(log, part, nc, policy, norm=norm)
 
 
+MAX_WORLD_BYTES = 50_000_000
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def world(path: str, mtime_ns: int) -> dict:
+    """A synthetic world's ground truth (``world.json``), or {} if missing, too big or not JSON."""
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        if not p.is_file() or p.stat().st_size > MAX_WORLD_BYTES:
+            return {}
+        out = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
+def world_for(info) -> dict:
+    """The world.json next to a bundled sample's log (the synthetic sample has one), else {}."""
+    if info is None or not info.bundled:
+        return {}
+    p = info.path.parent / "world.json"
+    try:
+        return world(str(p), p.stat().st_mtime_ns) if p.is_file() else {}
+    except OSError:
+        return {}
+
+
 def capped(ids: list, keep=None, limit: int = MAX_OPTIONS) -> tuple[list, bool]:
     """The first ``limit`` ids (plus ``keep`` if it lies beyond); True when ids were cut."""
     if len(ids) <= limit:
