@@ -154,6 +154,213 @@ def cmd_compare(args) -> int:
 # --- end compare ---------------------------------------------------------------------------
 
 
+# --- engine: train / predict / ablate (FRAME engine helper's block) -----------------------
+def _frame_config(args):
+    """FrameConfig from --config JSON (optional) and the explicit options (None = default)."""
+    import json
+
+    from .config import FrameConfig
+
+    base: dict = {}
+    if getattr(args, "config", None):
+        try:
+            base = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read config file {args.config}: {exc}") from None
+        if not isinstance(base, dict):
+            raise InputError(f"config file {args.config} must hold a JSON object")
+        base = base.get("config", base)  # accept a run's config.json too
+    opts = {
+        "nc": getattr(args, "nc", None) if isinstance(getattr(args, "nc", None), int) else None,
+        "policy": args.policy, "epochs": args.epochs, "seed": getattr(args, "seed", None),
+        "patience": args.patience, "emb_dim": args.emb_dim, "lr": args.lr, "batch_size": args.batch_size,
+        "video_score": args.video_score, "hybrid_lambda": args.hybrid_lambda, "norm": args.norm,
+        "dropout": args.dropout, "weight_decay": args.weight_decay,
+    }
+    base.update({k: v for k, v in opts.items() if v is not None})
+    return FrameConfig.from_dict(base)
+
+
+def _engine_progress(bar):
+    """A progress callback that drives a tqdm bar from the engine's step/epoch events."""
+    state = {"epoch": 0}
+
+    def progress(event: dict) -> None:
+        kind = event.get("event")
+        if kind == "step":
+            if event["epoch"] != state["epoch"]:
+                state["epoch"] = event["epoch"]
+                bar.reset(total=event["n_steps"])
+                run = f"run {event['run'] + 1}/{event['n_runs']} N_c={event['nc']} seed={event['seed']} " \
+                    if "run" in event else ""
+                bar.set_description(f"{run}epoch {event['epoch']}")
+            bar.n = event["step"]
+            bar.set_postfix_str(f"loss {event['loss']:.4f}", refresh=False)
+            bar.refresh()
+        elif kind == "epoch":
+            val = event.get("val_auc")
+            shown = f" val_auc {val:.4f}" if val is not None and val == val else ""
+            log.info("epoch %s: loss %.4f%s", event["epoch"], event["loss"], shown)
+            bar.set_postfix_str(f"loss {event['loss']:.4f}{shown}")
+
+    return progress
+
+
+def _train_features(args, clean, nc: int):
+    """Visual clip features from --features FILE or --videos DIR (None when neither is given)."""
+    if getattr(args, "features", None) and getattr(args, "videos", None):
+        raise InputError("give either --videos or --features, not both")
+    if getattr(args, "features", None):
+        from .video import load_clip_features
+
+        return load_clip_features(args.features)
+    if getattr(args, "videos", None):
+        from .video import embed_videos
+
+        if not Path(args.videos).is_dir():
+            raise InputError(f"--videos {args.videos} is not a folder")
+        with progress_bar(f"embed N_c={nc}") as bar:
+            def on_file(done, total, stage):
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            feats, report = embed_videos(args.videos, nc, log=clean, progress=on_file)
+        if hasattr(report, "to_text"):
+            log.info("%s", report.to_text())
+        return feats
+    return None
+
+
+def cmd_train(args) -> int:
+    from .pipeline import train_run
+
+    cfg = _frame_config(args)
+    clean, report = _import(args)
+    feats = _train_features(args, clean, cfg.nc)
+    with progress_bar("train") as bar:
+        run = train_run(clean, args.out, cfg, features=feats, progress=_engine_progress(bar),
+                        source=str(args.log), overwrite=args.overwrite)
+    m = run.metrics
+    keys = ("auc", "gauc", "logloss", "recall@3", "ndcg@3", "recall@5", "ndcg@5", "val_auc")
+    print(f"N_c={cfg.nc} policy={cfg.policy} seed={cfg.seed}: best epoch {m['best_epoch']} of {m['epochs_run']} "
+          f"({m['selection']}), {m['train_seconds']:.1f} s")
+    print("test " + ", ".join(f"{k} {m[k]:.4f}" if m.get(k) is not None else f"{k} n/a" for k in keys))
+    if m.get("skip_hit@1") is not None:
+        print(f"skip localisation hit@1 {m['skip_hit@1']:.4f} (random {m['skip_hit@1_random']:.4f}, "
+              f"position prior {m['skip_hit@1_prior']:.4f})")
+    print(f"-> {args.out}")
+    return 0
+
+
+def _read_pairs(args):
+    """The pairs to score: a full log (validated like `validate`) or just user_id, video_id
+    (and optionally duration_time) after --map and --time-unit."""
+    import pandas as pd
+
+    from . import schema as S
+    from .logio import read_table
+    from .validation import parse_mapping
+
+    mapping = parse_mapping(args.map)
+    inverse = {v: k for k, v in mapping.items()}
+    raw = read_table(args.log, max_bytes=int(args.max_mb * 1e6),
+                     id_columns=[inverse.get(S.USER, S.USER), inverse.get(S.VIDEO, S.VIDEO)])
+    df = raw.rename(columns=mapping)
+    if S.PLAY in df.columns:
+        return _import(args)[0]
+    missing = [c for c in (S.USER, S.VIDEO) if c not in df.columns]
+    if missing:
+        raise InputError(f"{Path(args.log).name} lacks column(s) {', '.join(missing)}; map them with --map SRC=DST")
+    out = pd.DataFrame({S.USER: df[S.USER].astype(str), S.VIDEO: df[S.VIDEO].astype(str)})
+    if S.DURATION in df.columns:
+        out[S.DURATION] = pd.to_numeric(df[S.DURATION], errors="coerce") * (1e-3 if args.time_unit == "ms" else 1.0)
+    return out
+
+
+def cmd_predict(args) -> int:
+    from .runs import load_run
+    from .safe_csv import write_csv
+
+    run = load_run(args.run_dir)
+    pairs = _read_pairs(args)
+    pred = run.predict(pairs)
+    write_csv(pred, args.out)
+    cold_u = int((run.maps.user_index(pred["user_id"]) < 0).sum())
+    cold_v = int((run.maps.video_index(pred["video_id"]) < 0).sum())
+    print(f"{len(pred):,} pairs scored with N_c={run.nc} ({cold_u:,} with users and {cold_v:,} with videos "
+          f"the run has not seen) -> {args.out}")
+    return 0
+
+
+def cmd_ablate(args) -> int:
+    from .ablation import parse_ncs, run_ablation
+
+    ncs = parse_ncs(args.nc)
+    seeds_text = str(args.seeds).strip()
+    try:
+        seeds = [int(s) for s in seeds_text.split(",")] if "," in seeds_text else int(seeds_text)
+    except ValueError:
+        raise InputError(f"--seeds must be a count like 3 or a list like 0,1,2, got {args.seeds!r}") from None
+    cfg = _frame_config(args)
+    clean, report = _import(args)
+    if args.features:
+        raise InputError("ablate needs features for every N_c: give --videos DIR instead of --features")
+    feats_for_nc = (lambda nc: _train_features(args, clean, nc)) if args.videos else None
+    with progress_bar("ablate") as bar:
+        run_ablation(clean, args.out, ncs, seeds, cfg, features_for_nc=feats_for_nc, progress=_engine_progress(bar),
+                     source=str(args.log), overwrite=args.overwrite)
+    print((Path(args.out) / "results.md").read_text(encoding="utf-8"), end="")
+    print(f"-> {Path(args.out) / 'results.csv'}, {Path(args.out) / 'results.md'}")
+    return 0
+
+
+def _add_engine_options(p, *, single_nc: bool) -> None:
+    if single_nc:
+        p.add_argument("--nc", type=int, required=True, help="clips per video N_c (1 = coarse model)")
+        p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--videos", help="folder of video files: visual clip features via frame_core.video")
+    p.add_argument("--features", help="clip features file from `embed` (same N_c)")
+    p.add_argument("--epochs", type=int, help="maximum epochs (default: FrameConfig)")
+    p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
+    p.add_argument("--policy", choices=("paper", "watched-positive"), help="clip label policy (default watched-positive)")
+    p.add_argument("--video-score", choices=("mean", "product"), help="video score from clip probabilities")
+    p.add_argument("--hybrid-lambda", type=float, help="weight of the video-level BCE (0 = off)")
+    p.add_argument("--norm", choices=("symmetric", "row"), help="graph normalisation")
+    p.add_argument("--emb-dim", type=int, help="embedding size d")
+    p.add_argument("--lr", type=float, help="Adam learning rate")
+    p.add_argument("--weight-decay", type=float, help="Adam weight decay")
+    p.add_argument("--dropout", type=float, help="MLP dropout")
+    p.add_argument("--batch-size", type=int, help="views per mini-batch")
+    p.add_argument("--config", help="JSON file with FrameConfig fields (a run's config.json works too)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    _add_import_options(p)
+
+
+def add_engine_parsers(sub) -> None:
+    p = sub.add_parser("train", help="train FRAME on a log; write a run folder (metrics, predictions, weights)")
+    p.add_argument("log")
+    p.add_argument("--out", required=True, help="run folder to create")
+    _add_engine_options(p, single_nc=True)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="score user-video pairs with a trained run")
+    p.add_argument("run_dir")
+    p.add_argument("log", help="log or pairs table (user_id, video_id[, duration_time])")
+    p.add_argument("--out", required=True, help="CSV: user_id, video_id, p_full, p_clip_0..")
+    _add_import_options(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("ablate", help="N_c ablation (fine vs coarse) over seeds; write results.csv/.md")
+    p.add_argument("log")
+    p.add_argument("--nc", default="1,4,8", help="comma-separated N_c values (default 1,4,8)")
+    p.add_argument("--seeds", default="3", help="number of seeds K (0..K-1) or a list like 0,1,2 (default 3)")
+    p.add_argument("--out", required=True, help="output folder")
+    _add_engine_options(p, single_nc=False)
+    p.set_defaults(func=cmd_ablate)
+# --- end engine ------------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m frame_core", description="FRAME Explorer engine")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -209,10 +416,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compare)
     # --- end compare
 
+    # --- engine (FRAME engine helper's block)
+    add_engine_parsers(sub)
+    # --- end engine
+
     return parser
 
 
 def main(argv=None) -> int:
+    # FFmpeg prints its own complaints about broken files ("moov atom not found"); the video
+    # report already names each bad file, so keep stderr to the one-line contract.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

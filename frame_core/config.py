@@ -39,15 +39,16 @@ class FrameConfig:
     video_score: str = "product"  # video score from clip probabilities: "product" (survival) or "mean" (slides)
     hybrid_lambda: float = 0.5  # weight λ of the hybrid video-level BCE(ŷ_uv, full view); 0 turns it off
     emb_dim: int = 64  # embedding size d of clips and user interests
-    interaction: str = "mlp"  # z = MLP(h_u ‖ h_c) as FRAME ("mlp"), or plus a weighted inner product <w ⊙ h_u, h_c> ("mlp+dot")
+    interaction: str = "mlp+dot"  # z = MLP(h_u ‖ h_c) as FRAME ("mlp"), or plus a weighted inner product <w ⊙ h_u, h_c> ("mlp+dot")
     mlp_sizes: tuple[int, ...] = (64,)  # hidden layer sizes of MLP_p and MLP_n (input 2d, output 1)
     dropout: float = 0.1  # dropout on the MLP hidden layers during training
     id_embeddings: bool | None = None  # learned clip id embeddings; None = only when no visual features are given
     metadata: bool = True  # add clip metadata (log duration, clip start/end seconds, position) to H_c0
     user_bias: bool = False  # add a learned per-user logit bias (not in FRAME; cold users get 0)
+    exclude_batch_edges: bool = True  # take each training view's own edges out of the graphs for its step (no label leak)
     lr: float = 3e-3  # Adam learning rate
     weight_decay: float = 0.0  # Adam weight decay (L2)
-    batch_size: int = 2048  # views per mini-batch
+    batch_size: int = 2048  # views per mini-batch (smaller on small logs: an epoch has at least 16 steps)
     epochs: int = 30  # maximum number of epochs
     patience: int = 4  # early stopping: epochs without a better validation AUC before stopping
     seed: int = 0  # seed of initialisation, shuffling and dropout
@@ -108,7 +109,7 @@ class FrameConfig:
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout!r}")
         self.dropout = float(self.dropout)
-        for name in ("shared_w", "learn_alpha01", "learn_alpha_pn", "metadata", "user_bias"):
+        for name in ("shared_w", "learn_alpha01", "learn_alpha_pn", "metadata", "user_bias", "exclude_batch_edges"):
             setattr(self, name, _as_bool(name, getattr(self, name)))
         if self.id_embeddings is not None:
             self.id_embeddings = _as_bool("id_embeddings", self.id_embeddings)

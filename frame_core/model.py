@@ -30,6 +30,8 @@ precomputed CSR transpose (never a dense user × clip matrix).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -94,6 +96,40 @@ class GraphOps:
             to_torch_csr(sp_rows), to_torch_csr(sp_rows.T.tocsr()),
             to_torch_csr(sn_rows), to_torch_csr(sn_rows.T.tocsr()),
         )
+
+
+@dataclasses.dataclass
+class EdgeRemoval:
+    """Edges to take out of R̃p / R̃n for one training step (the batch's own labelled clips), so
+    that a view's label never reaches its own score through the graph.
+
+    ``*_users`` (k,) user index, ``*_clips`` (k,) global clip index, ``*_values`` (k,) the
+    edge's entry in R̃, ``*_rows`` (k,) the position of the clip in the step's clip subset.
+    """
+
+    pos_users: torch.Tensor
+    pos_clips: torch.Tensor
+    pos_values: torch.Tensor
+    pos_rows: torch.Tensor
+    neg_users: torch.Tensor
+    neg_clips: torch.Tensor
+    neg_values: torch.Tensor
+    neg_rows: torch.Tensor
+
+
+def edge_values(R: sp.csr_matrix, users: np.ndarray, clips: np.ndarray) -> np.ndarray:
+    """Entries ``R[users[i], clips[i, j]]`` of a CSR matrix (0 where there is no edge), vectorised.
+    ``users`` (n,), ``clips`` (n, k) → float32 (n, k)."""
+    R = R.tocsr()
+    R.sort_indices()
+    n_cols = np.int64(R.shape[1])
+    keys = np.repeat(np.arange(R.shape[0], dtype="int64"), np.diff(R.indptr)) * n_cols + R.indices.astype("int64")
+    q = np.asarray(users, dtype="int64")[:, None] * n_cols + np.asarray(clips, dtype="int64")
+    pos = np.searchsorted(keys, q.ravel())
+    pos_c = np.minimum(pos, max(len(keys) - 1, 0))
+    hit = (pos < len(keys)) & (keys[pos_c] == q.ravel()) if len(keys) else np.zeros(q.size, bool)
+    out = np.where(hit, R.data[pos_c] if len(keys) else 0.0, 0.0).astype("float32")
+    return out.reshape(q.shape)
 
 
 class _MLP(nn.Module):
@@ -249,23 +285,34 @@ class FrameModel(nn.Module):
         ids = torch.arange(self.n_clips)
         return self.clip_input(ids, self.clip_pos, self.clip_meta, self.clip_feat if self.feat_dim else None, self.warm)
 
-    def user_interest(self, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """First hop: (H_up, H_un), each (U, d), from H_c0 (C, d)."""
+    def user_interest(self, h0: torch.Tensor, remove: "EdgeRemoval | None" = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """First hop: (H_up, H_un), each (U, d), from H_c0 (C, d). ``remove`` takes the given
+        edges out of R̃p / R̃n for this computation (the training batch's own edges)."""
         g = self.graph
-        h_up = self.act(self.w_p1(spmm(g.RP, g.RPt, h0)))
-        h_un = self.act(self.w_n1_(spmm(g.RN, g.RNt, h0)))
-        return h_up, h_un
+        agg_p = spmm(g.RP, g.RPt, h0)
+        agg_n = spmm(g.RN, g.RNt, h0)
+        if remove is not None:
+            agg_p = agg_p.index_add(0, remove.pos_users, h0[remove.pos_clips] * remove.pos_values[:, None], alpha=-1)
+            agg_n = agg_n.index_add(0, remove.neg_users, h0[remove.neg_clips] * remove.neg_values[:, None], alpha=-1)
+        return self.act(self.w_p1(agg_p)), self.act(self.w_n1_(agg_n))
 
-    def two_hop(self, h_up: torch.Tensor, h_un: torch.Tensor, clips: np.ndarray | None = None) -> torch.Tensor:
+    def two_hop(self, h_up: torch.Tensor, h_un: torch.Tensor, clips: np.ndarray | None = None,
+                remove: "EdgeRemoval | None" = None) -> torch.Tensor:
         """Second hop: H_c1 = (σ(R̃pᵀ H_up Wp2) + σ(R̃nᵀ H_un Wn2)) / 2 for the given global clip
-        indices (m,) (all C clips when None). Returns (m, d)."""
+        indices (m,) (all C clips when None). Returns (m, d). With ``remove``, its
+        ``*_rows`` index into ``clips`` (positions 0..m-1)."""
         g = self.graph
         xp, xn = self.w_p2(h_up), self.w_n2_(h_un)
         if clips is None:
             sp_, spt, sn_, snt = g.RPt, g.RP, g.RNt, g.RN
         else:
             sp_, spt, sn_, snt = g.clip_rows(clips)
-        return 0.5 * (self.act(spmm(sp_, spt, xp)) + self.act(spmm(sn_, snt, xn)))
+        agg_p = spmm(sp_, spt, xp)
+        agg_n = spmm(sn_, snt, xn)
+        if remove is not None:
+            agg_p = agg_p.index_add(0, remove.pos_rows, xp[remove.pos_users] * remove.pos_values[:, None], alpha=-1)
+            agg_n = agg_n.index_add(0, remove.neg_rows, xn[remove.neg_users] * remove.neg_values[:, None], alpha=-1)
+        return 0.5 * (self.act(agg_p) + self.act(agg_n))
 
     def cold_user(self) -> torch.Tensor:
         """H_up = H_un of a user without training edges: σ(0), shape (d,)."""

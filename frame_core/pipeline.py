@@ -22,7 +22,7 @@ from . import runs as R
 from .config import FrameConfig
 from .data import FrameData, log_sha256, prepare_data
 from .errors import CancelledError, InputError
-from .evaluate import predict_part, prediction_tables, test_metrics
+from .evaluate import compute_test_metrics, predict_part, prediction_tables
 from .split import TEST, VAL
 from .trainer import ProgressFn, TrainResult, make_scorer, train_model
 
@@ -124,7 +124,7 @@ def _write_results(out_dir: Path, data: FrameData, config: FrameConfig, result: 
     model = result.model
     scorer = make_scorer(model, data)
     rows, p_full, p_clip = predict_part(scorer, data, TEST)
-    metrics = test_metrics(data, rows, p_full, p_clip)
+    metrics = compute_test_metrics(data, rows, p_full, p_clip)
     vrows, vp, _ = predict_part(scorer, data, VAL)
     from . import metrics as M
 
@@ -133,6 +133,7 @@ def _write_results(out_dir: Path, data: FrameData, config: FrameConfig, result: 
     metrics.update(
         best_epoch=int(result.best_epoch), epochs_run=int(len(result.history)), selection=result.selection,
         stopped_early=bool(result.stopped_early), train_seconds=float(result.train_seconds),
+        batch_size=int(result.batch_size),
         nc=config.nc, policy=config.policy, seed=config.seed,
     )
     if result.selection != "val_auc":

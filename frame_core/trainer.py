@@ -35,7 +35,7 @@ from .config import FrameConfig
 from .data import FrameData
 from .errors import CancelledError
 from .inference import Scorer
-from .model import FrameModel, video_log_probs
+from .model import EdgeRemoval, FrameModel, edge_values, video_log_probs
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,28 @@ class TrainResult:
     selection: str  # "val_auc" or "last_epoch"
     train_seconds: float
     stopped_early: bool
+    batch_size: int = 0  # the effective batch size (see effective_batch_size)
+
+
+MIN_STEPS = 16
+
+
+def effective_batch_size(batch_size: int, n_train: int) -> int:
+    """``batch_size``, reduced on small logs so that an epoch has at least ``MIN_STEPS`` steps
+    (never below 32 views): min(batch_size, max(32, ceil(n_train / MIN_STEPS)))."""
+    return int(min(batch_size, max(32, -(-n_train // MIN_STEPS))))
+
+
+def _batch_edges(u, clips, inv, mask, cy, ev_p, ev_n) -> EdgeRemoval:
+    """The batch's own labelled (user, clip) edges with their R̃ values (see EdgeRemoval).
+    All arguments are per batch view: u (B,), clips/inv/mask/cy/ev_* (B, nc)."""
+    ub = u[:, None].expand_as(clips)
+    pm = mask & (cy > 0.5) & (ev_p != 0)
+    nm = mask & (cy < 0.5) & (ev_n != 0)
+    return EdgeRemoval(
+        pos_users=ub[pm], pos_clips=clips[pm], pos_values=ev_p[pm], pos_rows=inv[pm],
+        neg_users=ub[nm], neg_clips=clips[nm], neg_values=ev_n[nm], neg_rows=inv[nm],
+    )
 
 
 def build_model(data: FrameData, cfg: FrameConfig) -> FrameModel:
@@ -117,7 +139,13 @@ def train_model(
     y_all = torch.from_numpy(data.y)
     nc = cfg.nc
     offs = torch.arange(nc)
-    n_steps = max(1, -(-len(train_rows) // cfg.batch_size))
+    if cfg.exclude_batch_edges:
+        # R̃ entries of every training view's own (user, clip) edges, to take out per step
+        all_clips = data.video_idx[:, None] * nc + np.arange(nc)[None, :]
+        ev_p = torch.from_numpy(edge_values(data.graphs.RP_norm, data.user_idx, all_clips))
+        ev_n = torch.from_numpy(edge_values(data.graphs.RN_norm, data.user_idx, all_clips))
+    batch_size = effective_batch_size(cfg.batch_size, len(train_rows))
+    n_steps = max(1, -(-len(train_rows) // batch_size))
 
     history: list[dict[str, Any]] = []
     best_auc, best_epoch, best_state, bad = -np.inf, 0, None, 0
@@ -132,16 +160,19 @@ def train_model(
         for step in range(n_steps):
             if cancel is not None and cancel.is_set():
                 raise CancelledError("training cancelled")
-            rows = torch.from_numpy(perm[step * cfg.batch_size : (step + 1) * cfg.batch_size])
+            rows = torch.from_numpy(perm[step * batch_size : (step + 1) * batch_size])
             u, v = u_all[rows], v_all[rows]
             clips = v[:, None] * nc + offs[None, :]  # (B, nc)
             uniq, inv = torch.unique(clips, return_inverse=True)
+            mask = cm_all[rows]
+            remove = None
+            if cfg.exclude_batch_edges:
+                remove = _batch_edges(u, clips, inv, mask, cy_all[rows], ev_p[rows], ev_n[rows])
             h0 = model.h_c0_all()
-            h_up, h_un = model.user_interest(h0)
-            h1 = model.two_hop(h_up, h_un, uniq.numpy())
+            h_up, h_un = model.user_interest(h0, remove)
+            h1 = model.two_hop(h_up, h_un, uniq.numpy(), remove)
             h_c = model.combine(h0[clips], h1[inv])
             logits = model.clip_logits(h_up[u], h_un[u], h_c, u)
-            mask = cm_all[rows]
             clip_loss = F.binary_cross_entropy_with_logits(logits[mask], cy_all[rows][mask])
             loss = clip_loss
             video_loss = torch.zeros(())
@@ -193,5 +224,5 @@ def train_model(
     model.eval()
     return TrainResult(
         model=model, history=pd.DataFrame(history), best_epoch=best_epoch, selection=selection,
-        train_seconds=time.perf_counter() - t0, stopped_early=stopped_early,
+        train_seconds=time.perf_counter() - t0, stopped_early=stopped_early, batch_size=batch_size,
     )

@@ -1,0 +1,83 @@
+"""CLI contract of train / predict / ablate (DESIGN §3): outputs, exit code 2 with `error:`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from frame_core.cli import main
+
+from .engine_world import random_log
+
+FAST = ["--epochs", "1", "--emb-dim", "8", "--batch-size", "64"]
+
+
+@pytest.fixture(scope="module")
+def log_csv(tmp_path_factory):
+    p = tmp_path_factory.mktemp("cli") / "log.csv"
+    random_log(n_users=10, n_videos=12, per_user=10).to_csv(p, index=False)
+    return p
+
+
+def test_train_then_predict(log_csv, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(log_csv), "--nc", "2", "--out", str(run), "--seed", "1", *FAST]) == 0
+    m = json.loads((run / "metrics.json").read_text())
+    assert {"auc", "gauc", "logloss", "recall@3", "ndcg@3", "recall@5", "ndcg@5", "val_auc"} <= set(m)
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["config"]["seed"] == 1 and cfg["config"]["epochs"] == 1
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(run), str(log_csv), "--out", str(out)]) == 0
+    pred = pd.read_csv(out)
+    assert list(pred.columns) == ["user_id", "video_id", "p_full", "p_clip_0", "p_clip_1"]
+    # a pairs-only table (no playing_time) works too
+    pairs = tmp_path / "pairs.csv"
+    pd.DataFrame({"user_id": ["u0", "zz"], "video_id": ["v1", "new"]}).to_csv(pairs, index=False)
+    assert main(["predict", str(run), str(pairs), "--out", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 2
+    assert "pairs scored" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv_tail",
+    [
+        ["--nc", "0"],
+        ["--nc", "2", "--policy", "bogus"],
+        ["--nc", "2", "--epochs", "0"],
+        ["--nc", "2", "--map", "nope=playing_time"],
+        ["--nc", "2", "--features", "/nonexistent/features.parquet"],
+    ],
+)
+def test_train_bad_input_exits_2(log_csv, tmp_path, capsys, argv_tail):
+    with pytest.raises(SystemExit) as exc:
+        rc = main(["train", str(log_csv), "--out", str(tmp_path / "r"), *argv_tail])
+        raise SystemExit(rc)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+
+
+def test_bad_files_exit_2(log_csv, tmp_path, capsys):
+    assert main(["train", str(tmp_path / "missing.csv"), "--nc", "2", "--out", str(tmp_path / "r")]) == 2
+    assert main(["predict", str(tmp_path), str(log_csv), "--out", str(tmp_path / "p.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+
+
+def test_ablate(log_csv, tmp_path, capsys):
+    out = tmp_path / "abl"
+    assert main(["ablate", str(log_csv), "--nc", "1,2", "--seeds", "1", "--out", str(out), *FAST]) == 0
+    res = pd.read_csv(out / "results.csv")
+    assert len(res) == 3 and (out / "results.md").exists()
+    assert main(["ablate", str(log_csv), "--nc", "1,x", "--out", str(out)]) == 2
+
+
+def test_subprocess_exit_code_and_single_error_line(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "frame_core", "train", str(tmp_path / "nope.csv"), "--nc", "4",
+                        "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2
+    assert p.stderr.strip().startswith("error: ") and len(p.stderr.strip().splitlines()) == 1
