@@ -418,6 +418,10 @@ class JobQueue:
             raise InputError(f"unknown job kind {kind!r}; use one of {', '.join(KINDS)}")
         params = _json_safe(dict(params))
         validate_params(kind, params)
+        if kind == "train":  # store the full, validated config so the record says exactly what runs
+            from .config import FrameConfig
+
+            params["config"] = FrameConfig.from_dict(params.get("config") or {}).to_dict()
         try:
             json.dumps(params, allow_nan=False)
         except (TypeError, ValueError) as exc:

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app.components.data import dataset_picker, workspace
+from app.components.data import dataset_picker, md_escape, workspace
 from app.components.jobs import POLL_SECONDS, fmt_duration, job_progress, job_queue, pump, refresh_jobs
 from frame_core import engine_adapter as E
 from frame_core import metrics as M
@@ -119,7 +119,7 @@ def roc_pr_figures(curves: list[tuple[str, pd.DataFrame]]) -> tuple[go.Figure, g
             pr.add_trace(go.Scatter(x=q["recall"], y=q["precision"], mode="lines", line={"color": color},
                                     name=f"{name} (AP {A.average_precision(y, p):.3f})"))
     roc.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="random"))
-    if curves:
+    if curves and len(curves[0][1]):
         base = float(np.mean(curves[0][1]["y"]))
         pr.add_trace(go.Scatter(x=[0, 1], y=[base, base], mode="lines", line={"dash": "dot", "color": "grey"},
                                 name=f"random (full-view share {base:.2f})"))
@@ -230,7 +230,7 @@ def start_experiment(info) -> None:
     try:
         job_queue().submit_many(specs, group=group)
     except InputError as exc:
-        st.error(f"Not queued: {exc}")
+        st.error(f"Not queued: {md_escape(exc)}")
         return
     pump()
     st.session_state["fvc_group"] = group
@@ -258,7 +258,7 @@ def experiment_status(group: str) -> bool:
     if ended_badly:
         st.warning(f"{len(ended_badly)} run(s) did not finish: "
                    + "; ".join(f"{j.label.split('·')[-2].strip()} seed {(j.params.get('config') or {}).get('seed')}: "
-                               f"{j.status} ({j.error or 'no message'})" for j in ended_badly[:3]))
+                               f"{j.status} ({md_escape(j.error or 'no message')})" for j in ended_badly[:3]))
     if done:
         res = pd.DataFrame([{"nc": (j.params.get("config") or {}).get("nc"), "seed": (j.params.get("config") or {}).get("seed"),
                              **{k: (j.result or {}).get(k) for k in METRIC_KEYS}} for j in done])
@@ -298,7 +298,9 @@ def experiment_section(info) -> None:
         f"({FVC_CONFIG['epochs']} epochs at most, embedding size {FVC_CONFIG['emb_dim']}) on the selected dataset, "
         "in the background. Results appear here as each run finishes."
     )
-    groups = sorted({j.group for j in refresh_jobs(kinds=("train",)) if j.group and j.group.startswith(FVC_PREFIX)})
+    groups = sorted({j.group for j in refresh_jobs(kinds=("train",))
+                     if j.group and j.group.startswith(FVC_PREFIX)
+                     and (info is None or (j.params or {}).get("dataset_id") == info.id)})
     if info is None:
         st.info("Pick a dataset in the sidebar to run the experiment.")
     elif st.button("Run fine vs coarse (6 jobs)", type="primary", icon=":material/science:", key="fvc_start"):
@@ -341,7 +343,7 @@ def baselines_section(info) -> None:
             pump()
             st.toast("Comparison queued; it runs after the jobs before it.", icon=":material/schedule:")
         except InputError as exc:
-            st.error(f"Not queued: {exc}")
+            st.error(f"Not queued: {md_escape(exc)}")
     comparison_results()
 
 
@@ -353,7 +355,7 @@ def _comparison_body() -> bool:
     q = job_queue()
     for j in reversed(jobs[-5:]):
         with st.container(border=True):
-            st.markdown(f"**{j.label or j.id}** — {j.status}")
+            st.markdown(f"**{md_escape(j.label or j.id)}** — {j.status}")
             if j.active:
                 ev = q.progress(j)
                 last = next((e for e in reversed(ev) if e.get("event") in ("run_start", "run_done", "epoch")), None)
@@ -377,7 +379,7 @@ def _comparison_body() -> bool:
                 st.download_button("Download results (CSV)", to_csv_bytes(res), file_name=f"comparison-{j.id}.csv",
                                    mime="text/csv", key=f"cmp_dl_{j.id}")
             else:
-                st.warning(f"{j.status}: {j.error or 'no message'}")
+                st.warning(f"{j.status}: {md_escape(j.error or 'no message')}")
     return any(j.active for j in jobs)
 
 
@@ -448,8 +450,12 @@ def runs_sections(runs: pd.DataFrame) -> None:
             curves.append((f"{short} seed {row['seed']} [{row['setting']}]", predictions(row["path"])))
         except InputError as exc:
             problems.append(str(exc))
+    for name, df in curves:
+        if df["y"].nunique() < 2:
+            problems.append(f"{name}: its test views do not have both full views and skips, so it has no ROC curve "
+                            "(the dataset may be too small to hold out test views).")
     for p in problems:
-        st.warning(p)
+        st.warning(md_escape(p))
     if curves:
         roc, pr = roc_pr_figures(curves)
         c1, c2 = st.columns(2)
@@ -486,7 +492,7 @@ def runs_sections(runs: pd.DataFrame) -> None:
     try:
         pu = A.per_user_comparison(predictions(ra["path"]), predictions(rb["path"]), pu_metric)
     except (InputError, ValueError) as exc:
-        st.warning(f"Cannot compare these runs: {exc}")
+        st.warning(f"Cannot compare these runs: {md_escape(exc)}")
         return
     if pu.empty:
         st.info("No shared test users to compare" + (" with both a full view and a skip (needed for a per-user AUC); "

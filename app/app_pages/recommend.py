@@ -3,6 +3,7 @@ not-skip curve next to what the user actually did, and the clips that drive the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app.components.data import dataset_picker, workspace
+from app.components.data import dataset_picker, dataset_version, md_escape, workspace
 from frame_core import engine_adapter as E
 from frame_core import run_analysis as A
 from frame_core import schema as S
@@ -61,6 +62,11 @@ def actual_views(log: pd.DataFrame, user: str, nc: int) -> pd.DataFrame:
     v["skip_clip"] = np.where(full, -1, skip_clip(v[S.PLAY].to_numpy(), v[S.DURATION].to_numpy(), nc))
     v["part_name"] = v["part"].map(PART_NAMES)
     return v
+
+
+def esc(text) -> str:
+    """Ids from an uploaded log, made plain text for Plotly (which renders a little HTML)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def outcome_text(row) -> str:
@@ -115,7 +121,7 @@ def contribution_figure(contrib: pd.DataFrame, mode: str) -> go.Figure:
 
 def heatmap_figure(top: pd.DataFrame, clip_cols: list[str]) -> go.Figure:
     z = top[clip_cols].to_numpy()
-    y = [f"#{i + 1} {v}" for i, v in enumerate(top[S.VIDEO])]
+    y = [f"#{i + 1} {esc(v)}" for i, v in enumerate(top[S.VIDEO])]
     lo = float(np.floor(np.nanmin(z) * 10) / 10) if z.size else 0.0  # keep contrast among high values
     fig = go.Figure(go.Heatmap(z=z, x=list(range(len(clip_cols))), y=y, colorscale="RdYlGn", zmin=min(lo, 0.9), zmax=1,
                                colorbar={"title": "P(not skip)"},
@@ -143,7 +149,7 @@ runs_dir = workspace().runs_dir
 runs = E.list_finished_runs(runs_dir)
 runs = runs[runs["dataset"].astype(str) == info.id] if len(runs) else runs
 if runs.empty:
-    st.info(f"No finished run on **{info.name}** yet: train one on the Train page (or run the fine vs coarse "
+    st.info(f"No finished run on **{md_escape(info.name)}** yet: train one on the Train page (or run the fine vs coarse "
             "experiment on the Compare page).")
     st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
@@ -162,10 +168,11 @@ if not done.exists():
 try:
     run = load_model(row["path"], done.stat().st_mtime)
 except InputError as exc:
-    st.error(f"This run cannot be used: {exc}")
+    st.error(f"This run cannot be used: {md_escape(exc)}")
     st.stop()
 
-full_log, videos = dataset_tables(info.id, info.created, log)
+version = dataset_version(info)
+full_log, videos = dataset_tables(info.id, version, log)
 counts = full_log.groupby(S.USER).agg(views=(S.VIDEO, "size"), later=("part", lambda p: int((p != TRAIN).sum())))
 counts = counts.sort_values(["later", "views"], ascending=False)
 users = list(counts.index)
@@ -175,7 +182,7 @@ k = c3.number_input("Top K", 1, 50, 10, key="rec_k")
 
 nc = run.nc
 mode = run.config.video_score
-scores = score_user(row["path"], done.stat().st_mtime, info.id, info.created, str(user), full_log, videos)
+scores = score_user(row["path"], done.stat().st_mtime, info.id, version, str(user), full_log, videos)
 if scores.empty:
     st.info("This user has seen every video of the dataset in training: nothing left to recommend.")
     st.stop()
@@ -196,7 +203,7 @@ top.insert(0, "rank", np.arange(1, len(top) + 1))
 top["weakest clip"] = top[clip_cols].to_numpy().argmin(axis=1)
 top["P(weakest clip)"] = top[clip_cols].to_numpy().min(axis=1)
 top["what the user did"] = [outcome_text(act_by_video.get(v)) for v in top[S.VIDEO]]
-st.subheader(f"Top {len(top)} videos for user {user}")
+st.subheader(f"Top {len(top)} videos for user {md_escape(user)}")
 st.caption(f"Video score = {mode} of the {nc} clip probabilities. "
            "'What the user did' is known only for videos they viewed in the validation or test period.")
 st.dataframe(
@@ -208,7 +215,7 @@ st.dataframe(
         "P(weakest clip)": st.column_config.NumberColumn(format="%.3f"),
     },
 )
-st.download_button("Download recommendations (CSV)", to_csv_bytes(top), file_name=f"recommendations_{user}.csv",
+st.download_button("Download recommendations (CSV)", to_csv_bytes(top), file_name=f"recommendations_{re.sub(r'[^A-Za-z0-9_-]+', '_', str(user))[:60]}.csv",
                    mime="text/csv")
 if nc > 1:
     st.plotly_chart(heatmap_figure(top, clip_cols), width="stretch", key="rec_heatmap")
@@ -222,7 +229,7 @@ act = act_by_video.get(vid)
 left, right = st.columns(2)
 with left:
     st.plotly_chart(clip_figure(p_clip, float(sel[S.DURATION]), mode, act,
-                                f"Predicted per-clip curve, video {vid} (P(full view) {sel['p_full']:.3f})"),
+                                f"Predicted per-clip curve, video {esc(vid)} (P(full view) {sel['p_full']:.3f})"),
                     width="stretch", key="rec_clip")
     st.caption("Bars: probability of not skipping each clip once it is reached (red: the weakest clip). "
                "Line: probability of still watching after each clip (their running product). "
@@ -241,8 +248,9 @@ with right:
     else:
         st.info("This is a coarse run (N_c = 1): the whole video is one clip, so there is no clip to single out.")
 if info.videos_dir is not None:
-    files = sorted(Path(info.videos_dir).glob(f"{vid}.*"))
-    if files and files[0].suffix.lower() in (".webm", ".mp4"):
+    files = sorted(f for f in Path(info.videos_dir).iterdir()  # exact stem match: no glob on an id
+                   if f.is_file() and f.stem == str(vid) and f.suffix.lower() in (".webm", ".mp4"))
+    if files:
         with st.expander("Play the video from its weakest clip"):
             start = int(np.argmin(p_clip) * float(sel[S.DURATION]) / nc)
             st.video(str(files[0]), start_time=start)

@@ -11,7 +11,7 @@ import re
 
 import streamlit as st
 
-from app.components.data import dataset_picker
+from app.components.data import dataset_picker, md_escape
 from app.components.jobs import (
     POLL_SECONDS,
     auc_figure,
@@ -123,7 +123,7 @@ def new_run_form(info) -> None:
     try:
         jobs = job_queue().submit_many(specs)
     except InputError as exc:
-        st.error(f"Not queued: {exc}")
+        st.error(f"Not queued: {md_escape(exc)}")
         return
     pump()
     st.session_state[INSPECT_KEY] = LATEST
@@ -136,7 +136,7 @@ def job_detail(job) -> None:
     events = q.progress(job)
     frac, caption = job_progress(job, events)
     cfg = (job.params or {}).get("config") or {}
-    st.markdown(f"**{job.label or job.id}** — {status_text(job)}")
+    st.markdown(f"**{md_escape(job.label or job.id)}** — {status_text(job)}")
     st.caption(f"job `{job.id}` · elapsed {fmt_duration(job.elapsed()) or '–'}")
     st.progress(frac, text=caption)
     if job.active:
@@ -147,11 +147,11 @@ def job_detail(job) -> None:
             c2.button("Force stop", key=f"kill_{job.id}", icon=":material/dangerous:", on_click=q.force_stop,
                       args=(job.id,), help="Kill the worker process now (use when Cancel is not honoured).")
     if job.status == FAILED:
-        st.error(f"Training failed: {job.error or 'unknown error'}")
+        st.error(f"Training failed: {md_escape(job.error or 'unknown error')}")
         with st.expander("Worker log (last lines)"):
             st.code(q.log_tail(job.id) or "(empty)", language=None)
     elif job.error and job.status != DONE:
-        st.warning(job.error)
+        st.warning(md_escape(job.error))
     left, right = st.columns(2)
     lf, af = loss_figure(events), auc_figure(events)
     with left:
@@ -245,7 +245,7 @@ if info is None:
 elif log is None or len(log) == 0:
     st.warning("This dataset has no usable rows; pick another one or import a log on the Data page.")
 else:
-    st.caption(f"Dataset **{info.name}**: {len(log):,} views, {log['user_id'].nunique():,} users, "
+    st.caption(f"Dataset **{md_escape(info.name)}**: {len(log):,} views, {log['user_id'].nunique():,} users, "
                f"{log['video_id'].nunique():,} videos{' with video files' if info.has_videos else ''}.")
     new_run_form(info)
 
