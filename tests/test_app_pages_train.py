@@ -119,7 +119,7 @@ def test_start_and_cancel_training_then_compare(ws):
     epochs = next(n for n in at.number_input if n.label == "Max epochs")
     epochs.set_value(500)
     next(n for n in at.number_input if n.label.startswith("Early-stopping")).set_value(100)
-    at.button[0].click().run()  # Start training (the form's submit button)
+    next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     q = JobQueue(ws)
     jobs = q.list()

@@ -527,12 +527,11 @@ if all_runs.empty:
     st.info("No finished run yet. Run the experiment above, or train on the **Train** page.")
 else:
     datasets = sorted(all_runs["dataset"].dropna().astype(str).unique())
-    default_ds = info.id if info is not None and info.id in datasets else (datasets[0] if datasets else None)
-    ds = st.selectbox("Runs of dataset", datasets, index=datasets.index(default_ds) if default_ds else 0,
-                      key="compare_dataset") if len(datasets) > 1 else default_ds
-    runs = all_runs[all_runs["dataset"].astype(str) == str(ds)].reset_index(drop=True) if ds else all_runs
+    runs = all_runs[all_runs["dataset"].astype(str) == info.id].reset_index(drop=True) if info is not None else all_runs
     if runs.empty:
-        st.info("No finished run on this dataset yet.")
+        others = ", ".join(md_escape(d) for d in datasets)
+        st.info(f"No finished run on this dataset yet. Datasets with finished runs: {others}. "
+                "Pick one in the sidebar, run the experiment above, or train on the **Train** page.")
     else:
         runs_sections(runs)
 st.divider()
