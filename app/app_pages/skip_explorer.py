@@ -7,6 +7,7 @@ under the chosen policy) and one user (their views with watch ratio and skip cli
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app.components import explore as E
@@ -171,6 +172,9 @@ if tab_user.open:
             width="stretch", key="sx_user_strip",
         )
         table_u = shown.drop(columns=["row"]).copy()
+        ts = table_u[S.TIMESTAMP]
+        if len(ts) and 1e8 < float(ts.min()) and float(ts.max()) < 1e11:  # looks like seconds since 1970
+            table_u.insert(0, "time (UTC)", pd.to_datetime(ts, unit="s", utc=True).dt.tz_localize(None))
         table_u["labels"] = A.label_strings(shown[S.PLAY], shown[S.DURATION], nc, policy)
         table_u["skip_clip"] = table_u["skip_clip"].astype("string").fillna("full view")
         st.dataframe(
