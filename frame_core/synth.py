@@ -27,7 +27,7 @@ video-level ones, and writes it in the project's log schema (DESIGN §1.1).
   scene, about 10 % in a neutral one, about 3 % in a liked one), shifted by user patience, video
   quality and noise, plus a small per-second hazard. The leave point is random inside the
   scene, early more often than late. About 3 % of views bounce in the first second. A user who
-  survives every scene gives a full view (``playing_time == duration_time``); about a quarter
+  survives every scene gives a full view (``playing_time == duration_time``); about a third
   of full views loop (``playing_time > duration_time``, watch ratio up to 3).
 - **Flags** ``like``, ``follow``, ``forward`` are rare and more likely after full views of videos
   with liked scenes.
@@ -84,7 +84,7 @@ log = logging.getLogger(__name__)
 
 FPS = 6
 """Frames per second of rendered videos; durations are whole numbers of frames at this rate."""
-FRAME_W, FRAME_H = 72, 128
+FRAME_W, FRAME_H = 54, 96
 """Rendered frame size in pixels (portrait, like micro-videos)."""
 EPOCH_START = 1767225600
 """2026-01-01T00:00:00Z, the earliest interaction timestamp."""
@@ -115,15 +115,15 @@ class Theme:
 
 THEMES: tuple[Theme, ...] = (
     Theme(0, "sunset stripes", 8, 210, 175, 0.50, "stripes", 4.0, 0.0, 6.0, 0.3),
-    Theme(1, "ocean waves", 104, 190, 160, 0.45, "waves", 3.0, 90.0, 14.0, 0.5),
+    Theme(1, "ocean waves", 104, 190, 160, 0.45, "waves", 2.5, 90.0, 12.0, 0.5),
     Theme(2, "forest grain", 58, 170, 125, 0.40, "grain", 2.5, 45.0, 2.0, 0.0),
-    Theme(3, "neon checker", 150, 220, 180, 0.55, "checker", 3.5, 30.0, 28.0, -0.3),
+    Theme(3, "neon checker", 150, 220, 180, 0.45, "checker", 3.0, 30.0, 22.0, -0.3),
     Theme(4, "desert dunes", 22, 150, 200, 0.35, "waves", 1.5, 60.0, 4.0, 0.1),
-    Theme(5, "night rain", 114, 120, 75, 0.45, "stripes", 6.5, 100.0, 32.0, -0.4),
+    Theme(5, "night rain", 114, 120, 75, 0.40, "stripes", 5.0, 100.0, 24.0, -0.4),
     Theme(6, "lava blobs", 0, 230, 150, 0.50, "blobs", 9.0, 200.0, 10.0, 0.2),
-    Theme(7, "mint dots", 82, 160, 190, 0.45, "dots", 4.0, 315.0, 20.0, 0.0),
-    Theme(8, "lavender rings", 132, 130, 175, 0.45, "rings", 5.0, 0.0, 16.0, -0.1),
-    Theme(9, "snow flurry", 100, 25, 210, 0.35, "grain", 2.0, 90.0, 30.0, -0.2),
+    Theme(7, "mint dots", 82, 160, 190, 0.45, "dots", 3.5, 315.0, 16.0, 0.0),
+    Theme(8, "lavender rings", 132, 130, 175, 0.40, "rings", 4.0, 0.0, 12.0, -0.1),
+    Theme(9, "snow flurry", 100, 25, 210, 0.30, "grain", 2.0, 90.0, 24.0, -0.2),
 )
 
 # Leave-logit by taste (before patience, quality and noise): disliked, neutral, liked.
