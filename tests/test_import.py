@@ -120,7 +120,7 @@ def test_milliseconds_look_is_warned_and_mapping_units_work():
         (b"user_id,video_id,playing_time\nu,v,1\n", "lacks required column(s) duration_time"),
         (HEADER.encode() + b"u,v,x,y,z\n", "no usable row"),
         (HEADER.encode() + b"u,v,1,0,1\n", "no usable row"),
-        (gzip.compress(b"")[:10], "cannot be decompressed"),
+        (gzip.compress(b"", mtime=0)[:10], "cannot be decompressed"),
         (b"PAR1garbage", "Parquet"),
         (HEADER.encode() + b'u,v,1,2,3\n"unterminated,v,1,2,3\n', "well-formed"),
     ],
