@@ -1,0 +1,309 @@
+"""The app in a real browser (Playwright + Debian's Chromium against ``streamlit run``).
+
+All browser tests live in this one file so that ``pytest -n 2 --dist loadfile`` gives them to one
+worker, which starts one server and one browser. They run in file order:
+
+1. the upload test (which first queues a tiny training through the Train page, so the training
+   runs in the background during this test and the next): a valid log is validated and saved,
+   two bad files are refused with their messages and leave the stored datasets unchanged;
+2. the walk opens every page on every bundled dataset (Train may show the live job);
+3. the training test waits for that run to finish, then finds it on the Compare page and
+   gets recommendations from it on the Recommend page.
+
+Every page load fails on a Streamlit exception box or an unexpected error alert. Screenshots go to
+``test-output/screenshots/`` (git-ignored); a failing test also leaves
+``test-output/screenshots/failures/<test>.png``.
+
+Run only these: ``.venv/bin/python -m pytest -q -m browser tests/browser``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from frame_core.workspace import BUNDLED, SAMPLE_DIR
+from tests.browser.helpers import (
+    PAGES,
+    ROOT,
+    SHOTS,
+    VIEWPORT,
+    assert_page_ok,
+    choose,
+    full_screenshot,
+    go_to,
+    open_page,
+    selected_text,
+    stored_table,
+    wait_idle,
+)
+
+pytestmark = pytest.mark.browser
+
+BAD_INPUTS = ROOT / "tests" / "bad_inputs"
+TRAIN_WAIT_S = 240
+PICKER = "Dataset"
+SIDEBAR = '[data-testid="stSidebar"]'
+MAIN = '[data-testid="stMain"]'
+
+
+def bundled() -> list[tuple[str, str]]:
+    """(id, shown name) of the bundled samples whose files exist."""
+    return [(b.id, b.name) for b in BUNDLED if (SAMPLE_DIR / b.path).exists()]
+
+
+def pick_dataset(page, name: str) -> None:
+    if name not in selected_text(page, PICKER, SIDEBAR):
+        choose(page, PICKER, name, scope=SIDEBAR)
+    assert name in selected_text(page, PICKER, SIDEBAR), f"the sidebar picker does not show {name!r}"
+
+
+def expected_message(file_name: str) -> str:
+    return json.loads((BAD_INPUTS / "expected.json").read_text())[file_name]["message"]
+
+
+def _log_uploader(page):
+    return page.locator('[data-testid="stFileUploader"]').filter(has_text="Interaction log").first
+
+
+def upload(page, path: Path) -> None:
+    _log_uploader(page).locator('input[type="file"]').set_input_files(str(path))
+    wait_idle(page, started_s=5)
+
+
+def error_texts(page) -> list[str]:
+    return [t.strip() for t in page.locator('[data-testid="stAlertContentError"]').all_inner_texts() if t.strip()]
+
+
+def _valid_log(path: Path) -> Path:
+    """A small clean log (seconds): 5 users x 6 videos, full views and skips at various points."""
+    rows = ["user_id,video_id,playing_time,duration_time,interaction_timestamp"]
+    t = 0
+    for u in range(5):
+        for v in range(6):
+            t += 1
+            duration = 10.0 + v
+            play = duration * (1.0 if (u + v) % 3 == 0 else 0.15 + 0.13 * ((u * 7 + v) % 6))
+            rows.append(f"bu{u},bv{v},{play:.2f},{duration:.1f},{t}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+# ------------------------------------------------------------------------------ training (queued first)
+def _number(page, label: str, value) -> None:
+    box = page.locator('[data-testid="stNumberInput"]').filter(
+        has=page.locator('[data-testid="stWidgetLabel"]', has_text=label)).first
+    inp = box.locator("input").first
+    inp.fill(str(value))
+    inp.press("Tab")
+
+
+def _job_status(text: str) -> str | None:
+    m = re.search(r"—\s*\S*\s*(queued|running|done|failed|cancelled)\b", text)
+    return m.group(1) if m else None
+
+
+@pytest.fixture(scope="module")
+def training_job(browser, server):
+    """Queue one tiny FRAME training on the Train page (KuaiRand sample: N_c = 2, one epoch,
+    patience 1, d = 8, batch 128, id embeddings) and return once its live loss curve is drawn
+    (screenshot: ``train/train-running.png``). Module-scoped and requested by the upload test too,
+    so the rest of the training runs in the background meanwhile."""
+    samples = dict(bundled())
+    assert samples, "no bundled sample to train on"
+    ds_id = "sample-kuairand" if "sample-kuairand" in samples else next(iter(samples))
+    ctx = browser.new_context(viewport=VIEWPORT)
+    ctx.set_default_timeout(60_000)
+    page = ctx.new_page()
+    try:
+        open_page(page, server, "train")
+        pick_dataset(page, samples[ds_id])
+        _number(page, "Clips per video, N_c", 2)
+        _number(page, "Max epochs", 1)
+        _number(page, "Early-stopping patience", 1)
+        _number(page, "Batch size (views)", 128)  # more steps: the live loss curve shows for some seconds
+        slider = page.locator('[data-testid="stSlider"]').filter(has_text="Embedding size d").get_by_role("slider")
+        if slider.count():
+            slider.first.focus()
+            slider.first.press("Home")  # the smallest embedding size
+        ids = page.locator('[data-testid="stRadio"]').filter(has_text="Clip input embeddings").get_by_text(
+            "id embeddings", exact=True)
+        if ids.count():
+            ids.first.click()
+        page.get_by_role("button", name="Start training").click()
+        wait_idle(page, started_s=3)
+        assert_page_ok(page, "Train page after Start training")
+        # screenshot the live job: once when it runs, again when its loss curve is drawn
+        shot, shots = SHOTS / "train" / "train-running.png", []
+
+        def live_curves() -> bool:
+            drawn = page.locator('[data-testid="stPlotlyChart"]').count() > 0
+            if not shots or (drawn and not shots[-1]):
+                full_screenshot(page, shot)
+                shots.append(drawn)
+            return drawn
+
+        status = _poll_status(page, until=("done", "failed", "cancelled"), timeout_s=90, on_running=live_curves,
+                              interval_s=0.5)
+        assert status in ("running", "done"), f"the training job did not start (status {status!r})"
+        if not shots:  # it finished between two polls
+            full_screenshot(page, shot)
+    finally:
+        ctx.close()  # the job lives in the workspace; a closed tab leaves the server less to poll
+    return {"dataset": ds_id, "name": samples[ds_id], "nc": 2}
+
+
+def _poll_status(page, until: tuple[str, ...], timeout_s: float, on_running=None, interval_s: float = 1.5) -> str | None:
+    """Read the Train page's job status (its fragment refreshes itself) until one of ``until``,
+    or until ``on_running`` (called while the job runs) returns True."""
+    main = page.locator(MAIN)
+    deadline = time.monotonic() + timeout_s
+    status = None
+    while time.monotonic() < deadline:
+        assert_page_ok(page, "Train page during the run")
+        status = _job_status(main.inner_text())
+        if status == "running" and on_running is not None and on_running():
+            break
+        if status in until:
+            break
+        time.sleep(interval_s)
+    return status
+
+
+# ------------------------------------------------------------------------------ upload
+def test_upload_valid_then_bad_logs(page, server, tmp_path, training_job):
+    # training_job: the tiny training runs in the background during this test
+    open_page(page, server, "data")
+    before = stored_table(page)
+    assert len(before) >= 2, f"the stored-datasets table should list the bundled samples, got {before}"
+
+    # a valid log: preview, mapping form, validation report, save
+    name = "browser_upload_log"
+    upload(page, _valid_log(tmp_path / f"{name}.csv"))
+    assert_page_ok(page, "Data page after uploading a valid log")
+    page.get_by_role("button", name="Validate").click()
+    wait_idle(page)
+    assert_page_ok(page, "Data page after validating a valid log")
+    main = page.locator(MAIN)
+    assert "Validation report" in main.inner_text()
+    page.get_by_role("button", name="Save dataset").click()
+    wait_idle(page)
+    assert_page_ok(page, "Data page after saving")
+    flash = page.locator('[data-testid="stAlertContentSuccess"]').filter(has_text="Saved as dataset")
+    assert flash.count() == 1, "no 'Saved as dataset' confirmation after Save dataset"
+    after = stored_table(page)
+    assert len(after) == len(before) + 1, f"stored datasets: {len(before)} rows before, {len(after)} after saving"
+    row = next((r for r in after if name in r), None)
+    assert row is not None, f"{name} is not in the stored-datasets table: {after}"
+    assert "uploaded" in row and "30" in row, f"unexpected stored row for the upload: {row}"
+    full_screenshot(page, SHOTS / "upload" / "data-saved.png")
+
+    # header only: refused while reading, with the corpus' message; nothing stored
+    upload(page, BAD_INPUTS / "header_only.csv")
+    errors = error_texts(page)
+    want = expected_message("header_only.csv")
+    assert any(want.lower() in e.lower() for e in errors), f"expected an error saying {want!r}, got {errors}"
+    assert_page_ok(page, "Data page with a header-only file", allow_errors=True)
+    assert page.get_by_role("button", name="Save dataset").count() == 0
+    assert stored_table(page) == after, "the stored-datasets table changed after a bad upload"
+    full_screenshot(page, SHOTS / "upload" / "data-header-only.png")
+
+    # a required column missing: readable, but validation refuses it; nothing stored
+    upload(page, BAD_INPUTS / "missing_columns.csv")
+    assert_page_ok(page, "Data page with a file lacking columns", allow_errors=True)
+    if not error_texts(page):  # the error comes from validation, not from reading
+        page.get_by_role("button", name="Validate").click()
+        wait_idle(page)
+    errors = error_texts(page)
+    failed = page.locator('[data-testid="stExpander"] summary').filter(has_text="Validation failed")
+    if not errors and failed.count():  # the message sits in the collapsed status box: open it
+        failed.first.click()
+        page.wait_for_timeout(500)
+        errors = error_texts(page)
+    want = expected_message("missing_columns.csv")
+    assert any(want.lower() in e.lower() for e in errors), f"expected an error saying {want!r}, got {errors}"
+    assert_page_ok(page, "Data page after validating a file lacking columns", allow_errors=True)
+    assert page.get_by_role("button", name="Save dataset").count() == 0
+    assert stored_table(page) == after, "the stored-datasets table changed after a refused validation"
+    full_screenshot(page, SHOTS / "upload" / "data-missing-columns.png")
+
+
+# ------------------------------------------------------------------------------ walk
+def check_videos_play(page, what: str, timeout_s: float = 30) -> None:
+    """Every ``<video>`` on the page loads its metadata (the browser can decode the file: WebM)."""
+    videos = page.locator(f"{MAIN} video")
+    for i in range(videos.count()):
+        v = videos.nth(i)
+        v.scroll_into_view_if_needed()
+        try:
+            page.wait_for_function("v => v.readyState >= 1 || v.error !== null", arg=v.element_handle(),
+                                   timeout=timeout_s * 1000)
+        except Exception as exc:  # noqa: BLE001 - reported below with the element's state
+            raise AssertionError(f"{what}: video {i} did not load in {timeout_s:.0f} s") from exc
+        state = v.evaluate("v => ({ready: v.readyState, error: v.error && v.error.code, duration: v.duration,"
+                           " src: v.currentSrc})")
+        assert state["error"] is None and state["duration"] > 0, f"{what}: video {i} does not play: {state}"
+
+
+def test_walk_every_page_on_every_bundled_dataset(page, server, training_job):
+    # training_job: still training (or just done) while the pages are walked
+    samples = bundled()
+    assert samples, "no bundled sample under sample_data/"
+    for ds_id, name in samples:
+        open_page(page, server, "")  # a fresh session per dataset
+        pick_dataset(page, name)
+        for title, url_path in PAGES:
+            t0 = time.monotonic()
+            if url_path:  # Home is already open
+                go_to(page, title)
+            assert page.url.rstrip("/") == f"{server.url}/{url_path}".rstrip("/"), f"{title}: unexpected url {page.url}"
+            assert_page_ok(page, f"{title} on {ds_id}")
+            shown = selected_text(page, PICKER, SIDEBAR)
+            assert not shown or name in shown, f"{title}: the picker shows {shown!r}, not {name!r}"
+            body = page.locator(MAIN).inner_text()
+            assert len(body.strip()) > 80, f"{title} on {ds_id} is nearly empty: {body!r}"
+            stem = url_path or "home"
+            full_screenshot(page, SHOTS / ds_id / f"{stem}.png")
+            print(f"{ds_id} {title}: {time.monotonic() - t0:.1f} s")
+            tabs = page.locator(f'{MAIN} [data-testid="stTabs"]').first.get_by_role("tab")
+            if title == "Skip Explorer":  # lazy tabs: each one runs its own code
+                for i in range(1, tabs.count()):
+                    tabs.nth(i).click()
+                    wait_idle(page)
+                    assert_page_ok(page, f"{title} tab {i + 1} on {ds_id}")
+                    check_videos_play(page, f"{title} tab {i + 1} on {ds_id}")
+                    full_screenshot(page, SHOTS / ds_id / f"{stem}-tab{i + 1}.png")
+    errors = getattr(page, "console_errors", [])
+    assert not errors, "uncaught JavaScript errors:\n" + "\n".join(errors[:10])
+
+
+# ------------------------------------------------------------------------------ training (finished)
+def test_train_small_run_then_compare(page, server, training_job):
+    open_page(page, server, "train")
+    pick_dataset(page, training_job["name"])  # Recommend lists the runs of the chosen dataset
+    status = _poll_status(page, until=("done", "failed", "cancelled"), timeout_s=TRAIN_WAIT_S)
+    assert status == "done", f"the training job did not finish within {TRAIN_WAIT_S} s (last status {status!r})"
+    wait_idle(page, started_s=3)
+    assert_page_ok(page, "Train page after the run")
+    full_screenshot(page, SHOTS / "train" / "train-done.png")
+    assert page.locator('[data-testid="stMetric"]').filter(has_text="test AUC").count() == 1
+
+    go_to(page, "Compare")
+    assert_page_ok(page, "Compare page after the run")
+    text = page.locator(MAIN).inner_text()
+    assert "Finished runs" in text, "the finished run is not on the Compare page"
+    chips = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Runs").inner_text()
+    assert f"N_c={training_job['nc']}" in chips, f"the run is not among the curve runs: {chips!r}"
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2, "ROC and PR curves are not drawn"
+    full_screenshot(page, SHOTS / "train" / "compare-after-run.png")
+
+    go_to(page, "Recommend")
+    assert_page_ok(page, "Recommend page after the run")
+    text = page.locator(MAIN).inner_text()
+    assert re.search(r"Top \d+ videos for user", text), "Recommend shows no top-K list for the finished run"
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2, "Recommend draws no per-clip charts"
+    full_screenshot(page, SHOTS / "train" / "recommend-after-run.png")
