@@ -51,17 +51,17 @@ def in_ci() -> bool:
 
 
 def unavailable(msg: str):
+    """Skip the browser tests with ``msg``, or fail them under ``CI=true``."""
     if in_ci():
         pytest.fail(f"{msg} (CI=true: browser tests must run, not skip)", pytrace=False)
     pytest.skip(msg)
 
 
 def chromium_executable() -> str | None:
+    """Debian's Chromium (``/usr/bin/chromium``, else ``chromium`` on PATH), or None."""
     if Path("/usr/bin/chromium").exists():
         return "/usr/bin/chromium"
     return shutil.which("chromium")
-
-
 
 
 # ------------------------------------------------------------------------------ server
@@ -80,6 +80,7 @@ def _healthy(url: str) -> bool:
 
 
 def kill_group(proc: subprocess.Popen) -> None:
+    """Stop the server and everything in its process group (SIGTERM, then SIGKILL)."""
     if proc.poll() is not None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)  # stray children (training workers) of a dead server
@@ -103,6 +104,8 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 class Server:
+    """A running ``streamlit run``: its base url, workspace, log file and process."""
+
     def __init__(self, url: str, workspace: Path, log_path: Path, proc: subprocess.Popen):
         self.url, self.workspace, self.log_path, self.proc = url, workspace, log_path, proc
 
@@ -114,6 +117,7 @@ class Server:
 
 
 def start_server(tmp: Path, workspace: Path) -> Server:
+    """Start the app on a free port over ``workspace`` and wait for ``/_stcore/health`` to say ok."""
     port = _free_port()
     log_path = tmp / f"streamlit-{port}.log"
     env = dict(os.environ)
@@ -121,7 +125,8 @@ def start_server(tmp: Path, workspace: Path) -> Server:
         FRAME_WORKSPACE=str(workspace),
         PYTHONUNBUFFERED="1",
         OMP_NUM_THREADS="1",
-        STREAMLIT_SERVER_FILE_WATCHER_TYPE="none",  # other edits to the sources must not disturb a test run
+        STREAMLIT_SERVER_ADDRESS="127.0.0.1",  # reachable from this machine only
+        STREAMLIT_SERVER_FILE_WATCHER_TYPE="none",  # no watcher threads, no "source file changed" prompt
     )
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app/Home.py",
