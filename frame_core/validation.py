@@ -132,10 +132,11 @@ def _missing_columns_error(df: pd.DataFrame, missing: list[str], name: str) -> I
     sugg, unit = suggest_mapping(df.columns)
     hint = ""
     if sugg:
-        hint = " Try " + " ".join(f"--map {s}={d}" for s, d in sugg.items())
+        hint = " Suggested mapping: " + ", ".join(f"{s}={d}" for s, d in sugg.items())
         if unit:
-            hint += f" --time-unit {unit}"
-        hint += "."
+            hint += f", time unit {unit}"
+        hint += " (command line: " + " ".join(f"--map {s}={d}" for s, d in sugg.items())
+        hint += f" --time-unit {unit})." if unit else ")."
     return InputError(
         f"{name} lacks required column(s) {', '.join(missing)}; columns found: {found}.{hint}"
     )

@@ -126,9 +126,13 @@ def _mapping_form(f, entry: dict) -> None:
             clean, report = import_log(f, mapping=mapping, time_unit=unit, name=f.name)
         except InputError as exc:
             status.update(label="Validation failed", state="error")
-            st.error(md_escape(exc))
-            return
-        status.update(label=f"Validated: {report.n_clean:,} of {report.n_input:,} rows usable", state="complete")
+            error = exc
+        else:
+            error = None
+            status.update(label=f"Validated: {report.n_clean:,} of {report.n_input:,} rows usable", state="complete")
+    if error is not None:  # outside the collapsed status box, so the reason is visible at once
+        st.error(md_escape(error))
+        return
     st.session_state[PENDING_KEY] = {
         "sig": entry["sig"], "clean": clean, "report": report, "name": name.strip() or "dataset",
         "mapping": mapping, "unit": unit, "file": f.name,
@@ -183,6 +187,9 @@ def _video_payload(files) -> list[tuple[str, bytes]]:
     return out
 
 
+SAVED_SIG_KEY = "data_saved_sig"
+
+
 def _save(pending: dict, video_files) -> None:
     st.subheader("3 · Save")
     ids = set(pending["clean"][S.VIDEO].astype(str).unique())
@@ -210,6 +217,7 @@ def _save(pending: dict, video_files) -> None:
             st.error(f"The dataset could not be written to the workspace ({type(exc).__name__}: {md_escape(exc)}).")
             return
         st.session_state[DATASET_KEY] = info.id
+        st.session_state[SAVED_SIG_KEY] = pending["sig"]  # the same upload is not offered for saving twice
         st.session_state.pop(PENDING_KEY, None)
         st.session_state[FLASH_KEY] = (
             f"Saved as dataset {md_escape(info.id)}: {info.rows:,} views, {info.users:,} users, {info.videos:,} videos. "
@@ -238,6 +246,8 @@ else:
     entry = _read_preview(up)
     if entry["error"]:
         st.error(md_escape(entry["error"]))
+    elif st.session_state.get(SAVED_SIG_KEY) == entry["sig"]:
+        st.success("This file is saved (see Stored datasets below). Choose another file to import more.")
     else:
         st.markdown(f"**Preview**: first {min(PREVIEW_ROWS, entry['n'])} of {entry['n']:,} rows as read from the file")
         st.dataframe(entry["head"], width="stretch", hide_index=True)

@@ -129,7 +129,7 @@ def heatmap_figure(top: pd.DataFrame, clip_cols: list[str]) -> go.Figure:
     fig.update_layout(title="Predicted not-skip probability per clip, top-K videos (colour scale starts at "
                             f"{min(lo, 0.9):.1f})", xaxis_title="clip",
                       yaxis_title="recommended video (rank)", height=max(260, 26 * len(top) + 120))
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", type="category")  # labels like "#1 123" are not numbers
     fig.update_xaxes(tickvals=list(range(len(clip_cols))))
     return fig
 
