@@ -48,7 +48,7 @@ class FrameConfig:
     exclude_batch_edges: bool = True  # take each training view's own edges out of the graphs for its step (no label leak)
     lr: float = 3e-3  # Adam learning rate
     weight_decay: float = 0.0  # Adam weight decay (L2)
-    batch_size: int = 2048  # views per mini-batch (smaller on small logs: an epoch has at least 16 steps)
+    batch_size: int = 8192  # views per mini-batch (smaller on small logs: an epoch has at least 16 steps)
     epochs: int = 30  # maximum number of epochs
     patience: int = 4  # early stopping: epochs without a better validation AUC before stopping
     seed: int = 0  # seed of initialisation, shuffling and dropout

@@ -22,12 +22,20 @@ from .features import FeatureTable, clip_metadata
 from .graphs import IdMaps
 from .model import FrameModel, video_probs
 
-CHUNK = 65_536
+CHUNK = 8_192  # pairs per chunk: keeps temporaries (chunk × N_c × h1 floats) small
 
 
 class Scorer:
     """Scores pairs for one model. ``durations``: (n_videos,) seconds per in-map video;
-    ``features``: the run's visual feature table (for out-of-map videos) or None."""
+    ``features``: the run's visual feature table (for out-of-map videos) or None.
+
+    With one hidden MLP layer (the default) the two MLPs are fused: per clip a table
+    ``[a_p | a_n]`` (C, 2·h1) of first-layer clip projections and ``H_c`` (C, d); per user
+    ``[b_p | b_n]`` (U + 1, 2·h1) with the first-layer biases, and
+    ``q_u = αp · (w_p ⊙ h_up) − αn · (w_n ⊙ h_un)`` (U + 1, d) for the inner-product terms, so
+    that ``logit = relu(a + b) · [αp·o_p ; −αn·o_n] + (αp·β_p − αn·β_n) + ⟨q_u, h_c⟩ (+ b_u)``.
+    Pairs are scored in chunks sorted by video, so clip rows are read from cache.
+    """
 
     def __init__(self, model: FrameModel, maps: IdMaps, durations: np.ndarray, features: FeatureTable | None = None):
         self.model = model
@@ -36,6 +44,10 @@ class Scorer:
         self.durations = np.asarray(durations, dtype="float64")
         self.features = features
         self._ready = False
+
+    @property
+    def fused(self) -> bool:
+        return len(self.model.mlp_p.layers) == 1
 
     @torch.no_grad()
     def prepare(self) -> "Scorer":
@@ -47,26 +59,32 @@ class Scorer:
             h0 = m.h_c0_all()
             hup, hun = m.user_interest(h0)
             hc = m.combine(h0, m.two_hop(hup, hun))
+            del h0
             cold = m.cold_user()[None, :]
-            self.pu_p = torch.cat([m.mlp_p.first_user(hup), m.mlp_p.first_user(cold)])  # (U + 1, h1)
-            self.pu_n = torch.cat([m.mlp_n.first_user(hun), m.mlp_n.first_user(cold)])
-            self.pc_p = m.mlp_p.first_clip(hc)  # (C, h1)
-            self.pc_n = m.mlp_n.first_clip(hc)
+            hup, hun = torch.cat([hup, cold]), torch.cat([hun, cold])  # row U = unknown / cold user
             self._cold_h1 = m.cold_two_hop()
-            if m.dot_p is not None:  # raw tables for the inner-product term
-                self.hu_p = torch.cat([hup, cold]) * m.dot_p  # (U + 1, d), weighted
-                self.hu_n = torch.cat([hun, cold]) * m.dot_n
-                self.hc = hc  # (C, d)
+            self.user_a = torch.cat([m.mlp_p.first_user(hup), m.mlp_n.first_user(hun)], 1)  # (U + 1, 2 h1)
+            self.clip_a = self._clip_a(hc)  # (C, 2 h1)
+            self.clip_h = hc if m.dot_p is not None else None  # (C, d)
+            ap, an = m.alpha_pn[0], m.alpha_pn[1]
+            self.q = (ap * hup * m.dot_p - an * hun * m.dot_n) if m.dot_p is not None else None  # (U + 1, d)
+            if self.fused:
+                self.w_out = torch.cat([ap * m.mlp_p.out.weight[0], -an * m.mlp_n.out.weight[0]])[:, None]
+                self.b_out = ap * m.mlp_p.out.bias[0] - an * m.mlp_n.out.bias[0]
+            self.user_bias = (torch.cat([m.user_b.weight[:, 0], torch.zeros(1)]) if m.user_b is not None else None)
         finally:
             m.train(was_training)
         self._ready = True
         return self
 
+    def _clip_a(self, hc: torch.Tensor) -> torch.Tensor:
+        m = self.model
+        return torch.cat([m.mlp_p.first_clip(hc), m.mlp_n.first_clip(hc)], 1)
+
     @torch.no_grad()
-    def _new_video_projections(self, video_ids: np.ndarray, durations: np.ndarray
-                               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """H_c and first-layer clip projections for videos outside the id map: (k · nc, d),
-        (k · nc, h1), (k · nc, h1)."""
+    def _new_video_clips(self, video_ids: np.ndarray, durations: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """H_c (k · nc, d) and first-layer clip projections (k · nc, 2 h1) for videos outside
+        the id map."""
         m, nc = self.model, self.nc
         meta = torch.from_numpy(clip_metadata(durations, nc))
         pos = torch.arange(nc).repeat(len(video_ids))
@@ -84,9 +102,27 @@ class Scorer:
         try:
             h0 = m.clip_input(ids, pos, meta, feat, warm)
             hc = m.combine(h0, self._cold_h1.expand_as(h0))
-            return hc, m.mlp_p.first_clip(hc), m.mlp_n.first_clip(hc)
+            return hc, self._clip_a(hc)
         finally:
             m.train(was_training)
+
+    @torch.no_grad()
+    def _logits(self, ut: torch.Tensor, ct: torch.Tensor, u_raw: torch.Tensor, clip_a, clip_h) -> torch.Tensor:
+        """Clip logits (b, nc) for user rows ``ut`` (b,) and clip rows ``ct`` (b, nc)."""
+        m = self.model
+        h1 = self.user_a.shape[1] // 2
+        a = clip_a[ct]  # (b, nc, 2 h1)
+        a += self.user_a[ut][:, None, :]
+        if self.fused:
+            torch.relu_(a)
+            z = torch.matmul(a, self.w_out).squeeze(-1) + self.b_out
+        else:
+            z = m.alpha_pn[0] * m.mlp_p.rest(a[..., :h1]) - m.alpha_pn[1] * m.mlp_n.rest(a[..., h1:])
+        if self.q is not None:
+            z += torch.bmm(clip_h[ct], self.q[ut][:, :, None]).squeeze(-1)
+        if self.user_bias is not None:
+            z += (self.user_bias[ut] * (u_raw >= 0))[:, None]
+        return z
 
     @torch.no_grad()
     def score_indices(self, user_idx, video_idx, durations=None, video_ids=None) -> tuple[np.ndarray, np.ndarray]:
@@ -104,43 +140,34 @@ class Scorer:
             u = np.asarray(user_idx, dtype="int64")
             v = np.asarray(video_idx, dtype="int64")
             n = len(u)
-            n_clips = self.pc_p.shape[0]
-            pc_p, pc_n = self.pc_p, self.pc_n
-            hc_all = getattr(self, "hc", None) if m.dot_p is not None else None
+            clip_a, clip_h = self.clip_a, self.clip_h
+            n_clips = clip_a.shape[0]
             clip_base = v * nc
             unknown = v < 0
             if unknown.any():
                 vid = np.asarray(video_ids, dtype=object)[unknown].astype(str)
                 dur = np.asarray(durations, dtype="float64")[unknown]
-                key = pd.MultiIndex.from_arrays([vid, dur])
-                codes, uniq = pd.factorize(key)
-                new_h, new_p, new_n = self._new_video_projections(
+                codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([vid, dur]))
+                new_h, new_a = self._new_video_clips(
                     uniq.get_level_values(0).to_numpy(dtype=object), uniq.get_level_values(1).to_numpy()
                 )
-                pc_p = torch.cat([pc_p, new_p])
-                pc_n = torch.cat([pc_n, new_n])
-                if hc_all is not None:
-                    hc_all = torch.cat([hc_all, new_h])
+                clip_a = torch.cat([clip_a, new_a])
+                if clip_h is not None:
+                    clip_h = torch.cat([clip_h, new_h])
                 clip_base = clip_base.copy()
                 clip_base[unknown] = n_clips + codes * nc
-            u_rows = np.where(u >= 0, u, self.pu_p.shape[0] - 1)
+            u_rows = np.where(u >= 0, u, self.user_a.shape[0] - 1)
+            order = np.argsort(clip_base, kind="stable")  # by video: clip rows stay in cache
             p_full = np.empty(n, dtype="float64")
             p_clip = np.empty((n, nc), dtype="float64")
             offs = torch.arange(nc)
             for s in range(0, n, CHUNK):
-                e = min(n, s + CHUNK)
-                ut = torch.from_numpy(u_rows[s:e])
-                ct = torch.from_numpy(clip_base[s:e])[:, None] + offs[None, :]
-                ap = self.pu_p[ut][:, None, :] + pc_p[ct]
-                an = self.pu_n[ut][:, None, :] + pc_n[ct]
-                dp = dn = None
-                if hc_all is not None:
-                    hcb = hc_all[ct]  # (b, nc, d)
-                    dp = (self.hu_p[ut][:, None, :] * hcb).sum(-1)
-                    dn = (self.hu_n[ut][:, None, :] * hcb).sum(-1)
-                logits = m.logits_from_first(ap, an, torch.from_numpy(u[s:e]), dp, dn)
-                p_clip[s:e] = torch.sigmoid(logits).double().numpy()
-                p_full[s:e] = video_probs(logits.double(), m.cfg.video_score).numpy()
+                idx = order[s : s + CHUNK]
+                ut = torch.from_numpy(u_rows[idx])
+                ct = torch.from_numpy(clip_base[idx])[:, None] + offs[None, :]
+                z = self._logits(ut, ct, torch.from_numpy(u[idx]), clip_a, clip_h)
+                p_clip[idx] = torch.sigmoid(z).numpy()
+                p_full[idx] = video_probs(z.double(), m.cfg.video_score).numpy()
             return p_full, p_clip
         finally:
             m.train(was_training)

@@ -219,6 +219,7 @@ class FrameModel(nn.Module):
         # data tables (not persistent): set by attach()
         self.graph: GraphOps | None = None
         self.register_buffer("clip_meta", torch.zeros(0, META_DIM), persistent=False)
+        self.register_buffer("meta_z", torch.zeros(0, META_DIM), persistent=False)
         self.register_buffer("clip_feat", torch.zeros(0, feat_dim), persistent=False)
         self.register_buffer("warm", torch.zeros(0), persistent=False)
         self.register_buffer("clip_pos", torch.arange(self.n_clips) % nc, persistent=False)
@@ -252,6 +253,7 @@ class FrameModel(nn.Module):
             raise ValueError(f"graph shape {RP.shape} does not match the model ({self.n_users}, {self.n_clips})")
         self.graph = GraphOps(RP, RN)
         self.clip_meta = torch.from_numpy(np.asarray(clip_meta, dtype="float32"))
+        self.meta_z = (self.clip_meta - self.meta_mean) / self.meta_std  # standardised, (C, 4)
         self.warm = torch.from_numpy(np.asarray(warm, dtype="float32"))
         if self.feat_dim:
             self.clip_feat = self.standardise_feat(clip_feat, feat_found)
@@ -281,9 +283,24 @@ class FrameModel(nn.Module):
         return h
 
     def h_c0_all(self) -> torch.Tensor:
-        """H_c0 of every clip of the id map: (C, d)."""
-        ids = torch.arange(self.n_clips)
-        return self.clip_input(ids, self.clip_pos, self.clip_meta, self.clip_feat if self.feat_dim else None, self.warm)
+        """H_c0 of every clip of the id map: (C, d). Same values as :meth:`clip_input` over all
+        clips, computed with fewer full-size temporaries (biases folded into the position term)."""
+        V, nc, d = self.n_videos, self.nc, self.d
+        shift = self.pos.weight  # (nc, d)
+        if self.meta is not None:
+            shift = shift + self.meta.bias
+        if self.feat is not None:
+            shift = shift + self.feat.bias
+        if self.clip_id is not None:
+            h = (self.clip_id.weight * self.warm[:, None]).view(V, nc, d) + shift
+        else:
+            h = shift.expand(V, nc, d)
+        h = h.reshape(self.n_clips, d)
+        if self.meta is not None:
+            h = torch.addmm(h, self.meta_z, self.meta.weight.t())
+        if self.feat is not None:
+            h = torch.addmm(h, self.clip_feat, self.feat.weight.t())
+        return h
 
     def user_interest(self, h0: torch.Tensor, remove: "EdgeRemoval | None" = None) -> tuple[torch.Tensor, torch.Tensor]:
         """First hop: (H_up, H_un), each (U, d), from H_c0 (C, d). ``remove`` takes the given
@@ -335,6 +352,19 @@ class FrameModel(nn.Module):
         an = self.mlp_n.first_user(h_un)[:, None, :] + self.mlp_n.first_clip(h_c)
         dp = dn = None
         if self.dot_p is not None:
+            dp = ((h_up * self.dot_p)[:, None, :] * h_c).sum(-1)
+            dn = ((h_un * self.dot_n)[:, None, :] * h_c).sum(-1)
+        return self.logits_from_first(ap, an, user_idx, dp, dn)
+
+    def clip_logits_indexed(self, h_up: torch.Tensor, h_un: torch.Tensor, h_cu: torch.Tensor, inv: torch.Tensor,
+                            user_idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Same as :meth:`clip_logits` with ``h_c = h_cu[inv]``, but projects each distinct clip
+        once: ``h_cu`` (m, d) distinct clips, ``inv`` (n, nc) indices into them. Returns (n, nc)."""
+        ap = self.mlp_p.first_user(h_up)[:, None, :] + self.mlp_p.first_clip(h_cu)[inv]
+        an = self.mlp_n.first_user(h_un)[:, None, :] + self.mlp_n.first_clip(h_cu)[inv]
+        dp = dn = None
+        if self.dot_p is not None:
+            h_c = h_cu[inv]
             dp = ((h_up * self.dot_p)[:, None, :] * h_c).sum(-1)
             dn = ((h_un * self.dot_n)[:, None, :] * h_c).sum(-1)
         return self.logits_from_first(ap, an, user_idx, dp, dn)

@@ -26,6 +26,7 @@ is listed as finished. ``config.json``'s ``status`` is ``running``, ``finished``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 import math
@@ -265,18 +266,36 @@ class Run:
         missing = [c for c in (S.USER, S.VIDEO) if c not in df.columns]
         if missing:
             raise InputError(f"cannot predict: the table lacks column(s) {', '.join(missing)}")
-        users = df[S.USER].astype(str).to_numpy(dtype=object)
-        videos = df[S.VIDEO].astype(str).to_numpy(dtype=object)
-        vidx = self.maps.video_index(videos)
+        users = df[S.USER].astype("string").reset_index(drop=True)
+        videos = df[S.VIDEO].astype("string").reset_index(drop=True)
+        uidx = _index_of(self._user_index, users)
+        vidx = _index_of(self._video_index, videos)
         if S.DURATION in df.columns:
             dur = pd.to_numeric(df[S.DURATION], errors="coerce").to_numpy(dtype="float64")
         else:
             dur = np.zeros(len(df))
         dur = np.where(np.isfinite(dur) & (dur > 0), dur, 0.0)
-        p_full, p_clip = self.scorer.score_indices(self.maps.user_index(users), vidx, dur, videos)
+        vid_obj = videos.to_numpy(dtype=object) if (vidx < 0).any() else None
+        p_full, p_clip = self.scorer.score_indices(uidx, vidx, dur, vid_obj)
         out = pd.DataFrame({S.USER: users, S.VIDEO: videos, "p_full": p_full})
         clip_df = pd.DataFrame(p_clip, columns=[f"p_clip_{c}" for c in range(self.nc)])
         return pd.concat([out, clip_df], axis=1)
+
+    @functools.cached_property
+    def _user_index(self) -> pd.Index:
+        return pd.Index([str(x) for x in self.maps.users], dtype="string")
+
+    @functools.cached_property
+    def _video_index(self) -> pd.Index:
+        return pd.Index([str(x) for x in self.maps.videos], dtype="string")
+
+
+def _index_of(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """Position of each value in ``index`` (−1 where absent or missing), hashing each distinct
+    value once."""
+    codes, uniq = pd.factorize(values)
+    pos = np.append(index.get_indexer(uniq).astype("int64"), -1)  # code −1 (missing) → −1
+    return pos[codes]
 
 
 def load_model_files(run_dir: Path, config: FrameConfig, info: dict) -> tuple[FrameModel, IdMaps, np.ndarray, FeatureTable | None]:

@@ -36,6 +36,7 @@ from .data import FrameData
 from .errors import CancelledError
 from .inference import Scorer
 from .model import EdgeRemoval, FrameModel, edge_values, video_log_probs
+from .perf import tune_allocator
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,14 @@ def _batch_edges(u, clips, inv, mask, cy, ev_p, ev_n) -> EdgeRemoval:
     )
 
 
+def _adam(model: FrameModel, cfg: FrameConfig) -> torch.optim.Adam:
+    """Adam, fused into one kernel per step where this torch build supports it on CPU."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
 def build_model(data: FrameData, cfg: FrameConfig) -> FrameModel:
     """A fresh model for ``data`` with scalers fitted and tables attached (seeded by the caller)."""
     feat_dim = data.features.dim if data.features is not None else 0
@@ -122,10 +131,11 @@ def train_model(
     cfg = cfg.validated()
     if (cfg.nc, cfg.policy, cfg.norm) != (data.nc, data.policy, data.norm):
         raise ValueError("data was prepared with another nc / policy / norm than the config")
+    tune_allocator()
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = build_model(data, cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = _adam(model, cfg)
     scorer = make_scorer(model, data)
 
     train_rows = data.rows(0)
@@ -171,8 +181,8 @@ def train_model(
             h0 = model.h_c0_all()
             h_up, h_un = model.user_interest(h0, remove)
             h1 = model.two_hop(h_up, h_un, uniq.numpy(), remove)
-            h_c = model.combine(h0[clips], h1[inv])
-            logits = model.clip_logits(h_up[u], h_un[u], h_c, u)
+            h_cu = model.combine(h0[uniq], h1)  # (m, d): the batch's distinct clips
+            logits = model.clip_logits_indexed(h_up[u], h_un[u], h_cu, inv, u)
             clip_loss = F.binary_cross_entropy_with_logits(logits[mask], cy_all[rows][mask])
             loss = clip_loss
             video_loss = torch.zeros(())
