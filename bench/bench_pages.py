@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from frame_core import analytics as A  # noqa: E402
 from frame_core import schema as S  # noqa: E402
 
-PAGES = ["home", "data", "skip_explorer", "graph_inspector", "learn"]
+PAGES = ["home", "data", "skip_explorer", "graph_inspector", "learn", "train", "compare", "recommend"]
 
 
 def synthetic_log(n: int, seed: int = 0) -> pd.DataFrame:
@@ -70,6 +70,21 @@ def bench_heatmap(n: int, repeats: int) -> list[tuple[str, float, float, float]]
     return rows
 
 
+def _tiny_runs(ds: str, root: Path) -> None:
+    """Two finished runs (N_c = 8 and the coarse N_c = 1, 2 epochs, id embeddings) of dataset
+    ``ds`` in the workspace ``root``, trained the way the Train page's jobs train."""
+    from frame_core import engine_adapter
+    from frame_core.workspace import Workspace
+
+    ws = Workspace(root).ensure()
+    log = ws.load_log(ds)
+    for nc in (8, 1):
+        engine_adapter.train(
+            log, {"nc": nc, "epochs": 2, "patience": 1, "emb_dim": 16}, ws.runs_dir / f"bench-{ds}-{nc}",
+            videos_dir=None, dataset={"id": ds}, progress=None, cancel=None,
+        )
+
+
 def bench_pages() -> list[tuple[str, str, float]]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
@@ -91,6 +106,7 @@ def bench_pages() -> list[tuple[str, str, float]]:
             os.environ["FRAME_WORKSPACE"] = d
             st.cache_data.clear()
             st.cache_resource.clear()
+            _tiny_runs(ds, Path(d))  # so Compare and Recommend have runs to show (not timed)
             at = AppTest.from_file(home, default_timeout=300)
             t = time.perf_counter()
             at.run()
