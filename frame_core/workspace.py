@@ -196,8 +196,16 @@ class Workspace:
                 "schema_version": 1,
             }
             atomic_write_json(tmp / "manifest.json", manifest)
-            final = self.datasets_dir / ds_id
-            os.rename(tmp, final)  # atomic; fails if another process took the id meanwhile
+            for _ in range(5):
+                try:
+                    os.rename(tmp, self.datasets_dir / ds_id)  # atomic; refuses an existing id
+                    break
+                except OSError:  # another process took this id meanwhile: pick a fresh one
+                    ds_id = f"{base}-{uuid.uuid4().hex[:6]}"
+                    manifest["id"] = ds_id
+                    atomic_write_json(tmp / "manifest.json", manifest)
+            else:
+                raise OSError(f"could not store dataset {name!r}: no free id")
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -67,3 +67,29 @@ def test_formula_injection_is_neutralised():
     assert out.n.tolist() == [-1, 2, 3, 4, 5, 6]  # numbers untouched
     back = pd.read_csv(io.BytesIO(to_csv_bytes(df)))
     assert back.user_id.iloc[0] == "'=1+1"
+
+
+def _import_many(root: str, n: int, tag: int) -> list[str]:
+    import pandas as pd
+
+    from frame_core.workspace import Workspace
+
+    log = pd.DataFrame({"user_id": [f"u{tag}"] * 3, "video_id": ["a", "b", "c"], "playing_time": [1.0, 2.0, 3.0],
+                        "duration_time": [3.0, 3.0, 3.0], "interaction_timestamp": [1.0, 2.0, 3.0]})
+    ws = Workspace(root)
+    return [ws.import_file(log.to_csv(index=False).encode(), name="same name.csv")[0].id for _ in range(n)]
+
+
+def test_two_processes_importing_at_once_do_not_mix_or_lose_datasets(tmp_path):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.starmap(_import_many, [(str(tmp_path), 6, 1), (str(tmp_path), 6, 2)])
+    ids = results[0] + results[1]
+    assert len(set(ids)) == 12
+    ws = Workspace(tmp_path)
+    assert sorted(d.id for d in ws.list_datasets(include_bundled=False)) == sorted(ids)
+    for tag, mine in ((1, results[0]), (2, results[1])):
+        for ds in mine:  # each dataset holds exactly what its own process wrote
+            assert ws.load_log(ds)["user_id"].tolist() == [f"u{tag}"] * 3
