@@ -56,8 +56,7 @@ def cold_video_log(log: pd.DataFrame, share: float, seed: int = 0) -> tuple[pd.D
 def train(log_path: Path, out: Path, nc: int, seed: int, videos: Path | None) -> dict:
     cmd = [sys.executable, "-m", "frame_core", "train", str(log_path), "--nc", str(nc), "--seed", str(seed),
            "--out", str(out), "--overwrite"]
-    if videos is not None:
-        cmd += ["--videos", str(videos)]
+    cmd += ["--videos", str(videos)] if videos is not None else ["--no-videos"]
     subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT,
                    env={**os.environ, "FRAME_WORKSPACE": str(out.parent / "ws")})
     return json.loads((out / "metrics.json").read_text())

@@ -206,6 +206,19 @@ def _engine_progress(bar):
     return progress
 
 
+def _default_videos(args) -> None:
+    """Decision: a ``videos/`` folder with video files beside LOG (the layout ``synth`` writes
+    and the bundled sample uses) is used for visual clip features unless --videos, --features
+    or --no-videos says otherwise. Said on stderr, so the choice is never silent."""
+    if getattr(args, "videos", None) or getattr(args, "features", None) or getattr(args, "no_videos", False):
+        return
+    folder = Path(args.log).parent / "videos"
+    exts = (".webm", ".mp4", ".avi", ".mkv", ".mov")
+    if folder.is_dir() and any(f.suffix.lower() in exts for f in folder.iterdir()):
+        args.videos = str(folder)
+        sys.stderr.write(f"note: using the video files in {folder} for visual clip features (--no-videos: id embeddings)\n")
+
+
 def _train_features(args, clean, nc: int):
     """Visual clip features from --features FILE or --videos DIR (None when neither is given)."""
     if getattr(args, "features", None) and getattr(args, "videos", None):
@@ -237,6 +250,7 @@ def cmd_train(args) -> int:
 
     cfg = _frame_config(args)
     clean, report = _import(args)
+    _default_videos(args)
     feats = _train_features(args, clean, cfg.nc)
     with progress_bar("train") as bar:
         run = train_run(clean, args.out, cfg, features=feats, progress=_engine_progress(bar),
@@ -306,6 +320,7 @@ def cmd_ablate(args) -> int:
     clean, report = _import(args)
     if args.features:
         raise InputError("ablate needs features for every N_c: give --videos DIR instead of --features")
+    _default_videos(args)
     feats_for_nc = (lambda nc: _train_features(args, clean, nc)) if args.videos else None
     with progress_bar("ablate") as bar:
         run_ablation(clean, args.out, ncs, seeds, cfg, features_for_nc=feats_for_nc, progress=_engine_progress(bar),
@@ -321,6 +336,8 @@ def _add_engine_options(p, *, single_nc: bool) -> None:
         p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--videos", help="folder of video files: visual clip features via frame_core.video")
     p.add_argument("--features", help="clip features file from `embed` (same N_c)")
+    p.add_argument("--no-videos", action="store_true",
+                   help="ignore a videos/ folder beside LOG and use learned id embeddings")
     p.add_argument("--epochs", type=int, help="maximum epochs (default: FrameConfig)")
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
     p.add_argument("--policy", choices=("paper", "watched-positive"), help="clip label policy (default watched-positive)")

@@ -82,3 +82,25 @@ def test_bad_arguments_exit_2(tmp_path):
     assert_one_line_error(run("validate", tmp_path))
     assert_one_line_error(run("validate", log, "--map", "nonsense"))
     assert_one_line_error(run("nosuchcommand"))
+
+
+def test_videos_folder_beside_the_log_is_used_unless_told_otherwise(tmp_path, capsys):
+    import argparse
+
+    from frame_core.cli import _default_videos
+
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "v1.webm").write_bytes(b"x")
+    log = tmp_path / "interactions.csv"
+    args = argparse.Namespace(log=str(log), videos=None, features=None, no_videos=False)
+    _default_videos(args)
+    assert args.videos == str(tmp_path / "videos")
+    assert "note: using the video files" in capsys.readouterr().err
+    for kw in ({"no_videos": True}, {"features": "f.parquet"}, {"videos": "elsewhere"}):
+        a = argparse.Namespace(**{"log": str(log), "videos": None, "features": None, "no_videos": False, **kw})
+        _default_videos(a)
+        assert a.videos == kw.get("videos")
+    (tmp_path / "videos" / "v1.webm").unlink()  # an empty folder is not used
+    args = argparse.Namespace(log=str(log), videos=None, features=None, no_videos=False)
+    _default_videos(args)
+    assert args.videos is None
