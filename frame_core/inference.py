@@ -45,6 +45,12 @@ class Scorer:
         self.features = features
         self._ready = False
 
+    def release(self) -> None:
+        """Drop the prepared tables (they are rebuilt by the next :meth:`prepare`)."""
+        for name in ("user_a", "clip_a", "clip_h", "q", "w_out", "b_out", "user_bias"):
+            self.__dict__.pop(name, None)
+        self._ready = False
+
     @property
     def fused(self) -> bool:
         return len(self.model.mlp_p.layers) == 1
@@ -58,7 +64,8 @@ class Scorer:
         try:
             h0 = m.h_c0_all()
             hup, hun = m.user_interest(h0)
-            hc = m.combine(h0, m.two_hop(hup, hun))
+            hc = m.two_hop(hup, hun)  # (C, d), computed in place without autograd
+            hc.mul_(m.alpha01[1]).add_(h0, alpha=float(m.alpha01[0]))  # = combine(h0, hc)
             del h0
             cold = m.cold_user()[None, :]
             hup, hun = torch.cat([hup, cold]), torch.cat([hun, cold])  # row U = unknown / cold user

@@ -7,6 +7,7 @@ Notation (U users, V videos, N_c clips per video, C = V·N_c clips, d = ``emb_di
     H_cp = σ(R̃pᵀ · H_up · Wp2)       H_cn = σ(R̃nᵀ · H_un · Wn2)    (C, d) two-hop clips
     H_c1 = (H_cp + H_cn) / 2          H_c  = α0 · H_c0 + α1 · H_c1
     z_p  = MLP_p(h_up ‖ h_c)          z_n  = MLP_n(h_un ‖ h_c)
+           (+ ⟨w_p ⊙ h_up, h_c⟩ and ⟨w_n ⊙ h_un, h_c⟩ with ``interaction = "mlp+dot"``)
     logit_uc = αp · z_p − αn · z_n   (+ b_u with ``user_bias``)
     ŷ_uc = sigmoid(logit_uc)          probability that u does not skip clip c
     ŷ_uv = mean_c ŷ_uc  or  Π_c ŷ_uc  (``video_score``)
@@ -23,6 +24,14 @@ the α0·H_c0 residual. A user with no training rows has a zero row in R̃, so
 ``H_up = σ(0)``: the model scores them from the clip side alone; the same constant is used for
 user ids the model has never seen. The user representation is only H_up / H_un, as in FRAME;
 ``user_bias`` (off by default) adds a per-user logit offset for comparison.
+
+Two measured departures from the slides, both switches (see ``FrameConfig``):
+- ``interaction = "mlp+dot"`` adds a weighted inner product between the user interest and the
+  clip embedding to each MLP score (zero at initialisation, so training starts from plain
+  FRAME); an MLP over a concatenation learns such matches slowly.
+- During training the batch's own (user, clip) edges are taken out of R̃ for that step
+  (:class:`EdgeRemoval`, ``exclude_batch_edges``); otherwise a view's label reaches its own
+  score through the graph (its edge *is* its label), which evaluation rows never have.
 
 Graphs are sparse CSR; the product with R̃ uses :class:`_SpMM`, whose backward multiplies by a
 precomputed CSR transpose (never a dense user × clip matrix).
@@ -47,6 +56,14 @@ _ACT = {
     "tanh": torch.tanh,
     "relu": torch.relu,
     "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
+}
+
+
+_ACT_INPLACE = {
+    "sigmoid": torch.sigmoid_,
+    "tanh": torch.tanh_,
+    "relu": torch.relu_,
+    "leaky_relu": lambda x: F.leaky_relu_(x, 0.2),
 }
 
 
@@ -325,9 +342,17 @@ class FrameModel(nn.Module):
         else:
             sp_, spt, sn_, snt = g.clip_rows(clips)
         agg_p = spmm(sp_, spt, xp)
-        agg_n = spmm(sn_, snt, xn)
         if remove is not None:
             agg_p = agg_p.index_add(0, remove.pos_rows, xp[remove.pos_users] * remove.pos_values[:, None], alpha=-1)
+        if not torch.is_grad_enabled():  # inference over all clips: keep one (m, d) buffer
+            act_ = _ACT_INPLACE[self.cfg.activation]
+            out = act_(agg_p)
+            agg_n = spmm(sn_, snt, xn)
+            if remove is not None:
+                agg_n.index_add_(0, remove.neg_rows, xn[remove.neg_users] * remove.neg_values[:, None], alpha=-1)
+            return out.add_(act_(agg_n)).mul_(0.5)
+        agg_n = spmm(sn_, snt, xn)
+        if remove is not None:
             agg_n = agg_n.index_add(0, remove.neg_rows, xn[remove.neg_users] * remove.neg_values[:, None], alpha=-1)
         return 0.5 * (self.act(agg_p) + self.act(agg_n))
 

@@ -109,6 +109,7 @@ def train_run(
         R.atomic_write_json(out_dir / R.CONFIG, info)
         result = train_model(data, config, progress=writer, cancel=cancel)
         _write_results(out_dir, data, config, result, info)
+        del result  # the returned Run loads its own copy from disk
     except CancelledError:
         info.update(status="cancelled", finished=_now())
         R.atomic_write_json(out_dir / R.CONFIG, info)
@@ -138,6 +139,7 @@ def _write_results(out_dir: Path, data: FrameData, config: FrameConfig, result: 
     )
     if result.selection != "val_auc":
         metrics["selection_note"] = "no validation rows with both classes: the last epoch was kept"
+    scorer.release()
     pred, clip = prediction_tables(data, rows, p_full, p_clip)
     R.atomic_write_csv(out_dir / R.HISTORY, result.history)
     R.atomic_torch_save(out_dir / R.WEIGHTS, model.state_dict())

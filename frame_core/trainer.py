@@ -107,6 +107,7 @@ def _val_metrics(scorer: Scorer, data: FrameData, rows: np.ndarray) -> dict[str,
     if len(rows) == 0:
         return {"val_auc": float("nan"), "val_gauc": float("nan"), "val_logloss": float("nan")}
     p, _ = scorer.prepare().score_indices(data.user_idx[rows], data.video_idx[rows])
+    scorer.release()  # free the (C × …) tables before the next training steps
     y = data.y[rows]
     return {
         "val_auc": M.auc(y, p),
@@ -229,8 +230,11 @@ def train_model(
         if has_val and bad >= cfg.patience:
             stopped_early = epoch < cfg.epochs
             break
+    opt.zero_grad(set_to_none=True)
+    del opt
     if best_state is not None:
         model.load_state_dict(best_state)
+        del best_state
     model.eval()
     return TrainResult(
         model=model, history=pd.DataFrame(history), best_epoch=best_epoch, selection=selection,
