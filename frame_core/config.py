@@ -9,7 +9,10 @@ embeddings; ``bench/engine_switches.py`` reproduces the table):
   both samples); ``hybrid_lambda = 0.5`` (λ = 0 lost ≈ 0.02 AUC on KuaiRand);
 - separate W for the two paths (shared W lost ≈ 0.014 on KuaiRand); learned αp, αn;
 - ``interaction = "mlp+dot"`` and ``exclude_batch_edges = True`` (see :mod:`frame_core.model`);
-- ``tanh`` as σ (as good as sigmoid, converges in fewer epochs).
+- ``tanh`` as σ (as good as sigmoid, converges in fewer epochs);
+- ``batch_size = 16384``: each step propagates over the whole graph, a cost that does not
+  depend on the batch, so large logs use large batches (small logs are capped so that an
+  epoch has at least 16 steps, see ``trainer.effective_batch_size``).
 
 ``nc = 1`` is the coarse-grained model.
 """
@@ -56,7 +59,7 @@ class FrameConfig:
     exclude_batch_edges: bool = True  # take each training view's own edges out of the graphs for its step (no label leak)
     lr: float = 3e-3  # Adam learning rate
     weight_decay: float = 0.0  # Adam weight decay (L2)
-    batch_size: int = 8192  # views per mini-batch (smaller on small logs: an epoch has at least 16 steps)
+    batch_size: int = 16384  # views per mini-batch (smaller on small logs: an epoch has at least 16 steps)
     epochs: int = 40  # maximum number of epochs
     patience: int = 5  # early stopping: epochs without a better validation AUC before stopping
     seed: int = 0  # seed of initialisation, shuffling and dropout
