@@ -48,7 +48,8 @@ class TrainResult:
     """A trained model (best epoch restored) and how it got there.
 
     ``history``: one row per epoch with columns ``epoch, loss, clip_loss, video_loss, val_auc,
-    val_gauc, val_logloss, epoch_seconds, elapsed``.
+    val_gauc, val_logloss, epoch_seconds`` (wall), ``epoch_cpu_seconds`` (CPU time of all
+    threads), ``elapsed``.
     """
 
     model: FrameModel
@@ -164,7 +165,7 @@ def train_model(
     t0 = time.perf_counter()
     log.info("training: %d train / %d val rows, %d steps per epoch", len(train_rows), len(val_rows), n_steps)
     for epoch in range(1, cfg.epochs + 1):
-        t_ep = time.perf_counter()
+        t_ep, cpu_ep = time.perf_counter(), time.process_time()
         model.train()
         perm = train_rows[rng.permutation(len(train_rows))]
         sums = np.zeros(3)
@@ -212,6 +213,7 @@ def train_model(
         row.update(_val_metrics(scorer, data, val_rows) if has_val else
                    {"val_auc": float("nan"), "val_gauc": float("nan"), "val_logloss": float("nan")})
         row["epoch_seconds"] = time.perf_counter() - t_ep
+        row["epoch_cpu_seconds"] = time.process_time() - cpu_ep  # all threads of this process
         row["elapsed"] = time.perf_counter() - t0
         history.append(row)
         improved = False
