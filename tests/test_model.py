@@ -191,3 +191,26 @@ def test_config_round_trip_and_validation():
         FrameConfig.from_dict({"bogus": 1})
     with pytest.raises(InputError):
         FrameConfig(lr=-1).validated()
+
+
+@pytest.mark.parametrize("mlp_sizes", [(8,), (8, 4)])
+def test_scorer_chunks_and_unknown_videos_keep_row_order(monkeypatch, mlp_sizes):
+    import frame_core.inference as inference
+
+    data, cfg, m = _setup(interaction="mlp+dot", mlp_sizes=mlp_sizes)
+    with torch.no_grad():
+        m.dot_p.fill_(0.3)  # the inner-product term starts at zero: make it count
+    m.eval()
+    rng = np.random.default_rng(0)
+    n = 23
+    users = data.user_idx[rng.integers(0, len(data.user_idx), n)]
+    videos = data.video_idx[rng.integers(0, len(data.video_idx), n)].copy()
+    videos[[2, 9, 17]] = -1  # unknown videos interleaved with known ones
+    dur = np.full(n, 12.0)
+    ids = np.array([f"new{i % 2}" for i in range(n)], dtype=object)
+    one_by_one = [Scorer(m, data.maps, data.durations).score_indices(users[i:i + 1], videos[i:i + 1], dur[i:i + 1],
+                                                                     ids[i:i + 1]) for i in range(n)]
+    monkeypatch.setattr(inference, "CHUNK", 4)  # several chunks, the last one partial
+    p_full, p_clip = Scorer(m, data.maps, data.durations).score_indices(users, videos, dur, ids)
+    np.testing.assert_allclose(p_full, [p[0][0] for p in one_by_one], atol=1e-6)
+    np.testing.assert_allclose(p_clip, np.vstack([p[1] for p in one_by_one]), atol=1e-6)
