@@ -173,7 +173,8 @@ def _frame_config(args):
     opts = {
         "nc": getattr(args, "nc", None) if isinstance(getattr(args, "nc", None), int) else None,
         "policy": args.policy, "epochs": args.epochs, "seed": getattr(args, "seed", None),
-        "patience": args.patience, "emb_dim": args.emb_dim, "lr": args.lr, "batch_size": args.batch_size,
+        "patience": args.patience, "emb_dim": args.emb_dim, "lr": args.lr, "emb_lr": args.emb_lr,
+        "batch_size": args.batch_size,
         "video_score": args.video_score, "hybrid_lambda": args.hybrid_lambda, "norm": args.norm,
         "dropout": args.dropout, "weight_decay": args.weight_decay,
     }
@@ -346,6 +347,7 @@ def _add_engine_options(p, *, single_nc: bool) -> None:
     p.add_argument("--norm", choices=("symmetric", "row"), help="graph normalisation")
     p.add_argument("--emb-dim", type=int, help="embedding size d")
     p.add_argument("--lr", type=float, help="Adam learning rate")
+    p.add_argument("--emb-lr", type=float, help="Adam learning rate of the learned id embedding tables")
     p.add_argument("--weight-decay", type=float, help="Adam weight decay")
     p.add_argument("--dropout", type=float, help="MLP dropout")
     p.add_argument("--batch-size", type=int, help="views per mini-batch")

@@ -56,11 +56,13 @@ class FrameConfig:
     id_embeddings: bool | None = None  # learned clip id embeddings; None = only when no visual features are given
     metadata: bool = True  # add clip metadata (log duration, clip start/end seconds, position) to H_c0
     user_bias: bool = False  # add a learned per-user logit bias (not in FRAME; cold users get 0)
+    user_embedding: bool = False  # add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)
     exclude_batch_edges: bool = True  # take each training view's own edges out of the graphs for its step (no label leak)
     lr: float = 3e-3  # Adam learning rate
+    emb_lr: float = 1e-2  # Adam learning rate of the learned id tables (clip id embeddings, user vectors); measured better than lr
     weight_decay: float = 0.0  # Adam weight decay (L2)
     batch_size: int = 16384  # views per mini-batch (smaller on small logs: an epoch has at least 16 steps)
-    epochs: int = 40  # maximum number of epochs
+    epochs: int = 60  # maximum number of epochs
     patience: int = 5  # early stopping: epochs without a better validation AUC before stopping
     seed: int = 0  # seed of initialisation, shuffling and dropout
 
@@ -114,13 +116,16 @@ class FrameConfig:
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 0 or v == float("inf"):
                 raise InputError(f"{name} must be a finite number ≥ 0, got {v!r}")
             setattr(self, name, float(v))
-        if not isinstance(self.lr, (int, float)) or not 0 < self.lr < 10:
-            raise InputError(f"lr must be a number in (0, 10), got {self.lr!r}")
-        self.lr = float(self.lr)
+        for name in ("lr", "emb_lr"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 10:
+                raise InputError(f"{name} must be a number in (0, 10), got {v!r}")
+            setattr(self, name, float(v))
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout!r}")
         self.dropout = float(self.dropout)
-        for name in ("shared_w", "learn_alpha01", "learn_alpha_pn", "metadata", "user_bias", "exclude_batch_edges"):
+        for name in ("shared_w", "learn_alpha01", "learn_alpha_pn", "metadata", "user_bias", "user_embedding",
+                     "exclude_batch_edges"):
             setattr(self, name, _as_bool(name, getattr(self, name)))
         if self.id_embeddings is not None:
             self.id_embeddings = _as_bool("id_embeddings", self.id_embeddings)

@@ -23,7 +23,10 @@ So a clip of a video never seen in training still gets a content/metadata embedd
 the α0·H_c0 residual. A user with no training rows has a zero row in R̃, so
 ``H_up = σ(0)``: the model scores them from the clip side alone; the same constant is used for
 user ids the model has never seen. The user representation is only H_up / H_un, as in FRAME;
-``user_bias`` (off by default) adds a per-user logit offset for comparison.
+``user_bias`` (off by default) adds a per-user logit offset for comparison, and
+``user_embedding`` (off by default) a learned per-user vector to both aggregations
+(H_up = σ((R̃p·H_c0 + e_u)·Wp1), the same e_u in H_un), masked to zero for users without
+training edges, so that cold and unknown users keep the σ(0) interest.
 
 Two measured departures from the slides, both switches (see ``FrameConfig``):
 - ``interaction = "mlp+dot"`` adds a weighted inner product between the user interest and the
@@ -233,12 +236,16 @@ class FrameModel(nn.Module):
         self.user_b = nn.Embedding(n_users, 1) if cfg.user_bias else None
         if self.user_b is not None:
             nn.init.zeros_(self.user_b.weight)
+        self.user_e = nn.Embedding(n_users, d) if cfg.user_embedding else None
+        if self.user_e is not None:
+            nn.init.normal_(self.user_e.weight, std=0.1)
         # data tables (not persistent): set by attach()
         self.graph: GraphOps | None = None
         self.register_buffer("clip_meta", torch.zeros(0, META_DIM), persistent=False)
         self.register_buffer("meta_z", torch.zeros(0, META_DIM), persistent=False)
         self.register_buffer("clip_feat", torch.zeros(0, feat_dim), persistent=False)
         self.register_buffer("warm", torch.zeros(0), persistent=False)
+        self.register_buffer("warm_user", torch.zeros(0), persistent=False)
         self.register_buffer("clip_pos", torch.arange(self.n_clips) % nc, persistent=False)
 
     # ------------------------------------------------------------------ data
@@ -272,6 +279,7 @@ class FrameModel(nn.Module):
         self.clip_meta = torch.from_numpy(np.asarray(clip_meta, dtype="float32"))
         self.meta_z = (self.clip_meta - self.meta_mean) / self.meta_std  # standardised, (C, 4)
         self.warm = torch.from_numpy(np.asarray(warm, dtype="float32"))
+        self.warm_user = torch.from_numpy(((np.diff(RP.indptr) + np.diff(RN.indptr)) > 0).astype("float32"))
         if self.feat_dim:
             self.clip_feat = self.standardise_feat(clip_feat, feat_found)
         return self
@@ -328,6 +336,9 @@ class FrameModel(nn.Module):
         if remove is not None:
             agg_p = agg_p.index_add(0, remove.pos_users, h0[remove.pos_clips] * remove.pos_values[:, None], alpha=-1)
             agg_n = agg_n.index_add(0, remove.neg_users, h0[remove.neg_clips] * remove.neg_values[:, None], alpha=-1)
+        if self.user_e is not None:  # masked to zero for users without training edges (= cold users)
+            e = self.user_e.weight * self.warm_user[:, None]
+            agg_p, agg_n = agg_p + e, agg_n + e
         return self.act(self.w_p1(agg_p)), self.act(self.w_n1_(agg_n))
 
     def two_hop(self, h_up: torch.Tensor, h_un: torch.Tensor, clips: np.ndarray | None = None,

@@ -82,12 +82,22 @@ def _batch_edges(u, clips, inv, mask, cy, ev_p, ev_n) -> EdgeRemoval:
     )
 
 
+EMBEDDING_TABLES = ("clip_id.weight", "user_e.weight")  # trained with ``emb_lr``
+
+
 def _adam(model: FrameModel, cfg: FrameConfig) -> torch.optim.Adam:
-    """Adam, fused into one kernel per step where this torch build supports it on CPU."""
+    """Adam with two parameter groups: the learned id tables (``EMBEDDING_TABLES``) at
+    ``cfg.emb_lr``, everything else at ``cfg.lr``; fused into one kernel per step where this torch
+    build supports it on CPU."""
+    named = dict(model.named_parameters())
+    groups = [{"params": [p for n, p in named.items() if n not in EMBEDDING_TABLES]}]
+    tables = [named[n] for n in EMBEDDING_TABLES if n in named]
+    if tables:
+        groups.append({"params": tables, "lr": cfg.emb_lr})
     try:
-        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+        return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def build_model(data: FrameData, cfg: FrameConfig) -> FrameModel:

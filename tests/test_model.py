@@ -214,3 +214,26 @@ def test_scorer_chunks_and_unknown_videos_keep_row_order(monkeypatch, mlp_sizes)
     p_full, p_clip = Scorer(m, data.maps, data.durations).score_indices(users, videos, dur, ids)
     np.testing.assert_allclose(p_full, [p[0][0] for p in one_by_one], atol=1e-6)
     np.testing.assert_allclose(p_clip, np.vstack([p[1] for p in one_by_one]), atol=1e-6)
+
+
+def test_user_embedding_is_masked_for_cold_users():
+    log = random_log(seed=2)
+    part = np.zeros(len(log), "int8")
+    part[log["user_id"].to_numpy() == "u0"] = 2  # u0 only in test: in the id map, no edges
+    data = prepare_data(log, 3, part=part)
+    m = build_model(data, fast_config(nc=3, user_embedding=True)).eval()
+    u0 = data.maps.user_index(["u0"])[0]
+    assert m.warm_user[u0] == 0 and m.warm_user.sum() == data.n_users - 1
+    with torch.no_grad():
+        m.user_e.weight.add_(1.0)  # a cold user's vector must not reach its interest
+        hup, hun = m.user_interest(m.h_c0_all())
+    torch.testing.assert_close(hup[u0], m.cold_user())
+    torch.testing.assert_close(hun[u0], m.cold_user())
+    sc = Scorer(m, data.maps, data.durations)
+    v = data.video_idx[:5]
+    p_in, _ = sc.score_indices(np.full(5, u0), v)
+    p_out, _ = sc.score_indices(np.full(5, -1), v)
+    np.testing.assert_allclose(p_in, p_out, atol=1e-6)
+    warm_u = int(np.flatnonzero(m.warm_user.numpy())[0])
+    without = build_model(data, fast_config(nc=3)).eval()
+    assert not torch.allclose(hup[warm_u], without.user_interest(without.h_c0_all())[0][warm_u])

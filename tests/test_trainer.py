@@ -14,7 +14,7 @@ from frame_core.errors import CancelledError, InputError
 from frame_core.evaluate import compute_test_metrics, predict_part
 from frame_core.model import edge_values
 from frame_core.split import TEST
-from frame_core.trainer import effective_batch_size, make_scorer, train_model
+from frame_core.trainer import build_model, effective_batch_size, make_scorer, train_model
 
 from .engine_world import fast_config, random_log, synth_log
 
@@ -164,3 +164,17 @@ def test_effective_batch_size():
     assert effective_batch_size(2048, 100_000) == 2048
     assert effective_batch_size(2048, 1600) == 100
     assert effective_batch_size(2048, 10) == 32
+
+
+def test_id_tables_train_at_their_own_learning_rate():
+    from frame_core.trainer import _adam
+
+    data = prepare_data(random_log(seed=5), 2)
+    cfg = fast_config(nc=2, lr=1e-3, emb_lr=2e-2, user_embedding=True)
+    model = build_model(data, cfg)
+    groups = _adam(model, cfg).param_groups
+    assert [g["lr"] for g in groups] == [1e-3, 2e-2]
+    assert {id(p) for p in groups[1]["params"]} == {id(model.clip_id.weight), id(model.user_e.weight)}
+    assert len(groups[0]["params"]) + 2 == len(list(model.parameters()))
+    with pytest.raises(InputError, match="emb_lr"):
+        fast_config(emb_lr=0)
