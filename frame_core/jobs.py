@@ -66,6 +66,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_bytes
 from .errors import CancelledError, InputError
 from .workspace import REPO_ROOT, Workspace
 
@@ -100,16 +101,7 @@ def _valid_id(job_id: str) -> bool:
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, default=str, allow_nan=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    atomic_write_bytes(path, json.dumps(obj, indent=2, default=str, allow_nan=False).encode("utf-8"))
 
 
 def _write_json_exclusive(path: Path, obj: Any) -> None:

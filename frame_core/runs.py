@@ -31,7 +31,6 @@ import io
 import json
 import math
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ import scipy.sparse as sp
 import torch
 
 from . import schema as S
+from .atomic import atomic_open, atomic_write_bytes
 from .config import FrameConfig
 from .errors import InputError
 from .features import FeatureTable, clip_metadata
@@ -64,22 +64,6 @@ STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
 
 
 # ---------------------------------------------------------------------- atomic writes
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder + ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def json_safe(obj: Any) -> Any:
     """Replace NaN/inf by None and numpy scalars by Python ones, recursively."""
     if isinstance(obj, dict):
@@ -118,18 +102,8 @@ def atomic_write_csv(path: str | os.PathLike, df: pd.DataFrame) -> None:
 
 def atomic_torch_save(path: str | os.PathLike, state: dict) -> None:
     """``torch.save`` into a temporary file in the same folder, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_open(path) as fh:
+        torch.save(state, fh)
 
 
 def read_json(path: str | os.PathLike) -> dict:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
-from pathlib import Path
 
 import pandas as pd
+
+from .atomic import atomic_path
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -44,12 +44,5 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write a formula-safe CSV atomically (temp file in the same folder + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
+    with atomic_path(path) as tmp:
         neutralise(df).to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

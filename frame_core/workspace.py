@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from . import schema as S
+from .atomic import atomic_write_bytes
 from .errors import InputError
 from .safe_csv import write_csv
 from .validation import ValidationReport, import_log
@@ -96,22 +97,6 @@ def slugify(name: str, max_len: int = 40) -> str:
     base = re.sub(r"\.(csv|tsv|txt)$", "", base)
     slug = re.sub(r"[^a-z0-9_-]+", "-", base).strip("-_")[:max_len]
     return slug or "dataset"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:

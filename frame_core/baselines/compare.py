@@ -233,8 +233,8 @@ def write_outputs(
     info: dict,
 ) -> None:
     """Write results.csv, results.md, runs.csv, comparison.json (and test_predictions.csv)."""
+    from ..atomic import atomic_write_bytes
     from ..safe_csv import write_csv
-    from ..workspace import atomic_write_bytes
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
