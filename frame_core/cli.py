@@ -128,6 +128,11 @@ def cmd_compare(args) -> int:
 
     models = parse_models(args.models)
     clean, report = _import(args)
+    feats_for_nc = None
+    if any(m in ("frame", "coarse") for m in models):
+        _default_videos(args)
+        if args.videos:
+            feats_for_nc = lambda nc: _train_features(args, clean, nc)  # noqa: E731
     for opt in ("epochs", "patience"):
         if getattr(args, opt) is not None and getattr(args, opt) < 1:
             raise InputError(f"--{opt} must be at least 1, got {getattr(args, opt)}")
@@ -146,7 +151,7 @@ def cmd_compare(args) -> int:
 
         run_comparison(
             clean, models, seeds=args.seeds, progress=progress, out_dir=args.out, max_epochs=args.epochs,
-            patience=args.patience, save_predictions=not args.no_predictions,
+            patience=args.patience, save_predictions=not args.no_predictions, features_for_nc=feats_for_nc,
         )
     print((Path(args.out) / "results.md").read_text(encoding="utf-8"), end="")
     print(f"-> {Path(args.out) / 'results.csv'}, {Path(args.out) / 'results.md'}")
@@ -431,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="maximum epochs of every trained model (default: each model's own)")
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default: each model's own)")
     p.add_argument("--no-predictions", action="store_true", help="do not write test_predictions.csv")
+    p.add_argument("--videos", help="folder of video files: visual clip features for frame and coarse "
+                   "(default: a videos/ folder beside LOG; the baselines never see them)")
+    p.add_argument("--no-videos", action="store_true", help="frame and coarse use learned id embeddings")
     _add_import_options(p)
     p.set_defaults(func=cmd_compare)
     # --- end compare

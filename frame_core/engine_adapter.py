@@ -209,13 +209,20 @@ def compare_models() -> list[str]:
 
 
 def compare(log: pd.DataFrame, models: list[str], seeds: int, out_dir: Path, *, options: dict, progress: ProgressFn,
-            cancel, dataset: dict) -> dict:
-    """Run the baselines comparison into ``out_dir`` (``results.csv``, ``results.md``)."""
+            cancel, dataset: dict, videos_dir: Path | None = None, cache_dir: Path | None = None) -> dict:
+    """Run the baselines comparison into ``out_dir`` (``results.csv``, ``results.md``).
+    With ``videos_dir``, FRAME and the coarse model use visual clip features of those videos."""
     fn = _comparison_fn()
     if fn is None:
         raise InputError("the baselines comparison is not available in this version of frame_core")
+    if videos_dir is not None:
+        if not Path(videos_dir).is_dir():
+            raise InputError("this dataset has no video files: compare with id embeddings")
+        options = {**options, "features_for_nc": lambda nc: embed_features(
+            Path(videos_dir), nc, log=log, progress=progress, cancel=cancel, cache_dir=cache_dir)}
     fn(log, models, seeds, progress=progress, cancel=cancel, out_dir=out_dir, **options)
-    out: dict[str, Any] = {"dataset": dataset.get("id"), "models": list(models), "seeds": int(seeds)}
+    out: dict[str, Any] = {"dataset": dataset.get("id"), "models": list(models), "seeds": int(seeds),
+                           "visual": videos_dir is not None}
     res = Path(out_dir) / "results.csv"
     if res.exists():
         out["rows"] = int(len(pd.read_csv(res)))

@@ -688,6 +688,8 @@ def validate_params(kind: str, params: dict) -> None:
         seeds = params.get("seeds", 3)
         if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= 10:
             raise InputError("seeds must be a whole number from 1 to 10")
+        if params.get("visual") not in (None, True, False):
+            raise InputError("visual must be true or false")
         options = params.get("options") or {}
         unknown = sorted(set(options) - {"max_epochs", "patience"})
         if unknown:
@@ -735,6 +737,7 @@ def _run_compare(ctx: JobContext) -> dict:
         log, list(p["models"]), int(p.get("seeds", 3)), ctx.work_dir,
         options=p.get("options") or {}, progress=ctx.progress, cancel=ctx.cancel,
         dataset={"id": info.id, "name": info.name},
+        videos_dir=info.videos_dir if p.get("visual") else None, cache_dir=ctx.workspace.cache_dir,
     )
 
 

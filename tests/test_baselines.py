@@ -224,3 +224,30 @@ def test_cold_id_is_the_view_weighted_average_id(fitted, world):
     for table in (m.model_.embedding_dict, m.model_.linear_model.embedding_dict):
         e = table["video"].weight.detach().numpy().astype("float64")
         np.testing.assert_allclose(e[0], (w[:, None] * e).sum(0) / w.sum(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.skipif(not ENGINE, reason="the FRAME engine is not importable")
+def test_engine_models_get_visual_features_and_baselines_do_not(tmp_path):
+    import json
+
+    from .engine_world import random_features
+
+    world = tiny_world()
+    videos = sorted(world["video_id"].astype(str).unique())
+    calls = []
+
+    def feats(nc):
+        calls.append(nc)
+        return random_features(videos, nc=nc, dim=5)
+
+    train, val, test = split_log(world)
+    frame = make_model("frame", max_epochs=2, features_for_nc=feats).fit(train, val, seed=0)
+    assert frame.model_.feat_dim == 5 and calls == [8]
+    assert np.isfinite(frame.predict(test)).all()
+    assert not hasattr(make_model("popularity", features_for_nc=feats), "features_for_nc")
+    calls.clear()
+    res = run_comparison(world, ["coarse", "popularity"], seeds=[0, 1], max_epochs=2, features_for_nc=feats,
+                         out_dir=tmp_path, save_predictions=False)
+    assert calls == [1]  # once per N_c, not once per seed
+    assert len(res) == 4
+    assert json.loads((tmp_path / "comparison.json").read_text())["engine_inputs"] == "visual clip features"

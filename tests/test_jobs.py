@@ -207,3 +207,31 @@ def _report():
     from frame_core.validation import import_log
 
     return import_log(random_log().to_csv(index=False).encode(), name="tiny.csv")[1]
+
+
+def test_compare_with_videos_gives_the_engine_models_visual_features(tmp_path, monkeypatch):
+    from .engine_world import random_features
+
+    log = random_log(users=20, videos=15, per_user=12)
+    videos = sorted(log["video_id"].astype(str).unique())
+    calls = []
+
+    def fake_embed(videos_dir, nc, **kw):
+        calls.append((videos_dir.name, nc))
+        return random_features(videos, nc=nc, dim=4)
+
+    monkeypatch.setattr(E, "embed_features", fake_embed)
+    (tmp_path / "videos").mkdir()
+    out = E.compare(log, ["frame", "popularity"], 1, tmp_path / "cmp", options={"max_epochs": 2},
+                    progress=lambda e: None, cancel=None, dataset={"id": "d"}, videos_dir=tmp_path / "videos")
+    assert out["visual"] is True and calls == [("videos", 8)]
+    assert json.loads((tmp_path / "cmp" / "comparison.json").read_text())["engine_inputs"] == "visual clip features"
+    with pytest.raises(InputError, match="no video files"):
+        E.compare(log, ["frame"], 1, tmp_path / "cmp2", options={}, progress=lambda e: None, cancel=None,
+                  dataset={"id": "d"}, videos_dir=tmp_path / "missing")
+
+
+def test_compare_job_checks_the_visual_flag(tmp_path):
+    q = JobQueue(Workspace(tmp_path / "ws"))
+    with pytest.raises(InputError, match="visual must be true or false"):
+        q.submit("compare", {"dataset_id": "x", "models": ["popularity"], "seeds": 1, "visual": "yes"})

@@ -334,11 +334,18 @@ def baselines_section(info) -> None:
                                      "baselines and two reference points.")
         seeds = c2.number_input("Seeds", 1, 10, 3)
         epochs = c3.number_input("Max epochs (each model)", 1, 200, 5)
+        has_videos = bool(info is not None and info.has_videos)
+        visual = st.checkbox("FRAME and coarse use the videos (visual clip features)", value=has_videos,
+                             disabled=not has_videos,
+                             help="As in the paper: FRAME sees the clips' content, the baselines see user id, "
+                                  "video id and a duration bucket. Off: FRAME learns id embeddings instead."
+                                  + ("" if has_videos else " This dataset has no video files."))
         go_ = st.form_submit_button("Queue comparison", icon=":material/play_arrow:", disabled=info is None)
     if go_ and info is not None:
         try:
             job_queue().submit("compare", {"dataset_id": info.id, "models": list(chosen), "seeds": int(seeds),
-                                           "options": {"max_epochs": int(epochs)}},
+                                           "options": {"max_epochs": int(epochs)},
+                                           "visual": bool(visual and has_videos)},
                                label=f"baselines · {info.id} · {len(chosen)} models × {int(seeds)} seeds")
             pump()
             st.toast("Comparison queued; it runs after the jobs before it.", icon=":material/schedule:")

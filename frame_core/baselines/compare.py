@@ -107,14 +107,25 @@ def run_comparison(
     patience: int | None = None,
     save_predictions: bool = True,
     part: np.ndarray | None = None,
+    features_for_nc=None,
 ) -> pd.DataFrame:
     """Train and test every model × seed; return the ``results.csv`` table (see module doc).
 
     ``log`` is a clean log (``import_log`` output). ``models``: names or a comma-separated string
     (``all`` / ``baselines`` expand). ``part`` overrides the chronological split (tests only).
+    ``features_for_nc`` (nc → visual clip features, called once per N_c) gives ``frame`` and
+    ``coarse`` visual clip embeddings; the baselines never see them.
     """
     names = parse_models(models)
     seed_list = parse_seeds(seeds)
+    feats_cache: dict = {}
+
+    def cached_features(nc: int):
+        if nc not in feats_cache:
+            feats_cache[nc] = features_for_nc(nc)
+        return feats_cache[nc]
+
+    feats_for_nc = cached_features if features_for_nc is not None else None
     train, val, test = split_log(log, part)
     y_test = full_view(test)
     n_runs = len(names) * len(seed_list)
@@ -131,7 +142,7 @@ def run_comparison(
             def on_epoch(event: dict, ctx=ctx) -> None:
                 emit({**event, "event": "epoch", **ctx})
 
-            model = make_model(name, max_epochs=max_epochs, patience=patience)
+            model = make_model(name, max_epochs=max_epochs, patience=patience, features_for_nc=feats_for_nc)
             t0 = time.perf_counter()
             model.fit(train, val, seed=seed, progress=on_epoch, cancel=cancel)
             fit_seconds = time.perf_counter() - t0
@@ -173,6 +184,7 @@ def run_comparison(
             "users": int(pd.concat([train[S.USER], val[S.USER], test[S.USER]]).nunique()),
             "videos": int(pd.concat([train[S.VIDEO], val[S.VIDEO], test[S.VIDEO]]).nunique()),
             "test_full_view_share": float(y_test.mean()),
+            "engine_inputs": "visual clip features" if features_for_nc is not None else "id embeddings",
         }
         write_outputs(out_dir, results, pd.DataFrame(details), pd.concat(preds) if preds else None, info)
     return results

@@ -12,7 +12,8 @@ selection metric of the baselines:
   from their ``duration_time``.
 
 All other settings are the engine's defaults (``FrameConfig``); ``config`` overrides them, e.g.
-``{"epochs": 10}``. Engine progress events of kind ``"epoch"`` are forwarded in the baselines'
+``{"epochs": 10}``. ``features_for_nc`` (nc → visual clip features) gives FRAME and the coarse
+model the videos' content, as in the paper's comparison; without it they use id embeddings. Engine progress events of kind ``"epoch"`` are forwarded in the baselines'
 format (model, epoch, loss, val_auc, elapsed); step events are dropped.
 """
 
@@ -28,10 +29,11 @@ from .base import Baseline, check_cancel, clip_proba
 class FrameAdapter(Baseline):
     """The engine's FRAME model with ``nc`` clips per video."""
 
-    def __init__(self, name: str = "frame", nc: int = 8, config: dict | None = None):
+    def __init__(self, name: str = "frame", nc: int = 8, config: dict | None = None, features_for_nc=None):
         self.name = name
         self.nc = int(nc)
         self.config = dict(config or {})
+        self.features_for_nc = features_for_nc  # nc -> ClipFeatures (visual clip features) or None
 
     def fit(self, train, val, *, seed: int = 0, progress=None, cancel=None) -> FrameAdapter:
         from ..config import FrameConfig
@@ -42,7 +44,8 @@ class FrameAdapter(Baseline):
         log = pd.concat([train, val], ignore_index=True)
         part = np.concatenate([np.zeros(len(train), "int8"), np.ones(len(val), "int8")])
         cfg = FrameConfig(**{**self.config, "nc": self.nc, "seed": int(seed)}).validated()
-        self.data_ = data = prepare_data(log, self.nc, policy=cfg.policy, norm=cfg.norm, part=part)
+        feats = self.features_for_nc(self.nc) if self.features_for_nc is not None else None
+        self.data_ = data = prepare_data(log, self.nc, policy=cfg.policy, norm=cfg.norm, part=part, features=feats)
 
         def forward(event: dict) -> None:
             if progress is not None and event.get("event") == "epoch":

@@ -40,7 +40,7 @@ def _lightgcn(max_epochs=None, patience=None) -> Baseline:
 
 
 def _frame(name: str, nc: int) -> Callable[..., Baseline]:
-    def build(max_epochs=None, patience=None) -> Baseline:
+    def build(max_epochs=None, patience=None, features_for_nc=None) -> Baseline:
         from .frame_adapter import FrameAdapter
 
         cfg = {}
@@ -48,7 +48,7 @@ def _frame(name: str, nc: int) -> Callable[..., Baseline]:
             cfg["epochs"] = int(max_epochs)
         if patience is not None:
             cfg["patience"] = int(patience)
-        return FrameAdapter(name, nc=nc, config=cfg)
+        return FrameAdapter(name, nc=nc, config=cfg, features_for_nc=features_for_nc)
 
     return build
 
@@ -102,7 +102,12 @@ def parse_models(models) -> list[str]:
     return names
 
 
-def make_model(name: str, *, max_epochs: int | None = None, patience: int | None = None) -> Baseline:
+def make_model(name: str, *, max_epochs: int | None = None, patience: int | None = None,
+               features_for_nc=None) -> Baseline:
+    """A fresh model by name. ``features_for_nc`` (nc → visual clip features) only reaches the
+    engine models (``frame``, ``coarse``): the baselines' inputs stay ids and a duration bucket."""
     if name not in REGISTRY:
         raise InputError(f"unknown model {name!r}; use some of {', '.join(MODEL_NAMES)}")
+    if name in ENGINE_MODELS:
+        return REGISTRY[name](max_epochs=max_epochs, patience=patience, features_for_nc=features_for_nc)
     return REGISTRY[name](max_epochs=max_epochs, patience=patience)
