@@ -59,7 +59,7 @@ class FrameConfig:
     user_embedding: bool = False  # add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)
     exclude_batch_edges: bool = True  # take each training view's own edges out of the graphs for its step (no label leak)
     lr: float = 3e-3  # Adam learning rate
-    emb_lr: float = 1e-2  # Adam learning rate of the learned id tables (clip id embeddings, user vectors); measured better than lr
+    emb_lr: float | None = None  # Adam learning rate of the learned id tables (clip ids, user vectors); None = auto: 1e-2 on logs with ≥ 10 training views per video, else lr
     weight_decay: float = 0.0  # Adam weight decay (L2)
     batch_size: int = 16384  # views per mini-batch (smaller on small logs: an epoch has at least 16 steps)
     epochs: int = 60  # maximum number of epochs
@@ -118,6 +118,8 @@ class FrameConfig:
             setattr(self, name, float(v))
         for name in ("lr", "emb_lr"):
             v = getattr(self, name)
+            if name == "emb_lr" and v is None:
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 10:
                 raise InputError(f"{name} must be a number in (0, 10), got {v!r}")
             setattr(self, name, float(v))

@@ -178,3 +178,22 @@ def test_id_tables_train_at_their_own_learning_rate():
     assert len(groups[0]["params"]) + 2 == len(list(model.parameters()))
     with pytest.raises(InputError, match="emb_lr"):
         fast_config(emb_lr=0)
+
+
+def test_auto_emb_lr_follows_views_per_video():
+    from frame_core.trainer import DENSE_EMB_LR, resolve_emb_lr
+
+    log = random_log(seed=6)
+    data = prepare_data(log, 2)
+    train = data.rows(0)
+    per_video = len(train) / len(np.unique(data.video_idx[train]))  # hand count for this log
+    cfg = fast_config(nc=2, lr=1e-3)
+    assert cfg.emb_lr is None
+    expected = DENSE_EMB_LR if per_video >= 10 else 1e-3
+    assert resolve_emb_lr(cfg, data) == expected
+    assert resolve_emb_lr(cfg.replace(emb_lr=5e-3), data) == 5e-3
+    one_view_each = log.drop_duplicates("video_id")  # every video seen once: sparse → lr
+    sparse = prepare_data(one_view_each, 2)
+    assert resolve_emb_lr(cfg, sparse) == 1e-3
+    dense = prepare_data(pd.concat([log] * 12, ignore_index=True), 2)  # ≥ 10 views per video
+    assert resolve_emb_lr(cfg, dense) == DENSE_EMB_LR

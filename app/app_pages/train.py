@@ -84,8 +84,8 @@ def new_run_form(info) -> None:
                 dropout = st.number_input("Dropout", 0.0, 0.95, d.dropout, step=0.05, help=h.get("dropout"))
                 weight_decay = st.number_input("Weight decay", 0.0, 1.0, d.weight_decay, format="%.6f",
                                                help=h.get("weight_decay"))
-                emb_lr = st.number_input("Id-embedding learning rate", 1e-5, 1.0, d.emb_lr, format="%.4f", step=1e-3,
-                                         help=h.get("emb_lr"))
+                emb_lr = st.number_input("Id-embedding learning rate (empty = auto)", 1e-5, 1.0, d.emb_lr,
+                                         format="%.4f", step=1e-3, placeholder="auto", help=h.get("emb_lr"))
             with a2:
                 alpha0 = st.number_input("α0 (input residual)", 0.0, 10.0, d.alpha0, help=h.get("alpha0"))
                 alpha1 = st.number_input("α1 (two-hop)", 0.0, 10.0, d.alpha1, help=h.get("alpha1"))
@@ -116,7 +116,7 @@ def new_run_form(info) -> None:
         "video_score": video_score, "hybrid_lambda": float(lam), "emb_dim": int(emb_dim), "mlp_sizes": sizes,
         "dropout": float(dropout), "id_embeddings": not visual, "metadata": bool(metadata),
         "user_bias": bool(user_bias), "user_embedding": bool(user_embedding), "lr": float(lr),
-        "emb_lr": float(emb_lr), "weight_decay": float(weight_decay),
+        "emb_lr": float(emb_lr) if emb_lr is not None else None, "weight_decay": float(weight_decay),
         "batch_size": int(batch_size), "epochs": int(epochs), "patience": int(patience),
     }
     specs = []
