@@ -124,12 +124,12 @@ def cmd_embed(args) -> int:
 # --- compare (baselines helper's block) -------------------------------------------------
 def cmd_compare(args) -> int:
     from .baselines.compare import run_comparison
-    from .baselines.registry import parse_models
+    from .baselines.registry import ENGINE_MODELS, parse_models
 
     models = parse_models(args.models)
     clean, report = _import(args)
     feats_for_nc = None
-    if any(m in ("frame", "coarse") for m in models):
+    if any(m in ENGINE_MODELS for m in models):
         _default_videos(args)
         if args.videos:
             feats_for_nc = lambda nc: _train_features(args, clean, nc)  # noqa: E731

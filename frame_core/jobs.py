@@ -667,14 +667,14 @@ def _read_result(d: Path) -> dict:
 
 def validate_params(kind: str, params: dict) -> None:
     """Check a job's parameters before queueing it (raises InputError with a one-line message)."""
+    if kind in ("train", "compare") and params.get("visual") not in (None, True, False):
+        raise InputError("visual must be true or false")
     if kind == "train":
         if not params.get("dataset_id"):
             raise InputError("a training job needs a dataset_id")
         from .config import FrameConfig
 
         FrameConfig.from_dict(params.get("config") or {})
-        if params.get("visual") not in (None, True, False):
-            raise InputError("visual must be true or false")
     elif kind == "compare":
         if not params.get("dataset_id"):
             raise InputError("a comparison job needs a dataset_id")
@@ -688,8 +688,6 @@ def validate_params(kind: str, params: dict) -> None:
         seeds = params.get("seeds", 3)
         if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= 10:
             raise InputError("seeds must be a whole number from 1 to 10")
-        if params.get("visual") not in (None, True, False):
-            raise InputError("visual must be true or false")
         options = params.get("options") or {}
         unknown = sorted(set(options) - {"max_epochs", "patience"})
         if unknown:

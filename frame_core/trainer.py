@@ -101,17 +101,14 @@ def resolve_emb_lr(cfg: FrameConfig, data: FrameData) -> float:
     if cfg.emb_lr is not None:
         return float(cfg.emb_lr)
     train = data.rows(0)
-    videos = np.unique(data.video_idx[train]) if len(train) else np.empty(0)
-    per_video = len(train) / max(1, len(videos))
+    per_video = len(train) / max(1, len(np.unique(data.video_idx[train])))
     return DENSE_EMB_LR if per_video >= DENSE_VIEWS_PER_VIDEO else float(cfg.lr)
 
 
-def _adam(model: FrameModel, cfg: FrameConfig, emb_lr: float | None = None) -> torch.optim.Adam:
+def _adam(model: FrameModel, cfg: FrameConfig, emb_lr: float) -> torch.optim.Adam:
     """Adam with two parameter groups: the learned id tables (``EMBEDDING_TABLES``) at
-    ``emb_lr`` (default ``cfg.emb_lr``, or ``cfg.lr`` when that is None), everything else at
-    ``cfg.lr``; fused into one kernel per step where this torch build supports it on CPU."""
-    if emb_lr is None:
-        emb_lr = cfg.emb_lr if cfg.emb_lr is not None else cfg.lr
+    ``emb_lr`` (see :func:`resolve_emb_lr`), everything else at ``cfg.lr``; fused into one
+    kernel per step where this torch build supports it on CPU."""
     named = dict(model.named_parameters())
     groups = [{"params": [p for n, p in named.items() if n not in EMBEDDING_TABLES]}]
     tables = [named[n] for n in EMBEDDING_TABLES if n in named]

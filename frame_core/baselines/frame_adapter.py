@@ -13,8 +13,9 @@ selection metric of the baselines:
 
 All other settings are the engine's defaults (``FrameConfig``); ``config`` overrides them, e.g.
 ``{"epochs": 10}``. ``features_for_nc`` (nc → visual clip features) gives FRAME and the coarse
-model the videos' content, as in the paper's comparison; without it they use id embeddings. Engine progress events of kind ``"epoch"`` are forwarded in the baselines'
-format (model, epoch, loss, val_auc, elapsed); step events are dropped.
+model the videos' content, as in the paper's comparison; without it they use id embeddings.
+Engine progress events of kind ``"epoch"`` are forwarded in the baselines' format (model,
+epoch, loss, val_auc, elapsed); step events are dropped.
 """
 
 from __future__ import annotations
