@@ -2,7 +2,7 @@
 
 Usage: python bench/bench_import.py [--rows N] [--repeat R]
 Writes a CSV with the log schema (ids as strings, times in seconds, ~1 % bad rows of each
-kind) to a temp folder, then times ``frame_core.validation.import_log`` on it (median of R).
+kind) to a temp folder, then times ``frame_core.data.validation.import_log`` on it (median of R).
 Prints a Markdown table. Target (issue #2): ≤ 10 s on the 2-core machine.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from frame_core.validation import import_log
+from frame_core.data.validation import import_log
 
 
 def make_csv(path: Path, rows: int, seed: int = 0) -> None:

@@ -6,7 +6,7 @@
    Learn) through ``streamlit.testing.v1.AppTest`` on each bundled sample, in a fresh temporary
    workspace with cleared caches (the Python imports are warmed up once before timing, so the
    numbers are what a user waits for on first opening a page, not interpreter start-up).
-2. The skip heatmap (``frame_core.analytics.video_codes`` + ``video_table`` + ``skip_heatmap``,
+2. The skip heatmap (``frame_core.services.analytics.video_codes`` + ``video_table`` + ``skip_heatmap``,
    what the page computes on a cache miss for a new dataset) on a synthetic log of ``--views`` rows (20,000 users, 100,000
    string video ids, N_c = 8 and 64, top 30 and 100 videos). Target: ≤ 2 s.
 """
@@ -27,8 +27,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from frame_core import analytics as A  # noqa: E402
-from frame_core import schema as S  # noqa: E402
+from frame_core.common import schema as S  # noqa: E402
+from frame_core.services import analytics as A  # noqa: E402
 
 PAGES = ["home", "data", "skip_explorer", "graph_inspector", "learn", "train", "compare", "recommend"]
 
@@ -73,8 +73,8 @@ def bench_heatmap(n: int, repeats: int) -> list[tuple[str, float, float, float]]
 def _tiny_runs(ds: str, root: Path) -> None:
     """Two finished runs (N_c = 8 and the coarse N_c = 1, 2 epochs, id embeddings) of dataset
     ``ds`` in the workspace ``root``, trained the way the Train page's jobs train."""
-    from frame_core import engine_adapter
-    from frame_core.workspace import Workspace
+    from frame_core.services import engine as engine_adapter
+    from frame_core.services.workspace import Workspace
 
     ws = Workspace(root).ensure()
     log = ws.load_log(ds)
@@ -89,7 +89,7 @@ def bench_pages() -> list[tuple[str, str, float]]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from frame_core.workspace import BUNDLED, SAMPLE_DIR
+    from frame_core.services.workspace import BUNDLED, SAMPLE_DIR
 
     home = str(ROOT / "app" / "Home.py")
     samples = [b.id for b in BUNDLED if (SAMPLE_DIR / b.path).exists()]

@@ -2,12 +2,12 @@
 
 Scales (DESIGN §1.6): **A** = Micro-video-A (12,739 users, 58,291 videos, 342,694 views) and
 **B** = Micro-video-B (22,049 / 61,903 / 2,111,566). Logs come from
-``frame_core.synth.generate_world(..., video=False)`` (generated once into ``--workdir``).
+``frame_core.synth.world.generate_world(..., video=False)`` (generated once into ``--workdir``).
 
 For each scale, in a fresh subprocess (so peak RSS is per scale):
 
 - train FRAME with N_c = 8, d = 64 (other settings: ``FrameConfig`` defaults) for ``--epochs``
-  epochs with early stopping off, through :func:`frame_core.pipeline.train_run` (the whole
+  epochs with early stopping off, through :func:`frame_core.training.pipeline.train_run` (the whole
   path: import, split, labels, graphs, training, evaluation, run folder);
 - epoch time = median of the per-epoch times in ``history.csv`` (training steps plus the
   validation pass);
@@ -61,9 +61,9 @@ def run_scale(scale: str, workdir: Path, epochs: int, nc: int, emb: int, pairs: 
     import pandas as pd
     import torch
 
-    from frame_core.config import FrameConfig
-    from frame_core.pipeline import train_run
-    from frame_core.validation import import_log
+    from frame_core.data.validation import import_log
+    from frame_core.model.config import FrameConfig
+    from frame_core.training.pipeline import train_run
 
     log_path = generate(scale, workdir)
     t0 = time.perf_counter()

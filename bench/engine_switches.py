@@ -47,13 +47,13 @@ VARIANTS: list[tuple[str, dict]] = [
 
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
-    from frame_core.ablation import reference_metrics
-    from frame_core.config import FrameConfig
-    from frame_core.data import prepare_data
-    from frame_core.evaluate import compute_test_metrics, predict_part
-    from frame_core.split import TEST
-    from frame_core.trainer import make_scorer, train_model
-    from frame_core.validation import import_log
+    from frame_core.data.prepare import prepare_data
+    from frame_core.data.split import TEST
+    from frame_core.data.validation import import_log
+    from frame_core.evaluation.evaluate import compute_test_metrics, predict_part
+    from frame_core.experiments.ablation import reference_metrics
+    from frame_core.model.config import FrameConfig
+    from frame_core.training.trainer import make_scorer, train_model
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", default=str(SAMPLE / "interactions.csv"))

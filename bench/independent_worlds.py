@@ -1,4 +1,4 @@
-"""Worlds with clip-level tastes, generated independently of ``frame_core.synth``.
+"""Worlds with clip-level tastes, generated independently of ``frame_core.synth.world``.
 
 The engine issue checks FRAME on "worlds generated independently of this project (same log
 schema, clip-level tastes, no video)". This script writes such worlds with a different

@@ -30,13 +30,13 @@ MAPPING = ["play_time_ms=playing_time", "duration_ms=duration_time", "time_ms=in
 
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
-    from frame_core import metrics as M
-    from frame_core.ablation import results_markdown
     from frame_core.baselines.reference import LogRegBaseline, PopularityBaseline
-    from frame_core.config import FrameConfig
-    from frame_core.data import prepare_data
-    from frame_core.pipeline import train_run
-    from frame_core.validation import import_log
+    from frame_core.data.prepare import prepare_data
+    from frame_core.data.validation import import_log
+    from frame_core.evaluation import metrics as M
+    from frame_core.experiments.ablation import results_markdown
+    from frame_core.model.config import FrameConfig
+    from frame_core.training.pipeline import train_run
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", default=str(DEFAULT_LOG))

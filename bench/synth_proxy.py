@@ -38,7 +38,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from frame_core.split import TEST, TRAIN, VAL, chronological_split  # noqa: E402
+from frame_core.data.split import TEST, TRAIN, VAL, chronological_split  # noqa: E402
 from frame_core.synth import THEMES, load_world  # noqa: E402
 
 

@@ -33,8 +33,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from frame_core.split import TEST, chronological_split  # noqa: E402
-from frame_core.validation import import_log  # noqa: E402
+from frame_core.data.split import TEST, chronological_split  # noqa: E402
+from frame_core.data.validation import import_log  # noqa: E402
 
 SAMPLE = ROOT / "sample_data" / "synthetic"
 

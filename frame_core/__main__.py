@@ -1,7 +1,7 @@
-"""``python -m frame_core``: see :mod:`frame_core.cli`."""
+"""``python -m frame_core``: see :mod:`frame_core.cli.main`."""
 
 import sys
 
-from .cli import main
+from frame_core.cli.main import main
 
 sys.exit(main())

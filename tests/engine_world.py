@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from frame_core.config import FrameConfig
+from frame_core.model.config import FrameConfig
 
 FAST = dict(emb_dim=8, mlp_sizes=(8,), epochs=2, patience=2, batch_size=64)
 
@@ -19,8 +19,8 @@ def fast_config(**kw) -> FrameConfig:
 
 def synth_log(out_dir: Path, users: int = 30, videos: int = 40, per_user: int = 12, seed: int = 0) -> pd.DataFrame:
     """A clean log from the project's synthetic world generator (no video files)."""
+    from frame_core.data.validation import import_log
     from frame_core.synth import generate_world
-    from frame_core.validation import import_log
 
     generate_world(out_dir, users=users, videos=videos, per_user=per_user, seed=seed, video=False)
     log, _ = import_log(Path(out_dir) / "interactions.csv")
@@ -44,10 +44,10 @@ def random_log(n_users: int = 12, n_videos: int = 15, per_user: int = 10, seed: 
 
 
 def random_features(video_ids, nc: int, dim: int = 6, seed: int = 0):
-    """A FeatureTable with random vectors for every clip of the given videos."""
-    from frame_core.features import FeatureTable
+    """A ClipFeatures with random vectors for every clip of the given videos."""
+    from frame_core.data.features import ClipFeatures
 
     rng = np.random.default_rng(seed)
     vids = np.repeat(np.asarray(list(video_ids), dtype=object), nc)
     clips = np.tile(np.arange(nc), len(video_ids))
-    return FeatureTable(vids, clips, rng.normal(size=(len(vids), dim)).astype("float32"))
+    return ClipFeatures(vids, clips, rng.normal(size=(len(vids), dim)).astype("float32"))

@@ -1,5 +1,5 @@
 """Pages Home, Data, Skip Explorer, Graph Inspector and Learn (AppTest), and the engine modules
-behind them (``frame_core.analytics``, ``frame_core.graph_views``, ``frame_core.thumbnails``)
+behind them (``frame_core.services.analytics``, ``frame_core.services.graph_views``, ``frame_core.services.thumbnails``)
 against hand-computed values."""
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from frame_core import analytics as A
-from frame_core import graph_views as GV
-from frame_core import schema as S
-from frame_core.graphs import graphs_for_log
-from frame_core.split import TRAIN
-from frame_core.validation import validate_log
-from frame_core.workspace import BUNDLED, SAMPLE_DIR, Workspace
+from frame_core.common import schema as S
+from frame_core.data.graphs import graphs_for_log
+from frame_core.data.split import TRAIN
+from frame_core.data.validation import validate_log
+from frame_core.services import analytics as A
+from frame_core.services import graph_views as GV
+from frame_core.services.workspace import BUNDLED, SAMPLE_DIR, Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = str(ROOT / "app" / "Home.py")
@@ -219,7 +219,7 @@ def test_graph_inspector_user_and_video(ws, small):
     neg = next(t for t in fig["data"] if t.get("name") == "negative edge (R^N)")
     assert pos["line"]["dash"] == "solid" and neg["line"]["dash"] == "dash"
     log = ws.load_log(small.id)
-    from frame_core.split import chronological_split
+    from frame_core.data.split import chronological_split
 
     maps, _, g = graphs_for_log(log, chronological_split(log), 8, "watched-positive")
     u = int(maps.user_index(["u2"])[0])
@@ -457,7 +457,7 @@ def test_world_scenes():
 
 
 def test_clip_thumbnails(tmp_path):
-    from frame_core.thumbnails import clip_thumbnails, find_video_file
+    from frame_core.services.thumbnails import clip_thumbnails, find_video_file
 
     (tmp_path / "v7.webm").write_bytes(_webm())
     (tmp_path / "broken.webm").write_bytes(b"not a video")
@@ -469,7 +469,7 @@ def test_clip_thumbnails(tmp_path):
 
 
 def test_formula_safe_rejected_download():
-    from frame_core.safe_csv import to_csv_bytes
+    from frame_core.common.safe_csv import to_csv_bytes
 
     df = pd.DataFrame({"line": [2], "reason": ["duplicate"], S.USER: ["=cmd()"]})
     assert b"'=cmd()" in to_csv_bytes(df)

@@ -11,8 +11,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from frame_core.jobs import CANCELLED, JobQueue
-from frame_core.workspace import Workspace
+from frame_core.services.jobs import CANCELLED, JobQueue
+from frame_core.services.workspace import Workspace
 from tests.test_jobs import _report, random_log
 
 HOME = str(Path(__file__).resolve().parent.parent / "app" / "Home.py")
@@ -61,8 +61,8 @@ def tiny_dataset(ws: Workspace) -> str:
 
 
 def train_runs(ws: Workspace, ds_id: str) -> None:
-    from frame_core.config import FrameConfig
-    from frame_core.pipeline import train_run
+    from frame_core.model.config import FrameConfig
+    from frame_core.training.pipeline import train_run
 
     log = ws.load_log(ds_id)
     for nc in (4, 1):

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from frame_core.cli import main
-from frame_core.graphs import graphs_for_log
-from frame_core.split import chronological_split
-from frame_core.validation import import_log
+from frame_core.cli.main import main
+from frame_core.data.graphs import graphs_for_log
+from frame_core.data.split import chronological_split
+from frame_core.data.validation import import_log
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())

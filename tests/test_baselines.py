@@ -17,12 +17,12 @@ from frame_core.baselines import BASELINE_MODELS, make_model, results_markdown, 
 from frame_core.baselines.base import full_view
 from frame_core.baselines.compare import RESULT_COLUMNS, split_log
 from frame_core.baselines.reference import LogRegBaseline, PopularityBaseline
-from frame_core.cli import main
-from frame_core.errors import CancelledError, InputError
-from frame_core.metrics import METRIC_KEYS, video_metrics
+from frame_core.cli.main import main
+from frame_core.common.errors import CancelledError, InputError
+from frame_core.evaluation.metrics import METRIC_KEYS, video_metrics
 
-ENGINE = importlib.util.find_spec("frame_core.trainer") is not None and (
-    importlib.util.find_spec("frame_core.inference") is not None
+ENGINE = importlib.util.find_spec("frame_core.training.trainer") is not None and (
+    importlib.util.find_spec("frame_core.model.scorer") is not None
 )
 MODELS = [*BASELINE_MODELS, *(["frame", "coarse"] if ENGINE else [])]
 

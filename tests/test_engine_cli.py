@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
-from frame_core.cli import main
+from frame_core.cli.main import main
 
 from .engine_world import random_log
 

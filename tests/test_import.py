@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from frame_core.errors import InputError
-from frame_core.validation import import_log, parse_mapping, suggest_mapping
+from frame_core.common.errors import InputError
+from frame_core.data.validation import import_log, parse_mapping, suggest_mapping
 
 from .conftest import KUAIRAND, KUAIRAND_MAP
 

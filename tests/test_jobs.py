@@ -1,4 +1,4 @@
-"""Background job queue (frame_core.jobs): queueing, one at a time, cancel, killed workers,
+"""Background job queue (frame_core.services.jobs.queue): queueing, one at a time, cancel, killed workers,
 concurrent launches, and the rename that commits a run. Workers are real subprocesses."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from frame_core import engine_adapter as E
-from frame_core.errors import InputError
-from frame_core.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobQueue
-from frame_core.workspace import Workspace
+from frame_core.common.errors import InputError
+from frame_core.services import engine as E
+from frame_core.services.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobQueue
+from frame_core.services.workspace import Workspace
 
 
 def random_log(users: int = 30, videos: int = 40, per_user: int = 12, seed: int = 0) -> pd.DataFrame:
@@ -204,7 +204,7 @@ def test_reconcile_after_commit_counts_as_done(queue):
 
 
 def _report():
-    from frame_core.validation import import_log
+    from frame_core.data.validation import import_log
 
     return import_log(random_log().to_csv(index=False).encode(), name="tiny.csv")[1]
 

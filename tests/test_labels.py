@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frame_core.errors import InputError
-from frame_core.labels import clip_labels, labels_frame, skip_clip
+from frame_core.common.errors import InputError
+from frame_core.data.labels import clip_labels, labels_frame, skip_clip
 
 
 def as_tuples(lab):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from frame_core import metrics as M
+from frame_core.evaluation import metrics as M
 
 L3, L5 = math.log2(3), math.log2(5)
 
@@ -80,7 +80,7 @@ def test_skip_localisation_hand_computed():
 
 
 def test_skip_distribution_is_a_survival_split():
-    from frame_core.evaluate import skip_distribution
+    from frame_core.evaluation.evaluate import skip_distribution
 
     d = skip_distribution(np.array([[0.5, 0.5, 1.0], [1.0, 1.0, 1.0]]))
     # row 0: P(end at 0) ∝ 0.5, at 1 ∝ 0.5·0.5, at 2 ∝ 0.25·0 -> normalised (2/3, 1/3, 0)

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from frame_core.config import FrameConfig
-from frame_core.data import prepare_data
-from frame_core.errors import InputError
-from frame_core.inference import Scorer
-from frame_core.model import log1mexp, spmm, video_log_probs, video_probs
-from frame_core.trainer import build_model
+from frame_core.common.errors import InputError
+from frame_core.data.prepare import prepare_data
+from frame_core.model.config import FrameConfig
+from frame_core.model.heads import log1mexp, video_log_probs, video_probs
+from frame_core.model.scorer import Scorer
+from frame_core.model.sparse import spmm
+from frame_core.training.trainer import build_model
 
 from .engine_world import fast_config, random_features, random_log
 
@@ -53,7 +54,7 @@ def test_subset_two_hop_equals_full():
 def test_spmm_gradient_matches_dense():
     import scipy.sparse as sp
 
-    from frame_core.graphs import to_torch_csr
+    from frame_core.data.graphs import to_torch_csr
 
     A = sp.random(5, 7, density=0.4, format="csr", random_state=0, dtype="float32")
     X = torch.randn(7, 3, requires_grad=True)
@@ -195,7 +196,7 @@ def test_config_round_trip_and_validation():
 
 @pytest.mark.parametrize("mlp_sizes", [(8,), (8, 4)])
 def test_scorer_chunks_and_unknown_videos_keep_row_order(monkeypatch, mlp_sizes):
-    import frame_core.inference as inference
+    import frame_core.model.scorer as inference
 
     data, cfg, m = _setup(interaction="mlp+dot", mlp_sizes=mlp_sizes)
     with torch.no_grad():

@@ -1,11 +1,11 @@
-"""Run comparison helpers (frame_core.run_analysis) against hand-computed values."""
+"""Run comparison helpers (frame_core.evaluation.run_analysis) against hand-computed values."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from frame_core import metrics as M
-from frame_core import run_analysis as A
+from frame_core.evaluation import metrics as M
+from frame_core.evaluation import run_analysis as A
 
 
 def test_roc_and_pr_match_metrics():

@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from frame_core import runs as R
-from frame_core.ablation import parse_ncs, run_ablation
-from frame_core.errors import CancelledError, InputError
-from frame_core.pipeline import train_run
+from frame_core.common.atomic import atomic_write_json
+from frame_core.common.errors import CancelledError, InputError
+from frame_core.experiments.ablation import parse_ncs, run_ablation
+from frame_core.training.pipeline import train_run
 
 from .engine_world import fast_config, random_features, synth_log
 
@@ -86,7 +87,7 @@ def test_list_runs_only_lists_finished(run, tmp_path):
     # a run folder without DONE (e.g. killed before the end) is not listed as finished
     fake = root / "half"
     fake.mkdir()
-    R.atomic_write_json(fake / R.CONFIG, {"status": "running", "pid": 2**22 + 12345, "host": os.uname().nodename,
+    atomic_write_json(fake / R.CONFIG, {"status": "running", "pid": 2**22 + 12345, "host": os.uname().nodename,
                                           "config": {"nc": 2}})
     assert "half" not in set(R.list_runs(root)["run_id"])
     allr = R.list_runs(root, include_unfinished=True)
@@ -94,7 +95,7 @@ def test_list_runs_only_lists_finished(run, tmp_path):
     with pytest.raises(InputError, match="did not finish"):
         R.load_run(fake)
     # even a config that says finished is not trusted without DONE
-    R.atomic_write_json(fake / R.CONFIG, {"status": "finished", "config": {"nc": 2}})
+    atomic_write_json(fake / R.CONFIG, {"status": "finished", "config": {"nc": 2}})
     assert "half" not in set(R.list_runs(root)["run_id"])
 
 

@@ -7,9 +7,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frame_core.graphs import IdMaps, binary_matrix, build_graphs, graphs_for_log, normalize, to_torch_csr
-from frame_core.labels import clip_labels
-from frame_core.split import TEST, TRAIN, VAL, chronological_split
+from frame_core.data.graphs import IdMaps, binary_matrix, build_graphs, graphs_for_log, normalize, to_torch_csr
+from frame_core.data.labels import clip_labels
+from frame_core.data.split import TEST, TRAIN, VAL, chronological_split
 
 
 def make_log(n_views_per_user, seed=0):
@@ -114,7 +114,7 @@ def test_no_validation_or_test_row_reaches_a_graph(counts, nc, policy, seed):
 
 
 def test_bad_norm_is_an_input_error():
-    from frame_core.errors import InputError
+    from frame_core.common.errors import InputError
 
     with pytest.raises(InputError):
         normalize(binary_matrix(np.array([0]), np.array([0]), (1, 1)), "nope")

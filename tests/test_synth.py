@@ -1,4 +1,4 @@
-"""The synthetic world generator (frame_core.synth): determinism, schema, world structure, videos."""
+"""The synthetic world generator (frame_core.synth.world): determinism, schema, world structure, videos."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from frame_core import synth
-from frame_core.errors import InputError
+from frame_core.common.errors import InputError
 
 COLUMNS = ["user_id", "video_id", "playing_time", "duration_time", "interaction_timestamp", "like", "follow", "forward"]
 

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
-from frame_core.data import prepare_data
-from frame_core.errors import CancelledError, InputError
-from frame_core.evaluate import compute_test_metrics, predict_part
-from frame_core.model import edge_values
-from frame_core.split import TEST
-from frame_core.trainer import build_model, effective_batch_size, make_scorer, train_model
+from frame_core.common.errors import CancelledError, InputError
+from frame_core.data.prepare import prepare_data
+from frame_core.data.split import TEST
+from frame_core.evaluation.evaluate import compute_test_metrics, predict_part
+from frame_core.model.sparse import edge_values
+from frame_core.training.trainer import build_model, effective_batch_size, make_scorer, train_model
 
 from .engine_world import fast_config, random_log, synth_log
 
@@ -76,7 +76,7 @@ def test_best_epoch_is_restored(world):
     assert res.selection == "val_auc"
     assert res.best_epoch == int(h.loc[h["val_auc"].idxmax(), "epoch"])
     # the restored model reproduces the best epoch's validation AUC
-    from frame_core.evaluate import val_metrics
+    from frame_core.evaluation.evaluate import val_metrics
 
     assert val_metrics(data, make_scorer(res.model, data))["val_auc"] == pytest.approx(h["val_auc"].max())
 
@@ -138,7 +138,8 @@ def test_edge_values_lookup():
 def test_batch_edges_are_taken_out_of_the_graph(world):
     """With exclusion, a batch made of all of one user's training views gives that user the
     cold interest vector σ(0) (all their edges are removed)."""
-    from frame_core.trainer import _batch_edges, build_model
+    from frame_core.training.batches import batch_edges as _batch_edges
+    from frame_core.training.trainer import build_model
 
     cfg = fast_config(nc=2)
     data = prepare_data(world, 2)
@@ -167,7 +168,7 @@ def test_effective_batch_size():
 
 
 def test_id_tables_train_at_their_own_learning_rate():
-    from frame_core.trainer import _adam, resolve_emb_lr
+    from frame_core.training.trainer import _adam, resolve_emb_lr
 
     data = prepare_data(random_log(seed=5), 2)
     cfg = fast_config(nc=2, lr=1e-3, emb_lr=2e-2, user_embedding=True)
@@ -181,7 +182,7 @@ def test_id_tables_train_at_their_own_learning_rate():
 
 
 def test_auto_emb_lr_follows_views_per_video():
-    from frame_core.trainer import DENSE_EMB_LR, resolve_emb_lr
+    from frame_core.training.trainer import DENSE_EMB_LR, resolve_emb_lr
 
     log = random_log(seed=6)
     data = prepare_data(log, 2)

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from frame_core.errors import InputError
+from frame_core.common.errors import InputError
 from frame_core.video import ClipFeatures, embed_videos, load_clip_features, save_clip_features
 
 from .onnx_writer import global_pool_model

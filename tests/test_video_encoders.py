@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from frame_core.errors import InputError
+from frame_core.common.errors import InputError
 from frame_core.video import Encoder, HandcraftedEncoder, OnnxEncoder, get_encoder
 
 from .onnx_writer import global_pool_model

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from frame_core.errors import InputError
+from frame_core.common.errors import InputError
 from frame_core.video import UnreadableVideoError, read_clip_frames, sample_frame_indices, sample_times
 from frame_core.video.frames import MAX_NC
 

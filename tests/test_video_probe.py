@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from frame_core.errors import InputError
+from frame_core.common.errors import InputError
 from frame_core.video import UnreadableVideoError, check_videos, probe_video, sanitise_name
 
 from .video_factory import write_bad_files, write_truncated, write_video

@@ -5,9 +5,9 @@ import io
 import pandas as pd
 import pytest
 
-from frame_core.errors import InputError
-from frame_core.safe_csv import neutralise, to_csv_bytes
-from frame_core.workspace import Workspace, safe_video_name, slugify
+from frame_core.common.errors import InputError
+from frame_core.common.safe_csv import neutralise, to_csv_bytes
+from frame_core.services.workspace import Workspace, safe_video_name, slugify
 
 HEADER = "user_id,video_id,playing_time,duration_time,interaction_timestamp\n"
 
@@ -72,7 +72,7 @@ def test_formula_injection_is_neutralised():
 def _import_many(root: str, n: int, tag: int) -> list[str]:
     import pandas as pd
 
-    from frame_core.workspace import Workspace
+    from frame_core.services.workspace import Workspace
 
     log = pd.DataFrame({"user_id": [f"u{tag}"] * 3, "video_id": ["a", "b", "c"], "playing_time": [1.0, 2.0, 3.0],
                         "duration_time": [3.0, 3.0, 3.0], "interaction_timestamp": [1.0, 2.0, 3.0]})

@@ -15,12 +15,12 @@ import streamlit as st
 
 from app.components.data import dataset_picker, md_escape, workspace
 from app.components.jobs import POLL_SECONDS, fmt_duration, job_progress, job_queue, pump, refresh_jobs
-from frame_core import engine_adapter as E
-from frame_core import metrics as M
-from frame_core import run_analysis as A
-from frame_core.errors import InputError
-from frame_core.jobs import DONE
-from frame_core.safe_csv import to_csv_bytes
+from frame_core.common.errors import InputError
+from frame_core.common.safe_csv import to_csv_bytes
+from frame_core.evaluation import metrics as M
+from frame_core.evaluation import run_analysis as A
+from frame_core.services import engine as E
+from frame_core.services.jobs import DONE
 
 METRIC_KEYS = [k for k, _, _ in A.METRICS]
 GROUP = ["dataset", "model", "nc", "policy", "embeddings", "video_score", "epochs", "emb_dim", "setting"]

@@ -13,12 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from app.components.data import DATASET_KEY, md_escape, workspace
-from frame_core import schema as S
-from frame_core.errors import InputError
-from frame_core.logio import read_table
-from frame_core.safe_csv import to_csv_bytes
-from frame_core.validation import REASONS, import_log, suggest_mapping
-from frame_core.workspace import VIDEO_EXTENSIONS, safe_video_name
+from frame_core.common import schema as S
+from frame_core.common.errors import InputError
+from frame_core.common.safe_csv import to_csv_bytes
+from frame_core.data.logio import read_table
+from frame_core.data.validation import REASONS, import_log, suggest_mapping
+from frame_core.services.workspace import VIDEO_EXTENSIONS, safe_video_name
 
 NONE = "(none)"
 PREVIEW_ROWS = 10

@@ -11,9 +11,9 @@ from app.components import explore as E
 from app.components.charts import bipartite_figure, signed_matrix_figure
 from app.components.data import dataset_picker, dataset_version
 from app.components.toy import show_graphs, show_labels, show_normalised, show_views, toy_editor
-from frame_core import graph_views as GV
-from frame_core import schema as S
-from frame_core.graphs import NORMS
+from frame_core.common import schema as S
+from frame_core.data.graphs import NORMS
+from frame_core.services import graph_views as GV
 
 NORM_KEY = "gi_norm"
 TRAIN_KEY = "gi_train_only"

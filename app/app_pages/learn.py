@@ -11,9 +11,9 @@ from app.components import explore as E
 from app.components.charts import label_counts_figure, matrix_figure
 from app.components.data import dataset_picker, dataset_version, md_escape
 from app.components.toy import show_graphs, show_labels, show_normalised, show_views, toy_editor
-from frame_core import analytics as A
-from frame_core import schema as S
-from frame_core.graph_views import toy_propagation
+from frame_core.common import schema as S
+from frame_core.services import analytics as A
+from frame_core.services.graph_views import toy_propagation
 
 st.title("Learn: how FRAME works")
 info, log = dataset_picker()

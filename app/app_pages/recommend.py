@@ -12,13 +12,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app.components.data import dataset_picker, dataset_version, md_escape, workspace
-from frame_core import engine_adapter as E
-from frame_core import run_analysis as A
-from frame_core import schema as S
-from frame_core.errors import InputError
-from frame_core.labels import is_full_view, skip_clip
-from frame_core.safe_csv import to_csv_bytes
-from frame_core.split import PART_NAMES, TRAIN, chronological_split
+from frame_core.common import schema as S
+from frame_core.common.errors import InputError
+from frame_core.common.safe_csv import to_csv_bytes
+from frame_core.data.labels import is_full_view, skip_clip
+from frame_core.data.split import PART_NAMES, TRAIN, chronological_split
+from frame_core.evaluation import run_analysis as A
+from frame_core.services import engine as E
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")

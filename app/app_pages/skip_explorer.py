@@ -13,9 +13,9 @@ import streamlit as st
 from app.components import explore as E
 from app.components.charts import heatmap_chart, label_profile_figure, timeline_figure, user_strip_figure
 from app.components.data import dataset_picker, dataset_version, md_escape
-from frame_core import analytics as A
-from frame_core import schema as S
-from frame_core.thumbnails import find_video_file, video_mime
+from frame_core.common import schema as S
+from frame_core.services import analytics as A
+from frame_core.services.thumbnails import find_video_file, video_mime
 
 TABS = ["Across videos", "One video", "One user"]
 TAB_KEY = "sx_tab"

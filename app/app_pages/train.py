@@ -1,6 +1,6 @@
 """Train: configure FRAME, queue background training jobs, watch them live, cancel them.
 
-Training runs in a worker subprocess (``frame_core.jobs``); this page only writes job records
+Training runs in a worker subprocess (``frame_core.services.jobs.queue``); this page only writes job records
 and reads progress files, so it never blocks and survives a browser refresh.
 """
 
@@ -24,10 +24,10 @@ from app.components.jobs import (
     refresh_jobs,
     status_text,
 )
-from frame_core.config import ACTIVATIONS, NORMS, VIDEO_SCORES, FrameConfig
-from frame_core.errors import InputError
-from frame_core.jobs import DONE, FAILED, RUNNING
-from frame_core.labels import POLICIES
+from frame_core.common.errors import InputError
+from frame_core.data.labels import POLICIES
+from frame_core.model.config import ACTIVATIONS, NORMS, VIDEO_SCORES, FrameConfig
+from frame_core.services.jobs import DONE, FAILED, RUNNING
 
 INSPECT_KEY = "train_inspect_job"
 LATEST = "(running or latest)"

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from frame_core import schema as S
+from frame_core.common import schema as S
 
 GREEN = "#16a34a"
 RED = "#dc2626"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from frame_core.errors import InputError
-from frame_core.workspace import Workspace
+from frame_core.common.errors import InputError
+from frame_core.services.workspace import Workspace
 
 DATASET_KEY = "dataset_id"
 

@@ -1,5 +1,5 @@
 """Shared controls and bounded caches of the exploration pages (Skip Explorer, Graph Inspector,
-Learn). The computations themselves live in ``frame_core.analytics`` / ``frame_core.graph_views``;
+Learn). The computations themselves live in ``frame_core.services.analytics`` / ``frame_core.services.graph_views``;
 this module only keys them by (dataset id, version, settings) so that a rerun is cheap.
 """
 
@@ -10,11 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from app.components.data import load_log
-from frame_core import analytics as A
-from frame_core import schema as S
-from frame_core.labels import DEFAULT_POLICY, MAX_NC, POLICIES
-from frame_core.split import TRAIN, chronological_split
-from frame_core.thumbnails import clip_thumbnails
+from frame_core.common import schema as S
+from frame_core.data.labels import DEFAULT_POLICY, MAX_NC, POLICIES
+from frame_core.data.split import TRAIN, chronological_split
+from frame_core.services import analytics as A
+from frame_core.services.thumbnails import clip_thumbnails
 
 NC_KEY = "explore_nc"
 POLICY_KEY = "explore_policy"
@@ -118,7 +118,7 @@ def thumbnails(path: str, mtime_ns: int, nc: int) -> list[bytes]:
 @st.cache_resource(max_entries=4, show_spinner="Building the user–clip graphs…")
 def graphs(ds_id: str, version: str, nc: int, policy: str, norm: str, train_only: bool):
     """(IdMaps, ClipLabels, UserClipGraphs) of a dataset; shared, never mutated by callers."""
-    from frame_core.graphs import graphs_for_log  # imports torch: only pages that draw graphs pay for it
+    from frame_core.data.graphs import graphs_for_log  # imports torch: only pages that draw graphs pay for it
 
     log = load_log(ds_id, version)
     part = chronological_split(log) if train_only else np.full(len(log), TRAIN, dtype="int8")

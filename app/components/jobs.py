@@ -1,4 +1,4 @@
-"""UI side of background jobs (engine side: :mod:`frame_core.jobs`).
+"""UI side of background jobs (engine side: :mod:`frame_core.services.jobs.queue`).
 
 - :func:`job_queue` is the workspace's queue; every page reads job state from disk through it,
   so a browser refresh or a second session sees the same jobs.
@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app.components.data import workspace
-from frame_core.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobQueue
+from frame_core.services.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobQueue
 
 POLL_SECONDS = 1.5
 STATUS_ICONS = {QUEUED: ":material/schedule:", RUNNING: ":material/play_circle:", DONE: ":material/check_circle:",

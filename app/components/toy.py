@@ -8,10 +8,10 @@ import streamlit as st
 
 from app.components.charts import matrix_figure
 from app.components.data import md_escape
-from frame_core import schema as S
-from frame_core.errors import InputError
-from frame_core.graph_views import TOY_DURATION, TOY_NC, ToySteps, toy_log, toy_steps
-from frame_core.labels import POLICIES
+from frame_core.common import schema as S
+from frame_core.common.errors import InputError
+from frame_core.data.labels import POLICIES
+from frame_core.services.graph_views import TOY_DURATION, TOY_NC, ToySteps, toy_log, toy_steps
 
 
 def toy_editor(key: str) -> ToySteps | None:

@@ -11,10 +11,10 @@ progress, cancel)`` then ``predict(df) -> P(full view)``.
   that trains them all on the same split and writes ``results.csv`` / ``results.md``.
 """
 
-from .base import Baseline
-from .compare import results_markdown, run_comparison, summary_table
-from .reference import LogRegBaseline, PopularityBaseline
-from .registry import BASELINE_MODELS, MODEL_NAMES, make_model, parse_models
+from frame_core.baselines.base import Baseline
+from frame_core.baselines.compare import results_markdown, run_comparison, summary_table
+from frame_core.baselines.reference import LogRegBaseline, PopularityBaseline
+from frame_core.baselines.registry import BASELINE_MODELS, MODEL_NAMES, make_model, parse_models
 
 __all__ = [
     "BASELINE_MODELS",

@@ -7,14 +7,14 @@ end (label = full view, ``playing_time >= duration_time``).
 
 Conventions shared by all baselines:
 
-- Inputs are DataFrames in the log schema (:mod:`frame_core.schema`); ids are compared as
+- Inputs are DataFrames in the log schema (:mod:`frame_core.common.schema`); ids are compared as
   strings. A baseline may only read ``user_id``, ``video_id`` and ``duration_time`` at predict
   time: ``playing_time`` is the label and never a feature.
 - Users and videos unseen in training (cold) get a score, never an error.
 - ``predict`` returns float64 probabilities strictly inside (0, 1), one per input row, in order.
 - ``progress(event)`` is an optional callback taking a dict with keys ``model``, ``epoch``,
   ``loss``, ``val_auc``, ``elapsed`` (seconds); ``cancel`` is an optional object with
-  ``is_set()``; when it is set, training raises :class:`frame_core.errors.CancelledError`.
+  ``is_set()``; when it is set, training raises :class:`frame_core.common.errors.CancelledError`.
 - Library code never prints.
 """
 
@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import schema as S
-from ..errors import CancelledError
-from ..labels import is_full_view
+from frame_core.common import schema as S
+from frame_core.common.errors import CancelledError
+from frame_core.data.labels import is_full_view
 
 P_EPS = 1e-7  # predictions are clipped to [P_EPS, 1 - P_EPS]
 

@@ -3,7 +3,7 @@
 Every model is trained on the **same** chronological split (DESIGN §1.5: per user, the last
 floor(0.2·n) views test, the floor(0.1·n) before them validation, the rest training), selected
 on validation AUC by its own early stopping, and scored with
-:func:`frame_core.metrics.video_metrics` on the **same** test rows (label = full view).
+:func:`frame_core.evaluation.metrics.video_metrics` on the **same** test rows (label = full view).
 
 Outputs written to ``out_dir`` (all atomically, CSVs formula-safe):
 
@@ -33,12 +33,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import schema as S
-from ..errors import InputError
-from ..metrics import METRIC_KEYS, video_metrics
-from ..split import TEST, TRAIN, VAL, chronological_split
-from .base import check_cancel, full_view
-from .registry import make_model, parse_models
+from frame_core.baselines.base import check_cancel, full_view
+from frame_core.baselines.registry import make_model, parse_models
+from frame_core.common import schema as S
+from frame_core.common.errors import InputError
+from frame_core.data.split import TEST, TRAIN, VAL, chronological_split
+from frame_core.evaluation.metrics import METRIC_KEYS, video_metrics
 
 RESULT_COLUMNS = ("model", "seed", *METRIC_KEYS)
 LOWER_IS_BETTER = frozenset({"logloss"})
@@ -245,8 +245,8 @@ def write_outputs(
     info: dict,
 ) -> None:
     """Write results.csv, results.md, runs.csv, comparison.json (and test_predictions.csv)."""
-    from ..atomic import atomic_write_bytes
-    from ..safe_csv import write_csv
+    from frame_core.common.atomic import atomic_write_bytes
+    from frame_core.common.safe_csv import write_csv
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .base import Baseline, Reporter, check_cancel, clip_proba, full_view
-from .features import CtrFeatures, fill_oov_row
-from .training import TrainConfig, predict_batched, seeded, train_pointwise
+from frame_core.baselines.base import Baseline, Reporter, check_cancel, clip_proba, full_view
+from frame_core.baselines.features import CtrFeatures, fill_oov_row
+from frame_core.baselines.training import TrainConfig, predict_batched, seeded, train_pointwise
 
 DNN = (128, 64)
 CTR_MODELS: dict[str, tuple[str, dict]] = {
@@ -60,7 +60,7 @@ class CtrBaseline(Baseline):
         self.model_kwargs = {**CTR_MODELS[name][1], **model_kwargs}
 
     def _build(self, seed: int) -> torch.nn.Module:
-        from ._deepctr import load
+        from frame_core.baselines._deepctr import load
 
         dc = load()
         from deepctr_torch.inputs import SparseFeat

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import schema as S
+from frame_core.common import schema as S
 
 OOV = 0
 

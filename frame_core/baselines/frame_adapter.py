@@ -1,13 +1,13 @@
 """FRAME (``frame``, N_c = 8) and the coarse model (``coarse``, N_c = 1) behind the Baseline contract.
 
-A thin adapter over the engine (:mod:`frame_core.data`, :mod:`frame_core.trainer`,
-:mod:`frame_core.inference`), so that the comparison trains FRAME on exactly the rows, split and
+A thin adapter over the engine (:mod:`frame_core.data.prepare`, :mod:`frame_core.training.trainer`,
+:mod:`frame_core.model.scorer`), so that the comparison trains FRAME on exactly the rows, split and
 selection metric of the baselines:
 
 - ``fit(train, val)`` concatenates the two, marks them part 0 / part 1 and calls
   ``prepare_data(log, nc, part=...)`` then ``train_model(data, FrameConfig(nc=..., seed=...))``
   (early stopping on validation AUC, best epoch kept). Graphs come from the training rows only.
-- ``predict(df)`` scores pairs with the engine's :class:`~frame_core.inference.Scorer`, as
+- ``predict(df)`` scores pairs with the engine's :class:`~frame_core.model.scorer.Scorer`, as
   ``Run.predict`` does: unknown users get the cold-user embedding, unknown videos are embedded
   from their ``duration_time``.
 
@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import schema as S
-from .base import Baseline, check_cancel, clip_proba
+from frame_core.baselines.base import Baseline, check_cancel, clip_proba
+from frame_core.common import schema as S
 
 
 class FrameAdapter(Baseline):
@@ -37,9 +37,9 @@ class FrameAdapter(Baseline):
         self.features_for_nc = features_for_nc  # nc -> ClipFeatures (visual clip features) or None
 
     def fit(self, train, val, *, seed: int = 0, progress=None, cancel=None) -> FrameAdapter:
-        from ..config import FrameConfig
-        from ..data import prepare_data
-        from ..trainer import train_model
+        from frame_core.data.prepare import prepare_data
+        from frame_core.model.config import FrameConfig
+        from frame_core.training.trainer import train_model
 
         check_cancel(cancel)
         log = pd.concat([train, val], ignore_index=True)
@@ -68,7 +68,7 @@ class FrameAdapter(Baseline):
         return self
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
-        from ..inference import Scorer
+        from frame_core.model.scorer import Scorer
 
         if not hasattr(self, "scorer_"):
             self.scorer_ = Scorer(self.model_, self.data_.maps, self.data_.durations, self.data_.features).prepare()

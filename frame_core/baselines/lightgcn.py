@@ -39,11 +39,11 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from .. import schema as S
-from ..graphs import binary_matrix, normalize
-from .base import Baseline, Reporter, check_cancel, clip_proba, full_view, logit
-from .features import IdVocab, fill_oov_row
-from .training import TrainConfig, seeded, train_pointwise
+from frame_core.baselines.base import Baseline, Reporter, check_cancel, clip_proba, full_view, logit
+from frame_core.baselines.features import IdVocab, fill_oov_row
+from frame_core.baselines.training import TrainConfig, seeded, train_pointwise
+from frame_core.common import schema as S
+from frame_core.data.graphs import binary_matrix, normalize
 
 
 def sparse_csr(R: sp.csr_matrix) -> torch.Tensor:

@@ -35,9 +35,9 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from .. import schema as S
-from ..metrics import auc
-from .base import Baseline, Reporter, check_cancel, clip_proba, full_view, logit, sigmoid
+from frame_core.baselines.base import Baseline, Reporter, check_cancel, clip_proba, full_view, logit, sigmoid
+from frame_core.common import schema as S
+from frame_core.evaluation.metrics import auc
 
 
 class RateTable:

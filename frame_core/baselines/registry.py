@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..errors import InputError
-from .base import Baseline
-from .training import TrainConfig
+from frame_core.baselines.base import Baseline
+from frame_core.baselines.training import TrainConfig
+from frame_core.common.errors import InputError
 
 
 def _train_config(base: TrainConfig, max_epochs, patience) -> TrainConfig:
@@ -25,7 +25,7 @@ def _train_config(base: TrainConfig, max_epochs, patience) -> TrainConfig:
 
 def _ctr(name: str) -> Callable[..., Baseline]:
     def build(max_epochs=None, patience=None) -> Baseline:
-        from .ctr import CtrBaseline
+        from frame_core.baselines.ctr import CtrBaseline
 
         return CtrBaseline(name, config=_train_config(TrainConfig(), max_epochs, patience))
 
@@ -33,7 +33,7 @@ def _ctr(name: str) -> Callable[..., Baseline]:
 
 
 def _lightgcn(max_epochs=None, patience=None) -> Baseline:
-    from .lightgcn import LightGCNBaseline
+    from frame_core.baselines.lightgcn import LightGCNBaseline
 
     base = LightGCNBaseline()
     return LightGCNBaseline(config=_train_config(base.config, max_epochs, patience))
@@ -41,7 +41,7 @@ def _lightgcn(max_epochs=None, patience=None) -> Baseline:
 
 def _frame(name: str, nc: int) -> Callable[..., Baseline]:
     def build(max_epochs=None, patience=None, features_for_nc=None) -> Baseline:
-        from .frame_adapter import FrameAdapter
+        from frame_core.baselines.frame_adapter import FrameAdapter
 
         cfg = {}
         if max_epochs is not None:
@@ -55,7 +55,7 @@ def _frame(name: str, nc: int) -> Callable[..., Baseline]:
 
 def _reference(name: str) -> Callable[..., Baseline]:
     def build(max_epochs=None, patience=None) -> Baseline:
-        from .reference import LogRegBaseline, PopularityBaseline
+        from frame_core.baselines.reference import LogRegBaseline, PopularityBaseline
 
         return {"popularity": PopularityBaseline, "logreg": LogRegBaseline}[name]()
 

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..metrics import auc
-from .base import Reporter, check_cancel
+from frame_core.baselines.base import Reporter, check_cancel
+from frame_core.evaluation.metrics import auc
 
 
 @contextlib.contextmanager

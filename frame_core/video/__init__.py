@@ -7,10 +7,11 @@
 - :mod:`.embed`: :func:`embed_videos`, :class:`ClipFeatures`, feature file I/O.
 """
 
-from .embed import ClipFeatures, embed_videos, load_clip_features, save_clip_features
-from .encoders import Encoder, HandcraftedEncoder, OnnxEncoder, get_encoder
-from .frames import read_clip_frames, sample_frame_indices, sample_times
-from .probe import (
+from frame_core.data.features import ClipFeatures
+from frame_core.video.embed import embed_videos, load_clip_features, save_clip_features
+from frame_core.video.encoders import Encoder, HandcraftedEncoder, OnnxEncoder, get_encoder
+from frame_core.video.frames import read_clip_frames, sample_frame_indices, sample_times
+from frame_core.video.probe import (
     VIDEO_EXTENSIONS,
     UnreadableVideoError,
     VideoInfo,

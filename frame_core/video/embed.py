@@ -11,11 +11,9 @@ gets no rows; it is named in the report with its reason.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import time
-import uuid
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,11 +24,13 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from .cache import EmbeddingCache, default_cache_dir, embedding_key, probe_key
-from .encoders import Encoder, get_encoder
-from .frames import METHODS, check_nc_k, read_clip_frames
-from .probe import (
+from frame_core.common.atomic import atomic_path
+from frame_core.common.errors import InputError
+from frame_core.data.features import ClipFeatures
+from frame_core.video.cache import EmbeddingCache, default_cache_dir, embedding_key, probe_key
+from frame_core.video.encoders import Encoder, get_encoder
+from frame_core.video.frames import METHODS, check_nc_k, read_clip_frames
+from frame_core.video.probe import (
     ProgressFn,
     StagedVideos,
     UnreadableVideoError,
@@ -49,88 +49,6 @@ FORMAT = "frame-clip-features/v1"
 _META_ENCODER = b"frame.encoder_id"
 _META_NC = b"frame.nc"
 _META_FORMAT = b"frame.format"
-
-
-# ------------------------------------------------------------------------------ features
-@dataclasses.dataclass(eq=False)
-class ClipFeatures:
-    """Visual feature vectors, one row per (video, clip).
-
-    ``video_ids``: str array (n_rows,); ``clips``: int64 array (n_rows,), 0-based clip index
-    ``< nc``; ``matrix``: float32 (n_rows, dim); ``encoder_id``: the encoder that made them
-    (``"unknown"`` for a CSV without one); ``nc``: clips per video.
-    """
-
-    video_ids: np.ndarray
-    clips: np.ndarray
-    matrix: np.ndarray
-    encoder_id: str
-    nc: int
-
-    def __post_init__(self):
-        self.video_ids = np.asarray(self.video_ids, dtype=object).astype(str)
-        self.clips = np.asarray(self.clips, dtype=np.int64)
-        self.matrix = np.asarray(self.matrix, dtype=np.float32)
-        if self.matrix.ndim != 2:
-            raise ValueError(f"matrix must be 2-D, got shape {self.matrix.shape}")
-        n = self.matrix.shape[0]
-        if self.video_ids.shape != (n,) or self.clips.shape != (n,):
-            raise ValueError("video_ids, clips and matrix rows must have the same length")
-        self.nc = int(self.nc)
-        self._index: tuple[pd.Index, np.ndarray] | None = None
-
-    @property
-    def dim(self) -> int:
-        return int(self.matrix.shape[1])
-
-    def __len__(self) -> int:
-        return int(self.matrix.shape[0])
-
-    @property
-    def video_list(self) -> list[str]:
-        """Distinct video ids, sorted."""
-        return sorted(set(self.video_ids.tolist()))
-
-    def _table(self) -> tuple[pd.Index, np.ndarray]:
-        if self._index is None:
-            vids = pd.Index(pd.unique(self.video_ids))
-            table = np.full((len(vids), max(self.nc, 1)), -1, dtype=np.int64)
-            ok = (self.clips >= 0) & (self.clips < self.nc)
-            rows = np.nonzero(ok)[0]
-            table[vids.get_indexer(self.video_ids[ok]), self.clips[ok]] = rows
-            self._index = (vids, table)
-        return self._index
-
-    def lookup(self, video_ids, clips) -> tuple[np.ndarray, np.ndarray]:
-        """Rows for the pairs ``(video_ids[i], clips[i])``.
-
-        Returns ``(matrix (m, dim) float32, found (m,) bool)``; rows that are not found are
-        zeros. Ids are compared as strings. Vectorised (no Python loop over rows).
-        """
-        v = np.asarray(video_ids, dtype=object).astype(str).ravel()
-        c = np.asarray(clips).astype(np.int64).ravel()
-        if v.shape != c.shape:
-            raise ValueError("video_ids and clips must have the same length")
-        vids, table = self._table()
-        vi = vids.get_indexer(v)
-        found = (vi >= 0) & (c >= 0) & (c < self.nc)
-        rows = np.full(len(v), -1, dtype=np.int64)
-        rows[found] = table[vi[found], c[found]]
-        found &= rows >= 0
-        out = np.zeros((len(v), self.dim), dtype=np.float32)
-        out[found] = self.matrix[rows[found]]
-        return out, found
-
-    def to_frame(self) -> pd.DataFrame:
-        """``video_id``, ``clip``, ``f0 … f{d-1}`` (float32)."""
-        df = pd.DataFrame(self.matrix, columns=[f"f{i}" for i in range(self.dim)])
-        df.insert(0, "clip", self.clips)
-        df.insert(0, "video_id", pd.array(self.video_ids, dtype="string"))
-        return df
-
-
-def _empty(encoder_id: str, nc: int, dim: int) -> ClipFeatures:
-    return ClipFeatures(np.array([], dtype=str), np.array([], np.int64), np.zeros((0, dim), np.float32), encoder_id, nc)
 
 
 # --------------------------------------------------------------------------------- embed
@@ -162,7 +80,7 @@ def embed_videos(
     and ``False`` disables caching. ``log``: optional DataFrame with ``video_id`` and
     ``duration_time`` (s) to cross-check (missing files, unlogged files, durations off by > 1 s).
     ``progress(done, total, stage)`` is called after each file (stage ``"embed"``), on the
-    calling thread; it may raise (e.g. :class:`~frame_core.errors.CancelledError`) to stop. ``method``: frame sampling strategy (``"auto"``, ``"sequential"``,
+    calling thread; it may raise (e.g. :class:`~frame_core.common.errors.CancelledError`) to stop. ``method``: frame sampling strategy (``"auto"``, ``"sequential"``,
     ``"seek"``). ``workers``: files decoded in parallel threads, one decoder thread each
     (default :func:`default_workers`; 1 = everything on the calling thread). Encoders with a
     true ``thread_safe`` attribute (the handcrafted one) also encode in those threads; others
@@ -327,11 +245,9 @@ def save_clip_features(features: ClipFeatures, path: str | os.PathLike) -> Path:
     import pyarrow.parquet as pq
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
+    with atomic_path(path) as tmp:
         if path.suffix.lower() == ".csv":
-            from ..safe_csv import neutralise
+            from frame_core.common.safe_csv import neutralise
 
             neutralise(features.to_frame()).to_csv(tmp, index=False, float_format="%.9g")
         else:
@@ -343,10 +259,6 @@ def save_clip_features(features: ClipFeatures, path: str | os.PathLike) -> Path:
                 cols[f"f{i}"] = pa.array(np.ascontiguousarray(features.matrix[:, i]), pa.float32())
             meta = {_META_ENCODER: features.encoder_id.encode(), _META_NC: str(features.nc).encode(), _META_FORMAT: FORMAT.encode()}
             pq.write_table(pa.table(cols).replace_schema_metadata(meta), tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

@@ -28,7 +28,7 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from ..errors import InputError
+from frame_core.common.errors import InputError
 
 
 @runtime_checkable

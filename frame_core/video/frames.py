@@ -38,8 +38,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import InputError
-from .probe import (
+from frame_core.common.errors import InputError
+from frame_core.video.probe import (
     UnreadableVideoError,
     VideoInfo,
     check_truncation,

@@ -7,7 +7,7 @@ Conventions
   extension, so ``007.webm`` is video ``"007"`` (ids are strings, as in the log).
 - Uploaded names are sanitised (:func:`sanitise_name`): only the basename is kept (no path
   traversal), characters outside ``[A-Za-z0-9._-]`` become ``_`` and leading/trailing ``.``/``_``
-  are stripped, exactly like :func:`frame_core.workspace.safe_video_name`.
+  are stripped, exactly like :func:`frame_core.services.workspace.safe_video_name`.
 - Times are seconds. A file's duration is ``frames / fps``: frame ``i`` is shown during
   ``[i / fps, (i + 1) / fps)``.
 
@@ -50,7 +50,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from frame_core.common.errors import InputError
 
 logger = logging.getLogger(__name__)
 

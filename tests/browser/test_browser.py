@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from frame_core.workspace import BUNDLED, SAMPLE_DIR
+from frame_core.services.workspace import BUNDLED, SAMPLE_DIR
 from tests.browser.helpers import (
     PAGES,
     ROOT,

@@ -1,0 +1,158 @@
+"""Configuration of one FRAME training run (DESIGN §1.4).
+
+:class:`FrameConfig` is a flat, JSON-serialisable dataclass. Every field is one switch; the
+defaults follow the slides except where a measurement said otherwise (test AUC, 3 seeds, on the
+bundled synthetic sample with visual features and on the real KuaiRand sample with id
+embeddings; ``bench/engine_switches.py`` reproduces the table):
+
+- ``policy = "watched-positive"`` (DESIGN §1.2); ``video_score = "product"`` (beat ``mean`` on
+  both samples); ``hybrid_lambda = 0.5`` (λ = 0 lost ≈ 0.02 AUC on KuaiRand);
+- separate W for the two paths (shared W lost ≈ 0.014 on KuaiRand); learned αp, αn;
+- ``interaction = "mlp+dot"`` and ``exclude_batch_edges = True`` (see :mod:`frame_core.model.frame`);
+- ``tanh`` as σ (as good as sigmoid, converges in fewer epochs);
+- ``emb_lr = None`` (auto): the id tables learn at 1e-2 on logs with ≥ 10 training views per
+  video (a world with strong clip tastes needed it: 0.761 → 0.852 test AUC) and at ``lr`` on
+  sparser logs (KuaiRand, ~4 views per video, lost 0.009 at 1e-2); see
+  ``trainer.resolve_emb_lr`` and ``bench/independent_worlds.py``;
+- ``batch_size = 16384``: each step propagates over the whole graph, a cost that does not
+  depend on the batch, so large logs use large batches (small logs are capped so that an
+  epoch has at least 16 steps, see ``trainer.effective_batch_size``).
+
+``nc = 1`` is the coarse-grained model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from frame_core.common.errors import InputError
+from frame_core.data.labels import MAX_NC, POLICIES, check_nc
+
+NORMS = ("symmetric", "row")
+VIDEO_SCORES = ("mean", "product")
+ACTIVATIONS = ("sigmoid", "tanh", "leaky_relu", "relu")
+INTERACTIONS = ("mlp", "mlp+dot")
+
+
+@dataclasses.dataclass
+class FrameConfig:
+    """All settings of a run. Field comments are the one-line documentation shown in the UI."""
+
+    nc: int = 8  # clips per video, N_c (1 = coarse-grained model)
+    policy: str = "watched-positive"  # clip label policy: "watched-positive" (default, measured better) or "paper"
+    norm: str = "symmetric"  # graph normalisation of R̃: "symmetric" D_u^-1/2 R D_c^-1/2, or "row" D_u^-1 R
+    shared_w: bool = False  # one W for the positive and negative paths (as the reference code) instead of separate
+    activation: str = "tanh"  # σ of the graph layers: sigmoid, tanh, leaky_relu or relu
+    alpha0: float = 1.0  # weight α0 of the input-embedding residual H_c0 in H_c = α0·H_c0 + α1·H_c1
+    alpha1: float = 1.0  # weight α1 of the two-hop clip embedding H_c1
+    learn_alpha01: bool = False  # learn α0 and α1 (initialised at the values above) instead of fixing them
+    alpha_p: float = 1.0  # weight αp of the positive score z_p in ŷ = sigmoid(αp·z_p − αn·z_n)
+    alpha_n: float = 1.0  # weight αn of the negative score z_n
+    learn_alpha_pn: bool = True  # learn αp and αn (the reference code fixes 0.8 and 0.2)
+    video_score: str = "product"  # video score from clip probabilities: "product" (survival) or "mean" (slides)
+    hybrid_lambda: float = 0.5  # weight λ of the hybrid video-level BCE(ŷ_uv, full view); 0 turns it off
+    emb_dim: int = 64  # embedding size d of clips and user interests
+    interaction: str = "mlp+dot"  # z = MLP(h_u ‖ h_c) as FRAME ("mlp"), or plus a weighted inner product <w ⊙ h_u, h_c> ("mlp+dot")
+    mlp_sizes: tuple[int, ...] = (64,)  # hidden layer sizes of MLP_p and MLP_n (input 2d, output 1)
+    dropout: float = 0.1  # dropout on the MLP hidden layers during training
+    id_embeddings: bool | None = None  # learned clip id embeddings; None = only when no visual features are given
+    metadata: bool = True  # add clip metadata (log duration, clip start/end seconds, position) to H_c0
+    user_bias: bool = False  # add a learned per-user logit bias (not in FRAME; cold users get 0)
+    user_embedding: bool = False  # add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)
+    exclude_batch_edges: bool = True  # take each training view's own edges out of the graphs for its step (no label leak)
+    lr: float = 3e-3  # Adam learning rate
+    emb_lr: float | None = None  # Adam learning rate of the learned id tables (clip ids, user vectors); None = auto: 1e-2 on logs with ≥ 10 training views per video, else lr
+    weight_decay: float = 0.0  # Adam weight decay (L2)
+    batch_size: int = 16384  # views per mini-batch (smaller on small logs: an epoch has at least 16 steps)
+    epochs: int = 60  # maximum number of epochs
+    patience: int = 5  # early stopping: epochs without a better validation AUC before stopping
+    seed: int = 0  # seed of initialisation, shuffling and dropout
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["mlp_sizes"] = list(self.mlp_sizes)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FrameConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise InputError(f"unknown config field(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        d = dict(d)
+        if "mlp_sizes" in d and d["mlp_sizes"] is not None:
+            d["mlp_sizes"] = tuple(int(x) for x in d["mlp_sizes"])
+        return cls(**d).validated()
+
+    def replace(self, **changes) -> "FrameConfig":
+        """A copy with some fields changed, validated."""
+        return dataclasses.replace(self, **changes).validated()
+
+    # ------------------------------------------------------------------ checks
+    def validated(self) -> "FrameConfig":
+        """Return self after checking every field; raises InputError with a one-line message."""
+        self.nc = check_nc(self.nc)
+        if self.nc > MAX_NC:  # pragma: no cover - check_nc covers it
+            raise InputError(f"N_c must be at most {MAX_NC}")
+        _choice("policy", self.policy, POLICIES)
+        _choice("norm", self.norm, NORMS)
+        _choice("video_score", self.video_score, VIDEO_SCORES)
+        _choice("activation", self.activation, ACTIVATIONS)
+        _choice("interaction", self.interaction, INTERACTIONS)
+        _positive_int("emb_dim", self.emb_dim, 1, 4096)
+        _positive_int("batch_size", self.batch_size, 1, 10_000_000)
+        _positive_int("epochs", self.epochs, 1, 100_000)
+        _positive_int("patience", self.patience, 1, 100_000)
+        _positive_int("seed", self.seed, 0, 2**31 - 1)
+        if isinstance(self.mlp_sizes, int):
+            self.mlp_sizes = (self.mlp_sizes,)
+        self.mlp_sizes = tuple(self.mlp_sizes)
+        for h in self.mlp_sizes:
+            _positive_int("mlp_sizes entry", h, 1, 65536)
+        for name in ("alpha0", "alpha1", "alpha_p", "alpha_n", "hybrid_lambda", "weight_decay"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 0 or v == float("inf"):
+                raise InputError(f"{name} must be a finite number ≥ 0, got {v!r}")
+            setattr(self, name, float(v))
+        for name in ("lr", "emb_lr"):
+            v = getattr(self, name)
+            if name == "emb_lr" and v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 10:
+                raise InputError(f"{name} must be a number in (0, 10), got {v!r}")
+            setattr(self, name, float(v))
+        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise InputError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        self.dropout = float(self.dropout)
+        for name in ("shared_w", "learn_alpha01", "learn_alpha_pn", "metadata", "user_bias", "user_embedding",
+                     "exclude_batch_edges"):
+            setattr(self, name, _as_bool(name, getattr(self, name)))
+        if self.id_embeddings is not None:
+            self.id_embeddings = _as_bool("id_embeddings", self.id_embeddings)
+        return self
+
+
+def _choice(name: str, value, options) -> None:
+    if value not in options:
+        raise InputError(f"unknown {name} {value!r}; use one of {', '.join(options)}")
+
+
+def _positive_int(name: str, value, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise InputError(f"{name} must be a whole number from {lo} to {hi}, got {value!r}")
+
+
+def _as_bool(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+        return value.lower() in ("true", "yes", "on", "1")
+    raise InputError(f"{name} must be true or false, got {value!r}")

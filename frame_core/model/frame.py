@@ -1,0 +1,380 @@
+"""The FRAME model in PyTorch (docs/design.md, "Model").
+
+Notation (U users, V videos, N_c clips per video, C = V·N_c clips, d = ``emb_dim``)::
+
+    H_c0 = clip input embeddings                                   (C, d)
+    H_up = σ(R̃p · H_c0 · Wp1)        H_un = σ(R̃n · H_c0 · Wn1)     (U, d) user interest
+    H_cp = σ(R̃pᵀ · H_up · Wp2)       H_cn = σ(R̃nᵀ · H_un · Wn2)    (C, d) two-hop clips
+    H_c1 = (H_cp + H_cn) / 2          H_c  = α0 · H_c0 + α1 · H_c1
+    z_p  = MLP_p(h_up ‖ h_c)          z_n  = MLP_n(h_un ‖ h_c)
+           (+ ⟨w_p ⊙ h_up, h_c⟩ and ⟨w_n ⊙ h_un, h_c⟩ with ``interaction = "mlp+dot"``)
+    logit_uc = αp · z_p − αn · z_n   (+ b_u with ``user_bias``)
+    ŷ_uc = sigmoid(logit_uc)          probability that u does not skip clip c
+    ŷ_uv = mean_c ŷ_uc  or  Π_c ŷ_uc  (``video_score``)
+
+H_c0 of clip c (position k = c mod N_c) is the sum of
+- a learned id embedding (``id_embeddings``), **masked to zero for cold clips** (no training
+  label): an untrained random vector would give cold clips a random score;
+- a position embedding of k, shared by all videos;
+- a linear map of the standardised clip metadata (``metadata``; see ``features.META_NAMES``);
+- a linear map of the standardised visual features (when given; zeros where missing).
+
+So a clip of a video never seen in training still gets a content/metadata embedding through
+the α0·H_c0 residual. A user with no training rows has a zero row in R̃, so
+``H_up = σ(0)``: the model scores them from the clip side alone; the same constant is used for
+user ids the model has never seen. The user representation is only H_up / H_un, as in FRAME;
+``user_bias`` (off by default) adds a per-user logit offset for comparison, and
+``user_embedding`` (off by default) a learned per-user vector to both aggregations
+(H_up = σ((R̃p·H_c0 + e_u)·Wp1), the same e_u in H_un), masked to zero for users without
+training edges, so that cold and unknown users keep the σ(0) interest.
+
+Two measured departures from the slides, both switches (see ``FrameConfig``):
+- ``interaction = "mlp+dot"`` adds a weighted inner product between the user interest and the
+  clip embedding to each MLP score (zero at initialisation, so training starts from plain
+  FRAME); an MLP over a concatenation learns such matches slowly.
+- During training the batch's own (user, clip) edges are taken out of R̃ for that step
+  (:class:`EdgeRemoval`, ``exclude_batch_edges``); otherwise a view's label reaches its own
+  score through the graph (its edge *is* its label), which evaluation rows never have.
+
+Graphs are sparse CSR; the product with R̃ uses :class:`_SpMM`, whose backward multiplies by a
+precomputed CSR transpose (never a dense user × clip matrix).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from frame_core.data.features import META_DIM
+from frame_core.model.config import FrameConfig
+from frame_core.model.heads import ClipMLP, video_log_probs
+from frame_core.model.sparse import EdgeRemoval, GraphOps, spmm
+
+_ACT = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
+}
+
+
+_ACT_INPLACE = {
+    "sigmoid": torch.sigmoid_,
+    "tanh": torch.tanh_,
+    "relu": torch.relu_,
+    "leaky_relu": lambda x: F.leaky_relu_(x, 0.2),
+}
+
+
+@dataclasses.dataclass
+class Batch:
+    """One training step's views, as the model's :meth:`FrameModel.loss` takes them.
+
+    ``users``/``videos`` (B,) int64 id-map indices (users may be −1 = cold); ``clip_y`` (B, N_c)
+    float32 clip labels (1 = the user got past the clip, 0 = left in it); ``clip_mask`` (B, N_c)
+    bool, True where the clip is labelled; ``y`` (B,) float32 video label (1 = full view);
+    ``remove``: the batch's own graph edges to take out for this step (or None).
+    """
+
+    users: torch.Tensor
+    videos: torch.Tensor
+    clip_y: torch.Tensor
+    clip_mask: torch.Tensor
+    y: torch.Tensor
+    remove: EdgeRemoval | None = None
+
+
+@dataclasses.dataclass
+class LossParts:
+    """The loss of one batch: ``total = clip + λ · video`` (``video`` is 0 when λ = 0)."""
+
+    total: torch.Tensor
+    clip: torch.Tensor
+    video: torch.Tensor
+
+
+class FrameModel(nn.Module):
+    """FRAME over fixed id maps. ``n_users``, ``n_videos``: sizes of the id maps; ``feat_dim``:
+    width f of visual clip features (0 = none).
+
+    Learned state lives in ``state_dict()`` (parameters plus the standardisation buffers).
+    Data-derived tables (graphs, clip metadata, features, warm mask) are attached with
+    :meth:`attach` and are not part of the state dict.
+    """
+
+    def __init__(self, cfg: FrameConfig, n_users: int, n_videos: int, feat_dim: int = 0):
+        super().__init__()
+        self.cfg = cfg
+        self.nc = nc = cfg.nc
+        self.n_users, self.n_videos, self.n_clips = n_users, n_videos, n_videos * nc
+        d = cfg.emb_dim
+        self.d = d
+        self.feat_dim = feat_dim
+        self.act = _ACT[cfg.activation]
+        self.use_id = cfg.id_embeddings if cfg.id_embeddings is not None else feat_dim == 0
+        self.clip_id = nn.Embedding(self.n_clips, d) if self.use_id else None
+        if self.clip_id is not None:
+            nn.init.normal_(self.clip_id.weight, std=0.1)
+        self.pos = nn.Embedding(nc, d)
+        nn.init.normal_(self.pos.weight, std=0.1)
+        self.meta = nn.Linear(META_DIM, d) if cfg.metadata else None
+        self.register_buffer("meta_mean", torch.zeros(META_DIM))
+        self.register_buffer("meta_std", torch.ones(META_DIM))
+        self.feat = nn.Linear(feat_dim, d) if feat_dim else None
+        self.register_buffer("feat_mean", torch.zeros(feat_dim))
+        self.register_buffer("feat_std", torch.ones(feat_dim))
+        self.w_p1 = nn.Linear(d, d, bias=False)
+        self.w_p2 = nn.Linear(d, d, bias=False)
+        if not cfg.shared_w:
+            self.w_n1 = nn.Linear(d, d, bias=False)
+            self.w_n2 = nn.Linear(d, d, bias=False)
+        a01 = torch.tensor([cfg.alpha0, cfg.alpha1])
+        apn = torch.tensor([cfg.alpha_p, cfg.alpha_n])
+        if cfg.learn_alpha01:
+            self.alpha01 = nn.Parameter(a01)
+        else:
+            self.register_buffer("alpha01", a01)
+        if cfg.learn_alpha_pn:
+            self.alpha_pn = nn.Parameter(apn)
+        else:
+            self.register_buffer("alpha_pn", apn)
+        self.mlp_p = ClipMLP(d, cfg.mlp_sizes, cfg.dropout)
+        self.mlp_n = ClipMLP(d, cfg.mlp_sizes, cfg.dropout)
+        if cfg.interaction == "mlp+dot":  # weighted inner products, zero at init (= plain FRAME)
+            self.dot_p = nn.Parameter(torch.zeros(d))
+            self.dot_n = nn.Parameter(torch.zeros(d))
+        else:
+            self.dot_p = self.dot_n = None
+        self.user_b = nn.Embedding(n_users, 1) if cfg.user_bias else None
+        if self.user_b is not None:
+            nn.init.zeros_(self.user_b.weight)
+        self.user_e = nn.Embedding(n_users, d) if cfg.user_embedding else None
+        if self.user_e is not None:
+            nn.init.normal_(self.user_e.weight, std=0.1)
+        # data tables (not persistent): set by attach()
+        self.graph: GraphOps | None = None
+        self.register_buffer("clip_meta", torch.zeros(0, META_DIM), persistent=False)
+        self.register_buffer("meta_z", torch.zeros(0, META_DIM), persistent=False)
+        self.register_buffer("clip_feat", torch.zeros(0, feat_dim), persistent=False)
+        self.register_buffer("warm", torch.zeros(0), persistent=False)
+        self.register_buffer("warm_user", torch.zeros(0), persistent=False)
+        self.register_buffer("clip_pos", torch.arange(self.n_clips) % nc, persistent=False)
+
+    # ------------------------------------------------------------------ data
+    @property
+    def w_n1_(self) -> nn.Linear:
+        return self.w_p1 if self.cfg.shared_w else self.w_n1
+
+    @property
+    def w_n2_(self) -> nn.Linear:
+        return self.w_p2 if self.cfg.shared_w else self.w_n2
+
+    def fit_scalers(self, clip_meta: np.ndarray, clip_feat: np.ndarray | None, feat_found: np.ndarray | None) -> None:
+        """Set the standardisation buffers from the clip tables (once, before training)."""
+        m = torch.from_numpy(np.asarray(clip_meta, dtype="float32"))
+        if len(m):
+            self.meta_mean.copy_(m.mean(0))
+            self.meta_std.copy_(m.std(0, unbiased=False).clamp_min(1e-3))
+        if self.feat_dim and clip_feat is not None and feat_found is not None and feat_found.any():
+            f = torch.from_numpy(np.asarray(clip_feat, dtype="float32")[feat_found])
+            self.feat_mean.copy_(f.mean(0))
+            self.feat_std.copy_(f.std(0, unbiased=False).clamp_min(1e-6))
+
+    def attach(self, graphs_norm: tuple[sp.csr_matrix, sp.csr_matrix], clip_meta: np.ndarray, warm: np.ndarray,
+               clip_feat: np.ndarray | None = None, feat_found: np.ndarray | None = None) -> "FrameModel":
+        """Attach the normalised graphs (R̃p, R̃n: scipy CSR (U, C)), raw clip metadata (C, 4),
+        warm mask (C,) and raw visual features (C, f) with their found mask (C,)."""
+        RP, RN = graphs_norm
+        if RP.shape != (self.n_users, self.n_clips):
+            raise ValueError(f"graph shape {RP.shape} does not match the model ({self.n_users}, {self.n_clips})")
+        self.graph = GraphOps(RP, RN)
+        self.clip_meta = torch.from_numpy(np.asarray(clip_meta, dtype="float32"))
+        self.meta_z = (self.clip_meta - self.meta_mean) / self.meta_std  # standardised, (C, 4)
+        self.warm = torch.from_numpy(np.asarray(warm, dtype="float32"))
+        self.warm_user = torch.from_numpy(((np.diff(RP.indptr) + np.diff(RN.indptr)) > 0).astype("float32"))
+        if self.feat_dim:
+            self.clip_feat = self.standardise_feat(clip_feat, feat_found)
+        return self
+
+    def standardise_feat(self, feat: np.ndarray | None, found: np.ndarray | None) -> torch.Tensor:
+        """Raw visual features (m, f) → standardised tensor, zero rows where not found."""
+        f = torch.from_numpy(np.asarray(feat, dtype="float32"))
+        f = (f - self.feat_mean) / self.feat_std
+        if found is not None:
+            f = f * torch.from_numpy(np.asarray(found, dtype="float32"))[:, None]
+        return f
+
+    # ------------------------------------------------------------------ embeddings
+    def clip_input(self, clip_ids: torch.Tensor, position: torch.Tensor, meta: torch.Tensor,
+                   feat: torch.Tensor | None, warm: torch.Tensor) -> torch.Tensor:
+        """H_c0 rows for m clips. ``clip_ids`` (m,) global index or -1; ``position`` (m,) 0..nc-1;
+        ``meta`` (m, 4) raw metadata; ``feat`` (m, f) standardised features or None;
+        ``warm`` (m,) 1.0 where the id embedding may be used. Returns (m, d)."""
+        h = self.pos(position)
+        if self.clip_id is not None:
+            h = h + self.clip_id(clip_ids.clamp_min(0)) * warm[:, None]
+        if self.meta is not None:
+            h = h + self.meta((meta - self.meta_mean) / self.meta_std)
+        if self.feat is not None and feat is not None:
+            h = h + self.feat(feat)
+        return h
+
+    def h_c0_all(self) -> torch.Tensor:
+        """H_c0 of every clip of the id map: (C, d). Same values as :meth:`clip_input` over all
+        clips, computed with fewer full-size temporaries (biases folded into the position term)."""
+        V, nc, d = self.n_videos, self.nc, self.d
+        shift = self.pos.weight  # (nc, d)
+        if self.meta is not None:
+            shift = shift + self.meta.bias
+        if self.feat is not None:
+            shift = shift + self.feat.bias
+        if self.clip_id is not None:
+            h = (self.clip_id.weight * self.warm[:, None]).view(V, nc, d) + shift
+        else:
+            h = shift.expand(V, nc, d)
+        h = h.reshape(self.n_clips, d)
+        if self.meta is not None:
+            h = torch.addmm(h, self.meta_z, self.meta.weight.t())
+        if self.feat is not None:
+            h = torch.addmm(h, self.clip_feat, self.feat.weight.t())
+        return h
+
+    def user_interest(self, h0: torch.Tensor, remove: "EdgeRemoval | None" = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """First hop: (H_up, H_un), each (U, d), from H_c0 (C, d). ``remove`` takes the given
+        edges out of R̃p / R̃n for this computation (the training batch's own edges)."""
+        g = self.graph
+        agg_p = spmm(g.RP, g.RPt, h0)
+        agg_n = spmm(g.RN, g.RNt, h0)
+        if remove is not None:
+            agg_p = agg_p.index_add(0, remove.pos_users, h0[remove.pos_clips] * remove.pos_values[:, None], alpha=-1)
+            agg_n = agg_n.index_add(0, remove.neg_users, h0[remove.neg_clips] * remove.neg_values[:, None], alpha=-1)
+        if self.user_e is not None:  # masked to zero for users without training edges (= cold users)
+            e = self.user_e.weight * self.warm_user[:, None]
+            agg_p, agg_n = agg_p + e, agg_n + e
+        return self.act(self.w_p1(agg_p)), self.act(self.w_n1_(agg_n))
+
+    def two_hop(self, h_up: torch.Tensor, h_un: torch.Tensor, clips: np.ndarray | None = None,
+                remove: "EdgeRemoval | None" = None) -> torch.Tensor:
+        """Second hop: H_c1 = (σ(R̃pᵀ H_up Wp2) + σ(R̃nᵀ H_un Wn2)) / 2 for the given global clip
+        indices (m,) (all C clips when None). Returns (m, d). With ``remove``, its
+        ``*_rows`` index into ``clips`` (positions 0..m-1)."""
+        g = self.graph
+        xp, xn = self.w_p2(h_up), self.w_n2_(h_un)
+        if clips is None:
+            sp_, spt, sn_, snt = g.RPt, g.RP, g.RNt, g.RN
+        else:
+            sp_, spt, sn_, snt = g.clip_rows(clips)
+        agg_p = spmm(sp_, spt, xp)
+        if remove is not None:
+            agg_p = agg_p.index_add(0, remove.pos_rows, xp[remove.pos_users] * remove.pos_values[:, None], alpha=-1)
+        if not torch.is_grad_enabled():  # inference over all clips: keep one (m, d) buffer
+            act_ = _ACT_INPLACE[self.cfg.activation]
+            out = act_(agg_p)
+            agg_n = spmm(sn_, snt, xn)
+            if remove is not None:
+                agg_n.index_add_(0, remove.neg_rows, xn[remove.neg_users] * remove.neg_values[:, None], alpha=-1)
+            return out.add_(act_(agg_n)).mul_(0.5)
+        agg_n = spmm(sn_, snt, xn)
+        if remove is not None:
+            agg_n = agg_n.index_add(0, remove.neg_rows, xn[remove.neg_users] * remove.neg_values[:, None], alpha=-1)
+        return 0.5 * (self.act(agg_p) + self.act(agg_n))
+
+    def cold_user(self) -> torch.Tensor:
+        """H_up = H_un of a user without training edges: σ(0), shape (d,)."""
+        return self.act(torch.zeros(self.d))
+
+    def cold_two_hop(self) -> torch.Tensor:
+        """H_c1 of a clip without training edges: σ(0), shape (d,)."""
+        return self.act(torch.zeros(self.d))
+
+    def combine(self, h0: torch.Tensor, h1: torch.Tensor) -> torch.Tensor:
+        """H_c = α0 · H_c0 + α1 · H_c1 (same shapes)."""
+        return self.alpha01[0] * h0 + self.alpha01[1] * h1
+
+    # ------------------------------------------------------------------ forward and loss
+    def forward(self, users: torch.Tensor, videos: torch.Tensor, remove: EdgeRemoval | None = None) -> torch.Tensor:
+        """Clip logits (B, N_c) for B (user, video) pairs: the whole FRAME pass.
+
+        ``users`` (B,) id-map user indices, −1 for a user without a row in the graphs (scored
+        with the cold interest σ(0)); ``videos`` (B,) id-map video indices (≥ 0; videos outside
+        the id map are scored by :class:`~frame_core.model.scorer.Scorer`, which embeds them
+        from their metadata and features). ``remove``: edges to take out of R̃ for this pass,
+        with ``*_rows`` indexing the sorted distinct clips of the batch (see
+        :func:`frame_core.training.batches.batch_edges`).
+
+        H_c0 and the first hop run over the whole graph; the second hop only for the batch's
+        distinct clips. ``sigmoid`` of the result is ŷ_uc, the probability of not skipping clip c.
+        """
+        clips = videos[:, None] * self.nc + torch.arange(self.nc)[None, :]  # (B, nc) global clip index
+        uniq, inv = torch.unique(clips, return_inverse=True)
+        h0 = self.h_c0_all()
+        h_up, h_un = self.user_interest(h0, remove)
+        h1 = self.two_hop(h_up, h_un, uniq.numpy(), remove)
+        h_cu = self.combine(h0[uniq], h1)  # (m, d): the batch's distinct clips
+        cold = users < 0
+        if bool(cold.any()):
+            c = self.cold_user()[None, :]
+            h_up, h_un = torch.cat([h_up, c]), torch.cat([h_un, c])
+            rows = torch.where(cold, torch.full_like(users, self.n_users), users)
+        else:
+            rows = users
+        return self.clip_logits_indexed(h_up[rows], h_un[rows], h_cu, inv, users)
+
+    def loss(self, batch: Batch) -> LossParts:
+        """Training loss of one batch (docs/design.md, "Model"): the mean BCE over the batch's
+        **labelled** clips, plus ``hybrid_lambda`` × the mean BCE of ŷ_uv against the full-view
+        label (hybrid supervision; ŷ_uv aggregated as ``cfg.video_score`` says)."""
+        logits = self(batch.users, batch.videos, batch.remove)
+        mask = batch.clip_mask
+        clip_loss = F.binary_cross_entropy_with_logits(logits[mask], batch.clip_y[mask])
+        if self.cfg.hybrid_lambda > 0:
+            lp, l1p = video_log_probs(logits, self.cfg.video_score)
+            video_loss = -(batch.y * lp + (1 - batch.y) * l1p).mean()
+            return LossParts(clip_loss + self.cfg.hybrid_lambda * video_loss, clip_loss, video_loss)
+        return LossParts(clip_loss, clip_loss, torch.zeros(()))
+
+    # ------------------------------------------------------------------ scores
+    def clip_logits(self, h_up: torch.Tensor, h_un: torch.Tensor, h_c: torch.Tensor,
+                    user_idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Clip logits for n views: ``h_up``/``h_un`` (n, d), ``h_c`` (n, nc, d); ``user_idx`` (n,)
+        (−1 for cold users) is only used by ``user_bias``. Returns (n, nc)."""
+        ap = self.mlp_p.first_user(h_up)[:, None, :] + self.mlp_p.first_clip(h_c)
+        an = self.mlp_n.first_user(h_un)[:, None, :] + self.mlp_n.first_clip(h_c)
+        dp = dn = None
+        if self.dot_p is not None:
+            dp = ((h_up * self.dot_p)[:, None, :] * h_c).sum(-1)
+            dn = ((h_un * self.dot_n)[:, None, :] * h_c).sum(-1)
+        return self.logits_from_first(ap, an, user_idx, dp, dn)
+
+    def clip_logits_indexed(self, h_up: torch.Tensor, h_un: torch.Tensor, h_cu: torch.Tensor, inv: torch.Tensor,
+                            user_idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Same as :meth:`clip_logits` with ``h_c = h_cu[inv]``, but projects each distinct clip
+        once: ``h_cu`` (m, d) distinct clips, ``inv`` (n, nc) indices into them. Returns (n, nc)."""
+        ap = self.mlp_p.first_user(h_up)[:, None, :] + self.mlp_p.first_clip(h_cu)[inv]
+        an = self.mlp_n.first_user(h_un)[:, None, :] + self.mlp_n.first_clip(h_cu)[inv]
+        dp = dn = None
+        if self.dot_p is not None:
+            h_c = h_cu[inv]
+            dp = ((h_up * self.dot_p)[:, None, :] * h_c).sum(-1)
+            dn = ((h_un * self.dot_n)[:, None, :] * h_c).sum(-1)
+        return self.logits_from_first(ap, an, user_idx, dp, dn)
+
+    def logits_from_first(self, ap: torch.Tensor, an: torch.Tensor, user_idx: torch.Tensor | None,
+                          dp: torch.Tensor | None = None, dn: torch.Tensor | None = None) -> torch.Tensor:
+        """From the first-layer pre-activations of both MLPs (n, nc, h1), and with
+        ``interaction = "mlp+dot"`` the weighted inner products ``dp``/``dn`` (n, nc), to logits (n, nc)."""
+        zp, zn = self.mlp_p.rest(ap), self.mlp_n.rest(an)
+        if dp is not None:
+            zp, zn = zp + dp, zn + dn
+        z = self.alpha_pn[0] * zp - self.alpha_pn[1] * zn
+        if self.user_b is not None and user_idx is not None:
+            b = self.user_b(user_idx.clamp_min(0)).squeeze(-1) * (user_idx >= 0).float()
+            z = z + b[:, None]
+        return z
+
+

@@ -1,0 +1,65 @@
+"""Scoring heads of FRAME: the clip MLPs and the clip → video aggregation.
+
+- :class:`ClipMLP`: MLP over (h_u ‖ h_c) → one logit, with the first layer split into its
+  user and clip halves so that scoring can project each user and each clip once;
+- :func:`video_log_probs` / :func:`video_probs`: ŷ_uv from clip logits, as the mean of the clip
+  probabilities (the slides) or their product (a discrete-time survival model: under the
+  ``watched-positive`` policy a clip label means "got past this clip, given it was reached").
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ClipMLP(nn.Module):
+    """MLP over (h_u ‖ h_c) → 1 logit. The first layer is split into its user and clip halves so
+    that scoring can project each user and each clip once and add the projections."""
+
+    def __init__(self, d: int, sizes: tuple[int, ...], dropout: float):
+        super().__init__()
+        dims = [2 * d, *sizes]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.out = nn.Linear(dims[-1], 1)
+        self.dropout = nn.Dropout(dropout)
+        self.d = d
+
+    def first_user(self, h_u: torch.Tensor) -> torch.Tensor:
+        """(…, d) → (…, h1): the user half of the first layer, bias included."""
+        lin = self.layers[0]
+        return F.linear(h_u, lin.weight[:, : self.d], lin.bias)
+
+    def first_clip(self, h_c: torch.Tensor) -> torch.Tensor:
+        """(…, d) → (…, h1): the clip half of the first layer, no bias."""
+        return F.linear(h_c, self.layers[0].weight[:, self.d :])
+
+    def rest(self, a: torch.Tensor) -> torch.Tensor:
+        """From the first layer's pre-activation (…, h1) to the logit (…)."""
+        x = self.dropout(torch.relu(a))
+        for lin in self.layers[1:]:
+            x = self.dropout(torch.relu(lin(x)))
+        return self.out(x).squeeze(-1)
+
+
+def log1mexp(x: torch.Tensor) -> torch.Tensor:
+    """log(1 − exp(x)) for x ≤ 0, numerically stable."""
+    x = x.clamp(max=-1e-7)
+    return torch.where(x > -0.6931, torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
+
+
+def video_log_probs(logits: torch.Tensor, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log ŷ_uv, log(1 − ŷ_uv)) from clip logits (n, nc); ``mode`` "product" or "mean"."""
+    if mode == "product":
+        lp = F.logsigmoid(logits).sum(-1)
+        return lp, log1mexp(lp)
+    p = torch.sigmoid(logits).mean(-1).clamp(1e-7, 1 - 1e-7)
+    return torch.log(p), torch.log1p(-p)
+
+
+def video_probs(logits: torch.Tensor, mode: str) -> torch.Tensor:
+    """ŷ_uv (n,) from clip logits (n, nc)."""
+    if mode == "product":
+        return torch.exp(F.logsigmoid(logits).sum(-1))
+    return torch.sigmoid(logits).mean(-1)

@@ -1,0 +1,100 @@
+"""Sparse building blocks of FRAME's graph convolution (docs/design.md, "Graphs").
+
+- :func:`spmm`: CSR × dense with a backward through the precomputed CSR transpose (never a
+  dense user × clip matrix);
+- :class:`GraphOps`: R̃p / R̃n (U, C) and their transposes in the forms the model needs;
+- :class:`EdgeRemoval` / :func:`edge_values`: a training batch's own edges, to take out of R̃
+  for that step so that a view's label never reaches its own score through the graph.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from frame_core.data.graphs import to_torch_csr
+
+
+class _SpMM(torch.autograd.Function):
+    """``A @ X`` for a constant sparse CSR ``A`` (m, n) and dense ``X`` (n, d); the backward
+    uses the CSR transpose ``At`` (n, m) given alongside."""
+
+    @staticmethod
+    def forward(ctx, A, At, X):  # noqa: D401
+        ctx.At = At
+        return torch.sparse.mm(A, X)
+
+    @staticmethod
+    def backward(ctx, G):
+        return None, None, torch.sparse.mm(ctx.At, G.contiguous())
+
+
+def spmm(A: torch.Tensor, At: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """Sparse (CSR) × dense product with a cheap backward. Shapes: A (m, n), At (n, m), X (n, d)."""
+    if A.shape[0] == 0 or A.shape[1] == 0 or A.values().numel() == 0:
+        return X.new_zeros((A.shape[0], X.shape[1])) + 0.0 * X.sum()
+    return _SpMM.apply(A, At, X)
+
+
+class GraphOps:
+    """Normalised graphs in the forms the model needs.
+
+    ``RP``/``RN``: torch CSR (U, C); ``RPt``/``RNt``: torch CSR (C, U); ``RPt_sp``/``RNt_sp``:
+    scipy CSR (C, U) for cheap row selection of a batch's clips.
+    """
+
+    def __init__(self, RP_norm: sp.csr_matrix, RN_norm: sp.csr_matrix):
+        self.shape = RP_norm.shape
+        self.RP = to_torch_csr(RP_norm)
+        self.RN = to_torch_csr(RN_norm)
+        self.RPt_sp = RP_norm.T.tocsr()
+        self.RNt_sp = RN_norm.T.tocsr()
+        self.RPt = to_torch_csr(self.RPt_sp)
+        self.RNt = to_torch_csr(self.RNt_sp)
+
+    def clip_rows(self, clips: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Rows of R̃pᵀ and R̃nᵀ for the given global clip indices, with their transposes:
+        (Sp (m, U), Spᵀ (U, m), Sn, Snᵀ) as torch CSR."""
+        sp_rows = self.RPt_sp[clips]
+        sn_rows = self.RNt_sp[clips]
+        return (
+            to_torch_csr(sp_rows), to_torch_csr(sp_rows.T.tocsr()),
+            to_torch_csr(sn_rows), to_torch_csr(sn_rows.T.tocsr()),
+        )
+
+
+@dataclasses.dataclass
+class EdgeRemoval:
+    """Edges to take out of R̃p / R̃n for one training step (the batch's own labelled clips), so
+    that a view's label never reaches its own score through the graph.
+
+    ``*_users`` (k,) user index, ``*_clips`` (k,) global clip index, ``*_values`` (k,) the
+    edge's entry in R̃, ``*_rows`` (k,) the position of the clip in the step's clip subset.
+    """
+
+    pos_users: torch.Tensor
+    pos_clips: torch.Tensor
+    pos_values: torch.Tensor
+    pos_rows: torch.Tensor
+    neg_users: torch.Tensor
+    neg_clips: torch.Tensor
+    neg_values: torch.Tensor
+    neg_rows: torch.Tensor
+
+
+def edge_values(R: sp.csr_matrix, users: np.ndarray, clips: np.ndarray) -> np.ndarray:
+    """Entries ``R[users[i], clips[i, j]]`` of a CSR matrix (0 where there is no edge), vectorised.
+    ``users`` (n,), ``clips`` (n, k) → float32 (n, k)."""
+    R = R.tocsr()
+    R.sort_indices()
+    n_cols = np.int64(R.shape[1])
+    keys = np.repeat(np.arange(R.shape[0], dtype="int64"), np.diff(R.indptr)) * n_cols + R.indices.astype("int64")
+    q = np.asarray(users, dtype="int64")[:, None] * n_cols + np.asarray(clips, dtype="int64")
+    pos = np.searchsorted(keys, q.ravel())
+    pos_c = np.minimum(pos, max(len(keys) - 1, 0))
+    hit = (pos < len(keys)) & (keys[pos_c] == q.ravel()) if len(keys) else np.zeros(q.size, bool)
+    out = np.where(hit, R.data[pos_c] if len(keys) else 0.0, 0.0).astype("float32")
+    return out.reshape(q.shape)

@@ -1,0 +1,32 @@
+"""Training runs on disk (the run contract, docs/design.md "Run folders").
+
+- :mod:`.store`: the folder layout, status and listing of runs;
+- :mod:`.run`: a finished run loaded back (:class:`Run`) and :meth:`Run.predict`.
+"""
+
+from frame_core.runs.run import Run, load_model_files, load_run
+from frame_core.runs.store import (
+    CONFIG,
+    DONE,
+    DURATIONS,
+    GRAPH_NEG,
+    GRAPH_POS,
+    HISTORY,
+    ID_MAPS,
+    METRIC_COLUMNS,
+    METRICS,
+    PROGRESS,
+    STATUSES,
+    TEST_CLIP_PRED,
+    TEST_PRED,
+    WEIGHTS,
+    library_versions,
+    list_runs,
+    run_status,
+)
+
+__all__ = [
+    "CONFIG", "DONE", "DURATIONS", "GRAPH_NEG", "GRAPH_POS", "HISTORY", "ID_MAPS", "METRICS", "METRIC_COLUMNS",
+    "PROGRESS", "STATUSES", "TEST_CLIP_PRED", "TEST_PRED", "WEIGHTS", "Run", "library_versions", "list_runs",
+    "load_model_files", "load_run", "run_status",
+]

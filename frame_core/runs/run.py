@@ -1,0 +1,155 @@
+"""A finished run loaded from disk, and the inference API over it (:meth:`Run.predict`).
+
+The folder layout is described in :mod:`frame_core.runs.store`; weights load with
+``weights_only=True`` and nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+from frame_core.common import schema as S
+from frame_core.common.atomic import read_json
+from frame_core.common.errors import InputError
+from frame_core.data.features import ClipFeatures, clip_metadata
+from frame_core.data.graphs import IdMaps, normalize
+from frame_core.model.config import FrameConfig
+from frame_core.model.frame import FrameModel
+from frame_core.model.scorer import Scorer
+from frame_core.runs.store import (
+    CONFIG,
+    DURATIONS,
+    GRAPH_NEG,
+    GRAPH_POS,
+    HISTORY,
+    ID_MAPS,
+    METRICS,
+    TEST_CLIP_PRED,
+    TEST_PRED,
+    WEIGHTS,
+    run_status,
+)
+
+
+@dataclasses.dataclass
+class Run:
+    """A finished run loaded from disk. :meth:`predict` is the public inference API."""
+
+    path: Path
+    info: dict
+    config: FrameConfig
+    metrics: dict
+    maps: IdMaps
+    model: FrameModel
+    durations: np.ndarray
+    features: ClipFeatures | None
+    _scorer: Scorer | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def nc(self) -> int:
+        return self.config.nc
+
+    @property
+    def history(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / HISTORY)
+
+    def test_predictions(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / TEST_PRED, dtype={S.USER: str, S.VIDEO: str})
+
+    def test_clip_predictions(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / TEST_CLIP_PRED, dtype={S.USER: str, S.VIDEO: str})
+
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            self._scorer = Scorer(self.model, self.maps, self.durations, self.features).prepare()
+        return self._scorer
+
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Score user–video pairs.
+
+        ``df`` needs ``user_id`` and ``video_id``; ``duration_time`` (seconds) is used for videos
+        the run has never seen (missing → 0 s). Ids are compared as strings. Returns a new
+        DataFrame in the input's row order with columns ``user_id, video_id, p_full,
+        p_clip_0 .. p_clip_{nc-1}`` (probabilities of a full view and of not skipping each clip).
+        Users and videos the run has never seen get a cold-start score, never an error.
+        """
+        missing = [c for c in (S.USER, S.VIDEO) if c not in df.columns]
+        if missing:
+            raise InputError(f"cannot predict: the table lacks column(s) {', '.join(missing)}")
+        users = df[S.USER].astype("string").reset_index(drop=True)
+        videos = df[S.VIDEO].astype("string").reset_index(drop=True)
+        uidx = _index_of(self._user_index, users)
+        vidx = _index_of(self._video_index, videos)
+        if S.DURATION in df.columns:
+            dur = pd.to_numeric(df[S.DURATION], errors="coerce").to_numpy(dtype="float64")
+        else:
+            dur = np.zeros(len(df))
+        dur = np.where(np.isfinite(dur) & (dur > 0), dur, 0.0)
+        vid_obj = videos.to_numpy(dtype=object) if (vidx < 0).any() else None
+        p_full, p_clip = self.scorer.score_indices(uidx, vidx, dur, vid_obj)
+        out = pd.DataFrame({S.USER: users, S.VIDEO: videos, "p_full": p_full})
+        clip_df = pd.DataFrame(p_clip, columns=[f"p_clip_{c}" for c in range(self.nc)])
+        return pd.concat([out, clip_df], axis=1)
+
+    @functools.cached_property
+    def _user_index(self) -> pd.Index:
+        return pd.Index([str(x) for x in self.maps.users], dtype="string")
+
+    @functools.cached_property
+    def _video_index(self) -> pd.Index:
+        return pd.Index([str(x) for x in self.maps.videos], dtype="string")
+
+
+def _index_of(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """Position of each value in ``index`` (−1 where absent or missing), hashing each distinct
+    value once."""
+    codes, uniq = pd.factorize(values)
+    pos = np.append(index.get_indexer(uniq).astype("int64"), -1)  # code −1 (missing) → −1
+    return pos[codes]
+
+
+def load_model_files(run_dir: Path, config: FrameConfig, info: dict) -> tuple[FrameModel, IdMaps, np.ndarray, ClipFeatures | None]:
+    """Rebuild the model of a run directory from its JSON / npy / npz / state_dict files."""
+    maps = IdMaps.from_dict(read_json(run_dir / ID_MAPS))
+    durations = np.load(run_dir / DURATIONS, allow_pickle=False)
+    RP = sp.load_npz(run_dir / GRAPH_POS).tocsr()
+    RN = sp.load_npz(run_dir / GRAPH_NEG).tocsr()
+    features = ClipFeatures.load(run_dir) if info.get("features") else None
+    feat_dim = features.dim if features is not None else 0
+    model = FrameModel(config, maps.n_users, maps.n_videos, feat_dim=feat_dim)
+    state = torch.load(run_dir / WEIGHTS, map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+    nc = config.nc
+    warm = (np.diff(RP.tocsc().indptr) + np.diff(RN.tocsc().indptr)) > 0
+    clip_feat = found = None
+    if features is not None:
+        clip_feat, found = features.gather(maps.videos, nc)
+    model.attach((normalize(RP, config.norm), normalize(RN, config.norm)), clip_metadata(durations, nc), warm,
+                 clip_feat, found)
+    model.eval()
+    return model, maps, durations, features
+
+
+def load_run(run_dir: str | os.PathLike) -> Run:
+    """Load a **finished** run; raises InputError for a folder that is not one."""
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG).exists():
+        raise InputError(f"{run_dir} is not a run folder (no {CONFIG})")
+    status = run_status(run_dir)
+    if status != "finished":
+        raise InputError(f"run {run_dir.name} did not finish (status: {status}); train it again")
+    info = read_json(run_dir / CONFIG)
+    config = FrameConfig.from_dict(info["config"])
+    model, maps, durations, features = load_model_files(run_dir, config, info)
+    metrics = read_json(run_dir / METRICS)
+    return Run(path=run_dir, info=info, config=config, metrics=metrics, maps=maps, model=model,
+               durations=durations, features=features)

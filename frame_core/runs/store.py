@@ -1,0 +1,144 @@
+"""Training runs on disk: the run folder layout, status and listing (the run contract).
+
+A run directory holds::
+
+    config.json               settings (FrameConfig), status, data sha256, library versions, seed
+    progress.json             the latest progress event (for pollers; rewritten while training)
+    history.csv               one row per epoch: loss, clip_loss, video_loss, val_auc, …, elapsed
+    metrics.json              test metrics (auc, gauc, logloss, recall@3, ndcg@3, recall@5, ndcg@5),
+                              val_auc, skip localisation, best_epoch, train_seconds, …
+    weights.pt                the model's state_dict (torch.save; load with weights_only=True)
+    id_maps.json              user and video ids in index order
+    video_durations.npy       float64 (n_videos,), seconds
+    graph_pos.npz, graph_neg.npz   binary training graphs R^P, R^N (scipy CSR, no pickle)
+    clip_features.npy, clip_features_index.json   visual features (only when used)
+    test_predictions.csv      user_id, video_id, interaction_timestamp, y, p_full
+    test_clip_predictions.csv user_id, video_id, interaction_timestamp, y, skip_clip, p_clip_0..
+    DONE                      written last: a run is *finished* only when this file exists
+
+Every file is written atomically (temporary file in the same folder, then ``os.replace``), and
+``DONE`` is written after everything else, so a crash, kill or cancel never leaves a run that
+is listed as finished. ``config.json``'s ``status`` is ``running``, ``finished``, ``failed`` or
+``cancelled``; :func:`list_runs` reports a ``running`` run whose process is gone as
+``interrupted``. Nothing is pickled: ids and feature info are JSON / ``.npy``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from frame_core.common.atomic import read_json
+
+DONE = "DONE"
+CONFIG = "config.json"
+PROGRESS = "progress.json"
+HISTORY = "history.csv"
+METRICS = "metrics.json"
+WEIGHTS = "weights.pt"
+ID_MAPS = "id_maps.json"
+DURATIONS = "video_durations.npy"
+GRAPH_POS = "graph_pos.npz"
+GRAPH_NEG = "graph_neg.npz"
+TEST_PRED = "test_predictions.csv"
+TEST_CLIP_PRED = "test_clip_predictions.csv"
+STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
+
+
+def library_versions() -> dict[str, str]:
+    import platform
+
+    import scipy
+
+    from frame_core import __version__ as fv  # type: ignore[attr-defined]
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "pandas": pd.__version__, "scipy": scipy.__version__, "frame_core": str(fv)}
+
+
+def _pid_alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+def run_status(run_dir: str | os.PathLike) -> str:
+    """``finished`` iff ``DONE`` exists; otherwise the config's status, with ``running`` runs
+    whose process (same host) is gone reported as ``interrupted``."""
+    run_dir = Path(run_dir)
+    if (run_dir / DONE).exists():
+        return "finished"
+    try:
+        cfg = read_json(run_dir / CONFIG)
+    except (OSError, ValueError):
+        return "interrupted"
+    status = cfg.get("status", "running")
+    if status == "finished":  # config written but DONE never was
+        return "interrupted"
+    if status == "running":
+        import socket
+
+        if cfg.get("host") == socket.gethostname() and not _pid_alive(cfg.get("pid")):
+            return "interrupted"
+    return status if status in STATUSES else "interrupted"
+
+
+# ---------------------------------------------------------------------- listing
+METRIC_COLUMNS = ("auc", "gauc", "logloss", "recall@3", "ndcg@3", "recall@5", "ndcg@5", "val_auc",
+                  "skip_hit@1", "best_epoch", "train_seconds")
+
+
+def list_runs(root: str | os.PathLike, include_unfinished: bool = False) -> pd.DataFrame:
+    """Runs in the sub-folders of ``root`` (one level), newest first.
+
+    By default only finished runs (``DONE`` present). With ``include_unfinished`` also running,
+    failed, cancelled and interrupted ones. Columns: ``run_id`` (folder name), ``path``,
+    ``status``, ``created``, ``name``, ``dataset``, ``data_sha256``, ``nc``, ``policy``,
+    ``video_score``, ``seed``, ``features`` (bool), the metrics in ``METRIC_COLUMNS`` (NaN when
+    missing) and ``error``.
+    """
+    root = Path(root)
+    rows = []
+    if root.is_dir():
+        for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if not (d / CONFIG).exists():
+                continue
+            status = run_status(d)
+            if status != "finished" and not include_unfinished:
+                continue
+            try:
+                info = read_json(d / CONFIG)
+            except (OSError, ValueError):
+                info = {}
+            cfg = info.get("config", {})
+            row = {
+                "run_id": d.name, "path": str(d), "status": status, "created": info.get("created"),
+                "name": info.get("name"), "dataset": info.get("data", {}).get("source"),
+                "data_sha256": info.get("data", {}).get("sha256"),
+                "nc": cfg.get("nc"), "policy": cfg.get("policy"), "video_score": cfg.get("video_score"),
+                "seed": cfg.get("seed"), "features": bool(info.get("features")), "error": info.get("error"),
+            }
+            met = {}
+            if status == "finished":
+                try:
+                    met = read_json(d / METRICS)
+                except (OSError, ValueError):
+                    met = {}
+            for k in METRIC_COLUMNS:
+                v = met.get(k)
+                row[k] = float("nan") if v is None else v
+            rows.append(row)
+    cols = ["run_id", "path", "status", "created", "name", "dataset", "data_sha256", "nc", "policy",
+            "video_score", "seed", "features", *METRIC_COLUMNS, "error"]
+    df = pd.DataFrame(rows, columns=cols)
+    if len(df):
+        df = df.sort_values(["created", "run_id"], ascending=False, na_position="last").reset_index(drop=True)
+    return df
+
+

@@ -1,0 +1,246 @@
+"""The one place where background jobs and the app's Train/Compare/Recommend pages call the
+engine. Everything here is a thin wrapper over the engine's public API:
+
+- training: :func:`frame_core.training.pipeline.train_run` (visual features from
+  :func:`frame_core.video.embed_videos` when asked);
+- runs: :func:`frame_core.runs.store.list_runs`, :func:`frame_core.runs.store.load_run`, ``Run.predict``;
+- the baselines comparison: ``run_comparison`` of :mod:`frame_core.baselines` (or
+  :mod:`frame_core.compare`), used only when it is importable (:func:`compare_available`).
+
+Progress events from the engine are passed through unchanged (``event`` = ``prepare``,
+``step``, ``epoch`` …); this module adds ``{"event": "status", "message": …}`` events for its
+own stages (embedding videos, loading data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from frame_core.common.errors import CancelledError, InputError
+
+ProgressFn = Callable[[dict], None]
+SUMMARY_KEYS = ("auc", "gauc", "logloss", "recall@3", "ndcg@3", "recall@5", "ndcg@5", "val_auc", "skip_hit@1",
+                "best_epoch", "train_seconds")
+
+
+def _finite_or_none(v):
+    if isinstance(v, (bool, int)) or v is None:
+        return v
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return v
+    return f if math.isfinite(f) else None
+
+
+# ------------------------------------------------------------------------------------ train
+def embed_features(videos_dir: Path, nc: int, *, log: pd.DataFrame | None, progress: ProgressFn, cancel,
+                   cache_dir: Path | None = None):
+    """Visual clip features of a dataset's videos for ``nc`` clips (cached by the engine)."""
+    from frame_core.video import embed_videos
+
+    def on_file(done, total, stage):
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("cancelled while embedding videos")
+        progress({"event": "status", "stage": "embed", "done": int(done), "total": int(total),
+                  "message": f"embedding videos {done}/{total}"})
+
+    progress({"event": "status", "stage": "embed", "done": 0, "total": 0, "message": "embedding videos"})
+    kwargs: dict[str, Any] = {"log": log, "progress": on_file}
+    if cache_dir is not None:
+        kwargs["cache_dir"] = Path(cache_dir) / "embeddings"
+    feats, _report = embed_videos(videos_dir, nc, **kwargs)
+    return feats
+
+
+def train(log: pd.DataFrame, config: dict, out_dir: Path, *, videos_dir: Path | None, dataset: dict,
+          progress: ProgressFn, cancel, cache_dir: Path | None = None, name: str | None = None) -> dict:
+    """Train one FRAME run into ``out_dir`` (a run folder of :mod:`frame_core.runs.store`); returns a
+    small summary: the test metrics in ``SUMMARY_KEYS`` plus nc, policy, seed, dataset."""
+    from frame_core.model.config import FrameConfig
+    from frame_core.training.pipeline import train_run
+
+    cfg = FrameConfig.from_dict(config)
+    features = None
+    if videos_dir is not None:
+        if not Path(videos_dir).is_dir():
+            raise InputError("this dataset has no video files: choose id embeddings")
+        features = embed_features(Path(videos_dir), cfg.nc, log=log, progress=progress, cancel=cancel,
+                                  cache_dir=cache_dir)
+    run = train_run(log, out_dir, cfg, features=features, progress=progress, cancel=cancel,
+                    source=dataset.get("id"), name=name)
+    out = {k: _finite_or_none(run.metrics.get(k)) for k in SUMMARY_KEYS if k in run.metrics}
+    out.update(nc=cfg.nc, policy=cfg.policy, seed=cfg.seed, dataset=dataset.get("id"), visual=features is not None)
+    return out
+
+
+# ------------------------------------------------------------------------------------ runs
+RUN_FILES = ("config.json", "metrics.json", "test_predictions.csv")
+
+
+def list_finished_runs(runs_dir: Path) -> pd.DataFrame:
+    """Finished runs (``DONE`` present), newest first, as :func:`frame_core.runs.store.list_runs`
+    returns them, plus ``model`` ("FRAME" or "coarse (N_c = 1)") and ``embeddings``
+    ("visual" / "id"). Missing or unreadable folders give an empty table, never an error."""
+    from frame_core.runs.store import list_runs
+
+    try:
+        df = list_runs(runs_dir)
+    except (OSError, ValueError):
+        df = pd.DataFrame()
+    if len(df) == 0:
+        return pd.DataFrame(columns=[*getattr(df, "columns", []), "model", "embeddings"])
+    df = df.copy()
+    nc = pd.to_numeric(df["nc"], errors="coerce")
+    df["model"] = ["coarse (N_c = 1)" if n == 1 else "FRAME" for n in nc]
+    df["embeddings"] = ["visual" if f else "id" for f in df["features"].fillna(False)]
+    configs = [_run_config(p) for p in df["path"]]
+    for key in ("epochs", "emb_dim", "lr", "hybrid_lambda", "batch_size"):
+        df[key] = [c.get(key) for c in configs]
+    df["setting"] = [
+        _setting_hash(c, sha, feat) for c, sha, feat in zip(configs, df["data_sha256"], df["features"], strict=True)
+    ]
+    return df
+
+
+SETTING_EXCLUDES = ("seed", "nc", "policy")
+
+
+def _run_config(path) -> dict:
+    try:
+        cfg = json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get("config", {})
+        return cfg if isinstance(cfg, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _setting_hash(cfg: dict, data_sha, features) -> str:
+    """Short hash of everything that must match for runs to be averaged or put on one N_c
+    ablation line: the config except seed, N_c and policy; the data; visual or id inputs."""
+    key = {k: v for k, v in cfg.items() if k not in SETTING_EXCLUDES}
+    blob = json.dumps([key, str(data_sha), bool(features)], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:6]
+
+
+def load_run(run_dir: Path):
+    """The engine's loaded run (``.predict(df)``, ``.config``, ``.metrics``, ``.nc``…).
+    Raises InputError for a folder that is not a finished run."""
+    from frame_core.runs.run import load_run as _load
+
+    try:
+        return _load(run_dir)
+    except InputError:
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise InputError(f"run {Path(run_dir).name} cannot be loaded ({type(exc).__name__}: {exc})") from None
+
+
+def read_test_predictions(run_dir: Path) -> pd.DataFrame:
+    """``test_predictions.csv`` of a run (user_id, video_id, interaction_timestamp, y, p_full),
+    ids as strings. Raises InputError when the file is missing or unreadable."""
+    p = Path(run_dir) / "test_predictions.csv"
+    try:
+        df = pd.read_csv(p, dtype={"user_id": str, "video_id": str})
+    except (OSError, ValueError) as exc:
+        raise InputError(f"run {Path(run_dir).name} has no readable test predictions ({type(exc).__name__})") from None
+    missing = {"user_id", "video_id", "y", "p_full"} - set(df.columns)
+    if missing:
+        raise InputError(f"run {Path(run_dir).name}: test predictions lack {', '.join(sorted(missing))}")
+    return df
+
+
+def read_test_clip_predictions(run_dir: Path) -> pd.DataFrame | None:
+    """``test_clip_predictions.csv`` (… y, skip_clip, p_clip_0..) or None when absent."""
+    p = Path(run_dir) / "test_clip_predictions.csv"
+    try:
+        return pd.read_csv(p, dtype={"user_id": str, "video_id": str})
+    except (OSError, ValueError):
+        return None
+
+
+def read_history(run_dir: Path) -> pd.DataFrame | None:
+    try:
+        return pd.read_csv(Path(run_dir) / "history.csv")
+    except (OSError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------------------------------ compare
+_COMPARE_MODULES = ("frame_core.baselines", "frame_core.compare", "frame_core.comparison")
+
+
+def _comparison_fn():
+    for name in _COMPARE_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        fn = getattr(mod, "run_comparison", None)
+        if callable(fn):
+            return fn
+    return None
+
+
+def compare_available() -> bool:
+    """True when the engine's baselines comparison (``run_comparison``) is importable."""
+    return _comparison_fn() is not None
+
+
+def compare_models() -> list[str]:
+    """Model names the comparison accepts (empty when it is not available)."""
+    for name in _COMPARE_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        for attr in ("MODELS", "MODEL_NAMES", "ALL_MODELS"):
+            models = getattr(mod, attr, None)
+            if models:
+                return [str(m) for m in (models.keys() if isinstance(models, dict) else models)]
+    return []
+
+
+def compare(log: pd.DataFrame, models: list[str], seeds: int, out_dir: Path, *, options: dict, progress: ProgressFn,
+            cancel, dataset: dict, videos_dir: Path | None = None, cache_dir: Path | None = None) -> dict:
+    """Run the baselines comparison into ``out_dir`` (``results.csv``, ``results.md``).
+    With ``videos_dir``, FRAME and the coarse model use visual clip features of those videos."""
+    fn = _comparison_fn()
+    if fn is None:
+        raise InputError("the baselines comparison is not available in this version of frame_core")
+    if videos_dir is not None:
+        if not Path(videos_dir).is_dir():
+            raise InputError("this dataset has no video files: compare with id embeddings")
+        options = {**options, "features_for_nc": lambda nc: embed_features(
+            Path(videos_dir), nc, log=log, progress=progress, cancel=cancel, cache_dir=cache_dir)}
+    fn(log, models, seeds, progress=progress, cancel=cancel, out_dir=out_dir, **options)
+    out: dict[str, Any] = {"dataset": dataset.get("id"), "models": list(models), "seeds": int(seeds),
+                           "visual": videos_dir is not None}
+    res = Path(out_dir) / "results.csv"
+    if res.exists():
+        out["rows"] = int(len(pd.read_csv(res)))
+    return out
+
+
+def read_comparison(out_dir: Path) -> pd.DataFrame | None:
+    """``results.csv`` of a finished comparison (model, seed, auc, …) or None."""
+    try:
+        return pd.read_csv(Path(out_dir) / "results.csv")
+    except (OSError, ValueError):
+        return None
+
+
+def read_comparison_predictions(out_dir: Path) -> pd.DataFrame | None:
+    """``test_predictions.csv`` of a comparison (model, seed, user_id, video_id,
+    interaction_timestamp, y, p_full) or None when it was not saved."""
+    try:
+        return pd.read_csv(Path(out_dir) / "test_predictions.csv", dtype={"user_id": str, "video_id": str})
+    except (OSError, ValueError):
+        return None

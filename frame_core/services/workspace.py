@@ -1,0 +1,298 @@
+"""The embedded local store: datasets and runs under one workspace folder.
+
+The workspace is ``$FRAME_WORKSPACE`` if set, else ``./workspace`` (resolved when a
+:class:`Workspace` is made, never at import). Layout::
+
+    workspace/
+      datasets/<dataset_id>/log.parquet      clean log (frame_core.common.schema columns, seconds)
+                           manifest.json     name, created, source, mapping, unit, counts
+                           report.json       validation report summary
+                           rejected.csv      rejected rows with their reason (formula-safe)
+                           videos/           optional video files <video_id>.<ext>
+      runs/<run_id>/...                      training runs (see frame_core.runs.store)
+      cache/                                 derived artefacts (clip embeddings)
+
+Writes are atomic: a dataset is written into a hidden temporary folder and renamed into place,
+so a crash leaves either the whole dataset or nothing. Nothing stored is overwritten: a new
+dataset with the same name gets a new id.
+
+Bundled samples (``sample_data/``) are listed as read-only datasets with ids ``sample-…``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from frame_core.common import schema as S
+from frame_core.common.atomic import atomic_write_bytes, atomic_write_json
+from frame_core.common.errors import InputError
+from frame_core.common.safe_csv import write_csv
+from frame_core.data.validation import ValidationReport, import_log
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_DIR = REPO_ROOT / "sample_data"
+VIDEO_EXTENSIONS = (".webm", ".mp4", ".avi", ".mkv", ".mov")
+
+
+@dataclasses.dataclass(frozen=True)
+class BundledSample:
+    """A dataset shipped in ``sample_data/`` with the import settings it needs."""
+
+    id: str
+    name: str
+    path: str  # relative to sample_data/
+    mapping: dict[str, str]
+    time_unit: str
+    videos: str | None  # folder relative to sample_data/, or None
+    description: str
+
+
+BUNDLED = (
+    BundledSample(
+        id="sample-synthetic",
+        name="Synthetic sample (with videos)",
+        path="synthetic/interactions.csv",
+        mapping={},
+        time_unit="s",
+        videos="synthetic/videos",
+        description="Generated world where users leave inside scenes they dislike; WebM videos.",
+    ),
+    BundledSample(
+        id="sample-kuairand",
+        name="KuaiRand like/hate (real, no videos)",
+        path="kuairand/kuairand_like_hate.tsv.gz",
+        mapping={
+            "play_time_ms": S.PLAY,
+            "duration_ms": S.DURATION,
+            "time_ms": S.TIMESTAMP,
+            "label": "like",
+            "is_follow": "follow",
+            "is_forward": "forward",
+        },
+        time_unit="ms",
+        videos=None,
+        description="Real KuaiRand-27K subset (CC BY-SA 4.0), 664 users; no video files.",
+    ),
+)
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("FRAME_WORKSPACE") or "workspace").resolve()
+
+
+def slugify(name: str, max_len: int = 40) -> str:
+    """A safe folder name: lower-case letters, digits, '-' and '_' only."""
+    base = Path(str(name)).name  # drop any directory part (no path traversal)
+    base = re.sub(r"\.(csv|tsv|txt|gz|parquet)$", "", base.lower())
+    base = re.sub(r"\.(csv|tsv|txt)$", "", base)
+    slug = re.sub(r"[^a-z0-9_-]+", "-", base).strip("-_")[:max_len]
+    return slug or "dataset"
+
+
+@dataclasses.dataclass
+class DatasetInfo:
+    """One row of the dataset list."""
+
+    id: str
+    name: str
+    bundled: bool
+    rows: int
+    users: int
+    videos: int
+    created: str
+    bytes: int
+    has_videos: bool
+    path: Path
+    videos_dir: Path | None
+    manifest: dict[str, Any]
+
+
+class Workspace:
+    """Datasets and runs on disk. Safe for several processes: every write is atomic and ids
+    are unique (a random suffix is added when a name is taken)."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root).resolve() if root else default_root()
+        self.datasets_dir = self.root / "datasets"
+        self.runs_dir = self.root / "runs"
+        self.cache_dir = self.root / "cache"
+
+    def ensure(self) -> Workspace:
+        for d in (self.datasets_dir, self.runs_dir, self.cache_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        return self
+
+    # ----------------------------------------------------------------- datasets
+    def add_dataset(
+        self,
+        log: pd.DataFrame,
+        report: ValidationReport,
+        *,
+        name: str,
+        source: dict[str, Any] | None = None,
+        videos: list[tuple[str, bytes]] | None = None,
+    ) -> DatasetInfo:
+        """Store a clean log (and optional video files) as a new dataset; returns its info."""
+        if len(log) == 0:
+            raise InputError("the dataset is empty: nothing to store")
+        self.ensure()
+        base = slugify(name)
+        ds_id = base
+        if (self.datasets_dir / ds_id).exists() or ds_id.startswith("sample-"):
+            ds_id = f"{base}-{uuid.uuid4().hex[:6]}"
+        tmp = self.datasets_dir / f".tmp-{ds_id}-{uuid.uuid4().hex}"
+        tmp.mkdir(parents=True)
+        try:
+            log.to_parquet(tmp / "log.parquet", index=False)
+            atomic_write_json(tmp / "report.json", report.to_dict())
+            if len(report.rejected_rows):
+                write_csv(report.rejected_rows, tmp / "rejected.csv")
+            n_videos = 0
+            if videos:
+                vdir = tmp / "videos"
+                vdir.mkdir()
+                for fname, data in videos:
+                    safe = safe_video_name(fname)
+                    atomic_write_bytes(vdir / safe, data)
+                    n_videos += 1
+            manifest = {
+                "id": ds_id,
+                "name": str(name)[:200],
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "source": source or {},
+                "rows": len(log),
+                "users": int(log[S.USER].nunique()),
+                "videos": int(log[S.VIDEO].nunique()),
+                "video_files": n_videos,
+                "schema_version": 1,
+            }
+            atomic_write_json(tmp / "manifest.json", manifest)
+            for _ in range(5):
+                try:
+                    os.rename(tmp, self.datasets_dir / ds_id)  # atomic; refuses an existing id
+                    break
+                except OSError:  # another process took this id meanwhile: pick a fresh one
+                    ds_id = f"{base}-{uuid.uuid4().hex[:6]}"
+                    manifest["id"] = ds_id
+                    atomic_write_json(tmp / "manifest.json", manifest)
+            else:
+                raise OSError(f"could not store dataset {name!r}: no free id")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return self.dataset_info(ds_id)
+
+    def import_file(self, source, *, name: str, mapping=None, time_unit: str = "s", max_bytes=None, videos=None):
+        """Import and validate a log file and store it. Returns (DatasetInfo, report).
+        On bad input raises InputError and stores nothing."""
+        kwargs = {"mapping": mapping, "time_unit": time_unit, "name": name}
+        if max_bytes:
+            kwargs["max_bytes"] = max_bytes
+        log, report = import_log(source, **kwargs)
+        info = self.add_dataset(
+            log, report, name=name, source={"file": Path(str(name)).name, "mapping": mapping or {}, "time_unit": time_unit},
+            videos=videos,
+        )
+        return info, report
+
+    def list_datasets(self, include_bundled: bool = True) -> list[DatasetInfo]:
+        out = []
+        if include_bundled:
+            out.extend(bundled_info(b) for b in BUNDLED if (SAMPLE_DIR / b.path).exists())
+        if self.datasets_dir.exists():
+            for d in sorted(self.datasets_dir.iterdir()):
+                if d.name.startswith(".") or not (d / "manifest.json").exists():
+                    continue
+                try:
+                    out.append(self.dataset_info(d.name))
+                except (OSError, ValueError, KeyError):
+                    continue  # unreadable manifest: not listed, not deleted
+        return out
+
+    def dataset_info(self, ds_id: str) -> DatasetInfo:
+        for b in BUNDLED:
+            if b.id == ds_id:
+                return bundled_info(b)
+        d = self._dataset_dir(ds_id)
+        m = json.loads((d / "manifest.json").read_text())
+        size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+        vdir = d / "videos"
+        return DatasetInfo(
+            id=ds_id, name=m.get("name", ds_id), bundled=False, rows=int(m["rows"]), users=int(m["users"]),
+            videos=int(m["videos"]), created=m.get("created", ""), bytes=size,
+            has_videos=vdir.is_dir() and any(vdir.iterdir()), path=d / "log.parquet",
+            videos_dir=vdir if vdir.is_dir() else None, manifest=m,
+        )
+
+    def load_log(self, ds_id: str) -> pd.DataFrame:
+        """The clean log of a dataset (bundled samples are imported from sample_data/)."""
+        for b in BUNDLED:
+            if b.id == ds_id:
+                return import_log(SAMPLE_DIR / b.path, mapping=b.mapping, time_unit=b.time_unit)[0]
+        d = self._dataset_dir(ds_id)
+        try:
+            return pd.read_parquet(d / "log.parquet")
+        except Exception as exc:  # corrupt parquet: report, don't crash
+            raise InputError(f"dataset {ds_id} cannot be read ({type(exc).__name__}); delete and re-import it") from None
+
+    def delete_dataset(self, ds_id: str) -> None:
+        if any(b.id == ds_id for b in BUNDLED):
+            raise InputError("bundled samples cannot be deleted")
+        d = self._dataset_dir(ds_id)
+        trash = self.datasets_dir / f".trash-{ds_id}-{uuid.uuid4().hex}"
+        os.rename(d, trash)  # atomic: the dataset disappears from the list at once
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def _dataset_dir(self, ds_id: str) -> Path:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,80}", str(ds_id)):
+            raise InputError(f"invalid dataset id {ds_id!r}")
+        d = self.datasets_dir / ds_id
+        if not (d / "manifest.json").exists():
+            raise InputError(f"no dataset {ds_id!r} in {self.datasets_dir}")
+        return d
+
+
+def safe_video_name(fname: str) -> str:
+    """Basename of an uploaded video with only ``[A-Za-z0-9._-]``; the extension must be a
+    video extension. Raises InputError otherwise."""
+    base = Path(str(fname).replace("\\", "/")).name
+    stem, ext = os.path.splitext(base)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:200]
+    if ext.lower() not in VIDEO_EXTENSIONS or not stem:
+        raise InputError(f"{base!r} is not a video file name <video_id>.<{'|'.join(e[1:] for e in VIDEO_EXTENSIONS)}>")
+    return stem + ext.lower()
+
+
+_COUNTS: dict[tuple[str, float], dict[str, int]] = {}
+
+
+def _bundled_counts(b: BundledSample) -> dict[str, int]:
+    """Row/user/video counts of a bundled sample, computed once per file version."""
+    p = SAMPLE_DIR / b.path
+    key = (str(p), p.stat().st_mtime)
+    if key not in _COUNTS:
+        log = import_log(p, mapping=b.mapping, time_unit=b.time_unit)[0]
+        _COUNTS[key] = {"views": len(log), "users": int(log[S.USER].nunique()), "videos": int(log[S.VIDEO].nunique())}
+    return _COUNTS[key]
+
+
+def bundled_info(b: BundledSample) -> DatasetInfo:
+    p = SAMPLE_DIR / b.path
+    vdir = SAMPLE_DIR / b.videos if b.videos else None
+    meta = _bundled_counts(b) if p.exists() else {}
+    return DatasetInfo(
+        id=b.id, name=b.name, bundled=True, rows=int(meta.get("views", 0)), users=int(meta.get("users", 0)),
+        videos=int(meta.get("videos", 0)), created="bundled", bytes=p.stat().st_size if p.exists() else 0,
+        has_videos=bool(vdir and vdir.is_dir()), path=p, videos_dir=vdir if vdir and vdir.is_dir() else None,
+        manifest={"id": b.id, "name": b.name, "description": b.description, "mapping": b.mapping, "time_unit": b.time_unit},
+    )
