@@ -87,7 +87,7 @@ def test_bad_arguments_exit_2(tmp_path):
 def test_videos_folder_beside_the_log_is_used_unless_told_otherwise(tmp_path, capsys):
     import argparse
 
-    from frame_core.cli.main import _default_videos
+    from frame_core.cli.common import default_videos as _default_videos
 
     (tmp_path / "videos").mkdir()
     (tmp_path / "videos" / "v1.webm").write_bytes(b"x")

@@ -10,50 +10,28 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
+from app.components.compare_charts import ablation_figure, experiment_figure, per_user_figure, roc_pr_figures
 from app.components.data import dataset_picker, md_escape, workspace
 from app.components.jobs import POLL_SECONDS, fmt_duration, job_progress, job_queue, pump, refresh_jobs
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import to_csv_bytes
 from frame_core.evaluation import metrics as M
 from frame_core.evaluation import run_analysis as A
+from frame_core.evaluation.stats import aggregate_runs, mean_std_table
+from frame_core.runs import finished_at, runs_signature
 from frame_core.services import engine as E
+from frame_core.services import run_tables as T
 from frame_core.services.jobs import DONE
 
-METRIC_KEYS = [k for k, _, _ in A.METRICS]
-GROUP = ["dataset", "model", "nc", "policy", "embeddings", "video_score", "epochs", "emb_dim", "setting"]
-FVC_PREFIX = "fvc-"
-FVC_SEEDS = (0, 1, 2)
-FVC_NCS = (8, 1)
-FVC_CONFIG = {"epochs": 6, "patience": 2, "emb_dim": 32}  # small: a classroom experiment in minutes
-COLORS = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880"]
+METRIC_KEYS = list(M.METRIC_KEYS)
 
 
 # ------------------------------------------------------------------------------ data access
-def _runs_signature(runs_dir: Path) -> tuple:
-    """Cheap fingerprint of the finished runs (folder names and DONE times) to key the cache."""
-    if not runs_dir.is_dir():
-        return ()
-    sig = []
-    for d in sorted(runs_dir.iterdir()):
-        done = d / "DONE"
-        if done.exists():
-            sig.append((d.name, done.stat().st_mtime))
-    return tuple(sig)
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
 def load_runs(runs_dir: str, signature: tuple) -> pd.DataFrame:
-    df = E.list_finished_runs(Path(runs_dir))
-    if len(df):
-        df["nc"] = pd.to_numeric(df["nc"], errors="coerce")
-        df = df[df["nc"].notna()].copy()  # a run whose config lost N_c cannot be placed in any table
-        df["nc"] = df["nc"].astype(int)
-        df["policy"] = [("—" if n == 1 else p) for n, p in zip(df["nc"], df["policy"], strict=True)]
-        df = df.reset_index(drop=True)
-    return df
+    return T.prepare_runs(E.list_finished_runs(Path(runs_dir)))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -62,32 +40,7 @@ def load_predictions(path: str, mtime: float) -> pd.DataFrame:
 
 
 def predictions(run_path: str) -> pd.DataFrame:
-    p = Path(run_path) / "test_predictions.csv"
-    return load_predictions(str(Path(run_path)), p.stat().st_mtime if p.exists() else 0.0)
-
-
-def run_label(r) -> str:
-    pol = "" if r["nc"] == 1 else f", {r['policy']}"
-    return f"{r['model']} N_c={r['nc']}{pol}, {r['embeddings']}, seed {r['seed']} · {r['run_id'][-8:]}"
-
-
-# ------------------------------------------------------------------------------ tables
-def table_3(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(numeric aggregate, display table) grouped by model/N_c/policy/setting, mean ± std."""
-    agg = A.aggregate_runs(runs, GROUP, METRIC_KEYS)
-    agg = agg.sort_values(["dataset", "setting", "nc"], ascending=[True, True, False]).reset_index(drop=True)
-    coarse = agg[agg["nc"] == 1].set_index(["dataset", "setting"])["auc_mean"]
-    delta = []
-    for _, r in agg.iterrows():
-        key = (r["dataset"], r["setting"])
-        delta.append(r["auc_mean"] - coarse[key] if r["nc"] != 1 and key in coarse.index else np.nan)
-    agg["delta_auc"] = delta
-    disp = A.mean_std_table(agg, GROUP, METRIC_KEYS).drop(columns=["dataset"])  # one dataset at a time
-    disp["Δ AUC vs coarse"] = agg["delta_auc"]
-    disp = disp.rename(columns={"nc": "N_c", "embeddings": "inputs", "video_score": "video score", "emb_dim": "d",
-                                "n": "runs"})
-    first = ["model", "N_c", "policy", "inputs", "video score", "runs", "seeds", "AUC", "Δ AUC vs coarse"]
-    return agg, disp[first + [c for c in disp.columns if c not in first]]
+    return load_predictions(str(Path(run_path)), finished_at(run_path) or 0.0)
 
 
 def style_table(disp: pd.DataFrame, agg: pd.DataFrame):
@@ -104,129 +57,10 @@ def style_table(disp: pd.DataFrame, agg: pd.DataFrame):
     return disp.style.apply(row_style, axis=1).format({"Δ AUC vs coarse": lambda v: "—" if pd.isna(v) else f"{v:+.4f}"})
 
 
-# ------------------------------------------------------------------------------ charts
-def roc_pr_figures(curves: list[tuple[str, pd.DataFrame]]) -> tuple[go.Figure, go.Figure]:
-    roc, pr = go.Figure(), go.Figure()
-    for i, (name, df) in enumerate(curves):
-        color = COLORS[i % len(COLORS)]
-        y, p = df["y"].to_numpy(), df["p_full"].to_numpy()
-        r = A.roc_points(y, p)
-        q = A.pr_points(y, p)
-        if len(r):
-            roc.add_trace(go.Scatter(x=r["fpr"], y=r["tpr"], mode="lines", line={"color": color},
-                                     name=f"{name} (AUC {M.auc(y, p):.3f})"))
-        if len(q):
-            pr.add_trace(go.Scatter(x=q["recall"], y=q["precision"], mode="lines", line={"color": color},
-                                    name=f"{name} (AP {A.average_precision(y, p):.3f})"))
-    roc.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="random"))
-    if curves and len(curves[0][1]):
-        base = float(np.mean(curves[0][1]["y"]))
-        pr.add_trace(go.Scatter(x=[0, 1], y=[base, base], mode="lines", line={"dash": "dot", "color": "grey"},
-                                name=f"random (full-view share {base:.2f})"))
-    legend = {"orientation": "h", "y": -0.3, "font": {"size": 11}}
-    roc.update_layout(title="ROC curve, test views (label = full view)", xaxis_title="false positive rate",
-                      yaxis_title="true positive rate", height=460, legend=legend)
-    pr.update_layout(title="Precision–recall curve, test views", xaxis_title="recall (share of full views found)",
-                     yaxis_title="precision", height=460, legend=legend)
-    for f in (roc, pr):
-        f.update_xaxes(range=[0, 1])
-        f.update_yaxes(range=[0, 1.02])
-    return roc, pr
-
-
-def ablation_figure(runs: pd.DataFrame, metric: str) -> go.Figure | None:
-    """Metric vs N_c with ±1 std error bars; one line per (setting, policy); the N_c = 1 point of a
-    setting is shared by its policies."""
-    if runs.empty or runs["nc"].nunique() < 2:
-        return None
-    fig = go.Figure()
-    name = A.METRIC_NAMES[metric]
-    i = 0
-    for (setting, emb), g in runs.groupby(["setting", "embeddings"], sort=True):
-        coarse = g[g["nc"] == 1]
-        pols = sorted(p for p in g["policy"].unique() if p != "—") or ["—"]
-        for pol in pols:
-            sub = pd.concat([coarse, g[g["policy"] == pol]]) if pol != "—" else coarse
-            agg = A.aggregate_runs(sub, ["nc"], [metric]).sort_values("nc")
-            if len(agg) < 2:
-                continue
-            fig.add_trace(go.Scatter(
-                x=agg["nc"], y=agg[f"{metric}_mean"], mode="lines+markers", name=f"{pol}, {emb} inputs ({setting})",
-                error_y={"type": "data", "array": agg[f"{metric}_std"].fillna(0), "visible": True},
-                line={"color": COLORS[i % len(COLORS)]}, customdata=agg["n"],
-                hovertemplate="N_c=%{x}<br>" + name + " %{y:.4f}<br>runs %{customdata}<extra></extra>",
-            ))
-            i += 1
-    if not fig.data:
-        return None
-    ticks = sorted(runs["nc"].unique())
-    fig.update_layout(title=f"N_c ablation: test {name} vs clips per video (mean ± std over seeds)",
-                      xaxis_title="clips per video N_c (log scale)", yaxis_title=f"test {name}", height=440,
-                      showlegend=True, legend={"orientation": "h", "y": -0.3, "title": {"text": "policy, inputs (setting)"}})
-    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[str(t) for t in ticks])
-    return fig
-
-
-def per_user_figure(pu: pd.DataFrame, metric: str, a_name: str, b_name: str) -> go.Figure:
-    unit = "AUC" if metric == "auc" else "logloss (nats)"
-    fig = go.Figure()
-    lo, hi = float(pu["diff"].min()), float(pu["diff"].max())
-    size = max((hi - lo) / 30, 1e-3)
-    bins = {"start": lo - size / 2, "end": hi + size / 2, "size": size}  # one grid for all three traces
-    for outcome, color in (("A better", "#00cc96"), ("B better", "#ef553b"), ("tie", "#999999")):
-        d = pu[pu["outcome"] == outcome]["diff"]
-        if len(d):
-            fig.add_trace(go.Histogram(x=d, name=outcome.replace("A", a_name).replace("B", b_name),
-                                       marker_color=color, xbins=bins, opacity=0.85))
-    fig.add_vline(x=0, line_dash="dot", line_color="grey")
-    what = "AUC(FRAME) − AUC(coarse)" if metric == "auc" else "logloss(coarse) − logloss(FRAME)"
-    fig.update_layout(barmode="stack", title=f"Per-user difference on shared test views: {what}",
-                      xaxis_title=f"difference in {unit}; > 0 means {a_name} is better", yaxis_title="users",
-                      height=400, legend={"orientation": "h", "y": -0.3})
-    return fig
-
-
-def experiment_figure(res: pd.DataFrame) -> go.Figure:
-    """Dot plot (the axis does not start at 0, so no bars): mean ± std per N_c, seeds as dots."""
-    agg = A.aggregate_runs(res, ["nc"], ["auc"]).sort_values("nc", ascending=False)
-
-    def name(nc) -> str:
-        return f"N_c = {int(nc)} " + ("(coarse)" if int(nc) == 1 else "(FRAME)")
-
-    fig = go.Figure()
-    for _, a in agg.iterrows():
-        color = "#ffa15a" if int(a["nc"]) == 1 else "#00cc96"
-        seeds = res[res["nc"] == a["nc"]]
-        fig.add_trace(go.Scatter(
-            x=[name(a["nc"])] * len(seeds), y=seeds["auc"], mode="markers", showlegend=False,
-            marker={"color": "rgba(0,0,0,0.55)", "size": 7}, customdata=seeds["seed"],
-            hovertemplate="seed %{customdata}: AUC %{y:.4f}<extra></extra>",
-        ))
-        fig.add_trace(go.Scatter(
-            x=[name(a["nc"])], y=[a["auc_mean"]], mode="markers", name=name(a["nc"]),
-            marker={"color": color, "size": 18, "symbol": "diamond", "line": {"color": "black", "width": 1}},
-            error_y={"type": "data", "array": [0 if pd.isna(a["auc_std"]) else a["auc_std"]], "thickness": 2,
-                     "width": 12, "color": color},
-            hovertemplate=f"mean AUC %{{y:.4f}} over {int(a['n'])} seed(s)<extra></extra>",
-        ))
-    vals = pd.to_numeric(res["auc"], errors="coerce").dropna()
-    if len(vals):
-        pad = max(0.02, float(vals.max() - vals.min()))
-        fig.update_yaxes(range=[max(0.0, float(vals.min()) - pad), min(1.0, float(vals.max()) + pad)])
-    fig.update_layout(title="Fine vs coarse: test AUC (diamond: mean ± std; dots: single seeds)",
-                      xaxis_title="model", yaxis_title="test AUC (video level)", height=380, showlegend=False)
-    return fig
-
-
 # ------------------------------------------------------------------------------ sections
 def start_experiment(info) -> None:
-    group = f"{FVC_PREFIX}{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
-    specs = []
-    for nc in FVC_NCS:
-        for seed in FVC_SEEDS:
-            cfg = {**FVC_CONFIG, "nc": nc, "seed": seed, "id_embeddings": not info.has_videos}
-            specs.append(("train", {"dataset_id": info.id, "visual": bool(info.has_videos), "config": cfg},
-                          f"fine vs coarse · {info.id} · N_c={nc} · seed {seed}"))
+    group = f"{T.CLASSROOM_PREFIX}{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    specs = T.classroom_specs(info.id, bool(info.has_videos))
     try:
         job_queue().submit_many(specs, group=group)
     except InputError as exc:
@@ -260,16 +94,13 @@ def experiment_status(group: str) -> bool:
                    + "; ".join(f"{j.label.split('·')[-2].strip()} seed {(j.params.get('config') or {}).get('seed')}: "
                                f"{j.status} ({md_escape(j.error or 'no message')})" for j in ended_badly[:3]))
     if done:
-        res = pd.DataFrame([{"nc": (j.params.get("config") or {}).get("nc"), "seed": (j.params.get("config") or {}).get("seed"),
-                             **{k: (j.result or {}).get(k) for k in METRIC_KEYS}} for j in done])
-        for k in METRIC_KEYS:
-            res[k] = pd.to_numeric(res[k], errors="coerce")
+        res = T.classroom_results(done)
         c1, c2 = st.columns([3, 2])
         with c1:
             st.plotly_chart(experiment_figure(res), width="stretch", key=f"fvc_fig_{group}")
         with c2:
-            agg = A.aggregate_runs(res, ["nc"], METRIC_KEYS).sort_values("nc", ascending=False)
-            tbl = A.mean_std_table(agg, ["nc"], ["auc", "gauc", "logloss"]).rename(columns={"nc": "N_c", "n": "runs"})
+            agg = aggregate_runs(res, ["nc"], METRIC_KEYS).sort_values("nc", ascending=False)
+            tbl = mean_std_table(agg, ["nc"], ["auc", "gauc", "logloss"]).rename(columns={"nc": "N_c", "n": "runs"})
             st.dataframe(tbl, hide_index=True, width="stretch")
             means = agg.set_index("nc")["auc_mean"]
             if 8 in means.index and 1 in means.index:
@@ -295,11 +126,11 @@ def experiment_section(info) -> None:
     st.subheader("Classroom experiment: fine versus coarse")
     st.markdown(
         "One click trains **FRAME with N_c = 8** and the **coarse model N_c = 1** for 3 seeds each "
-        f"({FVC_CONFIG['epochs']} epochs at most, embedding size {FVC_CONFIG['emb_dim']}) on the selected dataset, "
+        f"({T.CLASSROOM_CONFIG['epochs']} epochs at most, embedding size {T.CLASSROOM_CONFIG['emb_dim']}) on the selected dataset, "
         "in the background. Results appear here as each run finishes."
     )
     groups = sorted({j.group for j in refresh_jobs(kinds=("train",))
-                     if j.group and j.group.startswith(FVC_PREFIX)
+                     if j.group and j.group.startswith(T.CLASSROOM_PREFIX)
                      and (info is None or (j.params or {}).get("dataset_id") == info.id)})
     if info is None:
         st.info("Pick a dataset in the sidebar to run the experiment.")
@@ -322,9 +153,6 @@ def experiment_section(info) -> None:
 
 def baselines_section(info) -> None:
     st.subheader("Baselines comparison")
-    if not E.compare_available():
-        st.info("The baselines comparison is not available in this version of the engine.")
-        return
     models = E.compare_models()
     with st.form("baselines_form"):
         c1, c2, c3 = st.columns([3, 1, 1])
@@ -378,11 +206,7 @@ def _comparison_body() -> bool:
                 if res is None or res.empty:
                     st.warning("This comparison finished but its results.csv is missing or empty.")
                     continue
-                agg = A.aggregate_runs(res, ["model"], METRIC_KEYS)
-                order = list(dict.fromkeys(res["model"]))
-                agg = agg.set_index("model").loc[order].reset_index()
-                st.dataframe(A.mean_std_table(agg, ["model"], METRIC_KEYS).rename(columns={"n": "runs"}),
-                             hide_index=True, width="stretch")
+                st.dataframe(T.comparison_summary(res), hide_index=True, width="stretch")
                 st.download_button("Download results (CSV)", to_csv_bytes(res), file_name=f"comparison-{j.id}.csv",
                                    mime="text/csv", key=f"cmp_dl_{j.id}")
             else:
@@ -403,18 +227,6 @@ def comparison_results() -> None:
         _comparison_body()
 
 
-def coarse_twin(coarse: pd.DataFrame, frame_row) -> str:
-    """The coarse run that best matches a FRAME run: same setting and seed, else same setting, else
-    same seed, else the best coarse run by AUC."""
-    c = coarse.sort_values("auc", ascending=False)
-    if frame_row is not None:
-        for mask in ((c["setting"] == frame_row["setting"]) & (c["seed"] == frame_row["seed"]),
-                     c["setting"] == frame_row["setting"], c["seed"] == frame_row["seed"]):
-            if mask.any():
-                return c[mask].iloc[0]["run_id"]
-    return c.iloc[0]["run_id"]
-
-
 def runs_sections(runs: pd.DataFrame) -> None:
     st.subheader("Finished runs: test metrics (mean ± std over seeds)")
     st.caption(
@@ -424,7 +236,7 @@ def runs_sections(runs: pd.DataFrame) -> None:
         "coarse row of the same setting. Metrics are at video level, label = full view; higher is better "
         "except Logloss."
     )
-    agg, disp = table_3(runs)
+    agg, disp = T.summary_table(runs)
     st.dataframe(style_table(disp, agg), hide_index=True, width="stretch")
     d1, d2, _ = st.columns([1, 1, 2])
     d1.download_button("Download table (CSV)", to_csv_bytes(disp), file_name="frame_runs_summary.csv", mime="text/csv")
@@ -435,18 +247,15 @@ def runs_sections(runs: pd.DataFrame) -> None:
     with st.expander(f"All {len(runs)} finished runs"):
         st.dataframe(raw, hide_index=True, width="stretch")
 
-    labels = {r["run_id"]: run_label(r) for _, r in runs.iterrows()}
-    coarse = runs[runs["nc"] == 1]
-    frame_runs = runs[runs["nc"] != 1]
-    paired = frame_runs["setting"].isin(set(coarse["setting"]))  # settings that have a coarse twin come first
-    best_frame = frame_runs.assign(_paired=paired).sort_values(["_paired", "auc"], ascending=False).drop(columns="_paired")
+    labels = {r["run_id"]: T.run_label(r) for _, r in runs.iterrows()}
+    best_frame, coarse = T.frame_and_coarse(runs)
 
     st.subheader("ROC and precision–recall curves")
     default = []
     if len(best_frame):
         default.append(best_frame.iloc[0]["run_id"])
     if len(coarse):
-        default.append(coarse_twin(coarse, best_frame.iloc[0] if len(best_frame) else None))
+        default.append(T.coarse_twin(coarse, best_frame.iloc[0] if len(best_frame) else None))
     picked = st.multiselect("Runs", list(labels), default=default or list(labels)[:1], format_func=labels.get,
                             max_selections=6, key="curve_runs")
     curves, problems = [], []
@@ -487,9 +296,9 @@ def runs_sections(runs: pd.DataFrame) -> None:
         return
     c1, c2, c3 = st.columns([2, 2, 1])
     frame_ids = list(best_frame["run_id"])
-    coarse_ids = list(coarse.sort_values("auc", ascending=False)["run_id"])
+    coarse_ids = list(coarse["run_id"])
     a_id = c1.selectbox("FRAME run (A)", frame_ids, format_func=labels.get, key="pu_a")
-    twin = coarse_twin(coarse, runs.set_index("run_id").loc[a_id])
+    twin = T.coarse_twin(coarse, runs.set_index("run_id").loc[a_id])
     b_id = c2.selectbox("Coarse run (B)", [twin] + [r for r in coarse_ids if r != twin], format_func=labels.get,
                         key="pu_b", help="Defaults to the coarse run of the same setting and seed when there is one.")
     pu_metric = c3.radio("Per-user metric", ["auc", "logloss"], format_func=A.METRIC_NAMES.get, key="pu_metric")
@@ -529,7 +338,7 @@ experiment_section(info)
 st.divider()
 
 runs_dir = workspace().runs_dir
-all_runs = load_runs(str(runs_dir), _runs_signature(runs_dir))
+all_runs = load_runs(str(runs_dir), runs_signature(runs_dir))
 if all_runs.empty:
     st.info("No finished run yet. Run the experiment above, or train on the **Train** page.")
 else:

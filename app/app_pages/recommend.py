@@ -15,10 +15,11 @@ from app.components.data import dataset_picker, dataset_version, md_escape, work
 from frame_core.common import schema as S
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import to_csv_bytes
-from frame_core.data.labels import is_full_view, skip_clip
-from frame_core.data.split import PART_NAMES, TRAIN, chronological_split
 from frame_core.evaluation import run_analysis as A
+from frame_core.runs import finished_at
 from frame_core.services import engine as E
+from frame_core.services import recommend as R
+from frame_core.services.analytics import kpis
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
@@ -28,53 +29,20 @@ def load_model(path: str, done_mtime: float):
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def dataset_tables(ds_id: str, version: str, _log: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(log with its split part, one row per video with its median duration)."""
-    log = _log.reset_index(drop=True).copy()
-    log[S.USER] = log[S.USER].astype(str)
-    log[S.VIDEO] = log[S.VIDEO].astype(str)
-    log["part"] = chronological_split(log)
-    videos = log.groupby(S.VIDEO, sort=True)[S.DURATION].median().rename(S.DURATION).reset_index()
-    return log, videos
+def dataset_split(ds_id: str, version: str, _log: pd.DataFrame) -> pd.DataFrame:
+    """The log with its split part (cached per dataset version)."""
+    return R.split_log(_log)
 
 
 @st.cache_data(max_entries=16, show_spinner="Scoring candidate videos…")
-def score_user(run_path: str, done_mtime: float, ds_id: str, version: str, user: str, _log, _videos) -> pd.DataFrame:
-    """p_full and p_clip_* for every video the user did not see in training."""
-    seen = set(_log.loc[(_log[S.USER] == user) & (_log["part"] == TRAIN), S.VIDEO])
-    cand = _videos[~_videos[S.VIDEO].isin(seen)].reset_index(drop=True)
-    if cand.empty:
-        return pd.DataFrame()
-    run = load_model(run_path, done_mtime)
-    df = cand.assign(**{S.USER: user})[[S.USER, S.VIDEO, S.DURATION]]
-    pred = run.predict(df)
-    pred[S.DURATION] = cand[S.DURATION].to_numpy()
-    return pred.sort_values("p_full", ascending=False, kind="mergesort").reset_index(drop=True)
-
-
-def actual_views(log: pd.DataFrame, user: str, nc: int) -> pd.DataFrame:
-    """The user's validation/test views (what they did with videos not used for training)."""
-    v = log[(log[S.USER] == user) & (log["part"] != TRAIN)].copy()
-    if v.empty:
-        return v
-    full = is_full_view(v[S.PLAY].to_numpy(), v[S.DURATION].to_numpy())
-    v["full_view"] = full
-    v["skip_clip"] = np.where(full, -1, skip_clip(v[S.PLAY].to_numpy(), v[S.DURATION].to_numpy(), nc))
-    v["part_name"] = v["part"].map(PART_NAMES)
-    return v
+def recommend(run_path: str, done_mtime: float, user: str, k: int) -> pd.DataFrame:
+    """The run's top-k for the user (every video not seen in training is scored)."""
+    return load_model(run_path, done_mtime).recommend(user, k)
 
 
 def esc(text) -> str:
     """Ids from an uploaded log, made plain text for Plotly (which renders a little HTML)."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def outcome_text(row) -> str:
-    if row is None:
-        return "not viewed"
-    if row["full_view"]:
-        return f"full view ({row['part_name']})"
-    return f"left in clip {int(row['skip_clip'])} at {row[S.PLAY]:.1f} s ({row['part_name']})"
 
 
 def clip_figure(p_clip: np.ndarray, duration: float, mode: str, actual, title: str) -> go.Figure:
@@ -161,48 +129,44 @@ labels = {r["run_id"]: (f"{r['model']} N_c={r['nc']}{'' if r['nc'] == 1 else ', 
 c1, c2, c3 = st.columns([3, 2, 1])
 run_id = c1.selectbox("Run", list(labels), format_func=labels.get, key="rec_run")
 row = runs[runs["run_id"] == run_id].iloc[0]
-done = Path(row["path"]) / "DONE"
-if not done.exists():
+done_at = finished_at(row["path"])
+if done_at is None:
     st.error("This run's folder changed on disk and is no longer a finished run; pick another.")
     st.stop()
 try:
-    run = load_model(row["path"], done.stat().st_mtime)
+    run = load_model(row["path"], done_at)
 except InputError as exc:
     st.error(f"This run cannot be used: {md_escape(exc)}")
     st.stop()
 
 version = dataset_version(info)
-full_log, videos = dataset_tables(info.id, version, log)
-counts = full_log.groupby(S.USER).agg(views=(S.VIDEO, "size"), later=("part", lambda p: int((p != TRAIN).sum())))
-counts = counts.sort_values(["later", "views"], ascending=False)
+full_log = dataset_split(info.id, version, log)
+counts = R.user_activity(full_log)
 users = list(counts.index)
 user = c2.selectbox("User", users, key="rec_user",
-                    format_func=lambda u: f"{u} ({counts.loc[u, 'views']} views, {counts.loc[u, 'later']} held out)")
+                    format_func=lambda u: f"{u} ({counts.loc[u, 'views']} views, {counts.loc[u, 'held_out']} held out)")
 k = c3.number_input("Top K", 1, 50, 10, key="rec_k")
 
 nc = run.nc
 mode = run.config.video_score
-scores = score_user(row["path"], done.stat().st_mtime, info.id, version, str(user), full_log, videos)
-if scores.empty:
+top = recommend(row["path"], done_at, str(user), int(k))
+if top.empty:
     st.info("This user has seen every video of the dataset in training: nothing left to recommend.")
     st.stop()
 clip_cols = [f"p_clip_{c}" for c in range(nc)]
-actual = actual_views(full_log, str(user), nc)
+actual = R.heldout_views(full_log, str(user), nc)
 act_by_video = {r[S.VIDEO]: r for _, r in actual.iterrows()} if len(actual) else {}
 
-u_rows = full_log[full_log[S.USER] == str(user)]
-fv = is_full_view(u_rows[S.PLAY].to_numpy(), u_rows[S.DURATION].to_numpy())
+u_kpis = kpis(full_log[full_log[S.USER] == str(user)])
 m = st.columns(4)
-m[0].metric("Views by this user", f"{len(u_rows):,}")
-m[1].metric("Full-view share", f"{fv.mean():.0%}")
-m[2].metric("Candidate videos", f"{len(scores):,}", help="Videos the user did not see in training rows.")
+m[0].metric("Views by this user", f"{u_kpis['views']:,}")
+m[1].metric("Full-view share", f"{u_kpis['full_view_share']:.0%}")
+m[2].metric("Candidate videos", f"{len(run.candidates(str(user))):,}", help="Videos the user did not see in training rows.")
 m[3].metric("Held-out views", f"{len(actual):,}", help="Validation and test views: we know what the user did.")
 
-top = scores.head(int(k)).copy()
-top.insert(0, "rank", np.arange(1, len(top) + 1))
 top["weakest clip"] = top[clip_cols].to_numpy().argmin(axis=1)
 top["P(weakest clip)"] = top[clip_cols].to_numpy().min(axis=1)
-top["what the user did"] = [outcome_text(act_by_video.get(v)) for v in top[S.VIDEO]]
+top["what the user did"] = [R.outcome_text(act_by_video.get(v)) for v in top[S.VIDEO]]
 st.subheader(f"Top {len(top)} videos for user {md_escape(user)}")
 st.caption(f"Video score = {mode} of the {nc} clip probabilities. "
            "'What the user did' is known only for videos they viewed in the validation or test period.")
@@ -233,7 +197,7 @@ with left:
                     width="stretch", key="rec_clip")
     st.caption("Bars: probability of not skipping each clip once it is reached (red: the weakest clip). "
                "Line: probability of still watching after each clip (their running product). "
-               f"What the user did: **{outcome_text(act)}**.")
+               f"What the user did: **{R.outcome_text(act)}**.")
 with right:
     if nc > 1:
         contrib = A.clip_contributions(p_clip, mode)

@@ -6,9 +6,6 @@ and reads progress files, so it never blocks and survives a browser refresh.
 
 from __future__ import annotations
 
-import inspect
-import re
-
 import streamlit as st
 
 from app.components.data import dataset_picker, md_escape
@@ -26,21 +23,11 @@ from app.components.jobs import (
 )
 from frame_core.common.errors import InputError
 from frame_core.data.labels import POLICIES
-from frame_core.model.config import ACTIVATIONS, NORMS, VIDEO_SCORES, FrameConfig
+from frame_core.model.config import ACTIVATIONS, NORMS, VIDEO_SCORES, FrameConfig, field_help
 from frame_core.services.jobs import DONE, FAILED, RUNNING
 
 INSPECT_KEY = "train_inspect_job"
 LATEST = "(running or latest)"
-
-
-@st.cache_data
-def field_help() -> dict[str, str]:
-    """The one-line comments of FrameConfig's fields (its source is the documentation)."""
-    try:
-        src = inspect.getsource(FrameConfig)
-    except (OSError, TypeError):
-        return {}
-    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^\s+(\w+): [^=\n]+=[^#\n]*#\s*(.+)$", src, re.M)}
 
 
 def new_run_form(info) -> None:

@@ -37,42 +37,12 @@ from frame_core.baselines.base import check_cancel, full_view
 from frame_core.baselines.registry import make_model, parse_models
 from frame_core.common import schema as S
 from frame_core.common.errors import InputError
+from frame_core.common.seeds import parse_seeds
 from frame_core.data.split import TEST, TRAIN, VAL, chronological_split
-from frame_core.evaluation.metrics import METRIC_KEYS, video_metrics
+from frame_core.evaluation.metrics import LOWER_IS_BETTER, METRIC_KEYS, METRIC_TITLES, video_metrics
+from frame_core.evaluation.stats import aggregate_runs, fmt_mean_std
 
 RESULT_COLUMNS = ("model", "seed", *METRIC_KEYS)
-LOWER_IS_BETTER = frozenset({"logloss"})
-METRIC_TITLES = {
-    "auc": "AUC",
-    "gauc": "GAUC",
-    "logloss": "Logloss",
-    "recall@3": "Recall@3",
-    "ndcg@3": "NDCG@3",
-    "recall@5": "Recall@5",
-    "ndcg@5": "NDCG@5",
-}
-MAX_SEEDS = 100
-
-
-def parse_seeds(seeds) -> list[int]:
-    """An int K (or ``"K"``) means seeds 0 .. K-1; a list (or ``"0,3,7"``) is taken as given."""
-    if isinstance(seeds, str):
-        parts = [x.strip() for x in seeds.split(",") if x.strip()]
-        seeds = parts[0] if len(parts) == 1 and "," not in seeds else parts
-    try:
-        if isinstance(seeds, (str, int, np.integer)):
-            k, out = int(seeds), None
-        else:
-            k, out = None, [int(x) for x in seeds]
-    except (TypeError, ValueError):
-        raise InputError(f"seeds must be a count or a list of integers, got {seeds!r}") from None
-    if out is None:
-        if not 1 <= k <= MAX_SEEDS:
-            raise InputError(f"the number of seeds must be 1 to {MAX_SEEDS}, got {k}")
-        return list(range(k))
-    if not out:
-        raise InputError("give at least one seed")
-    return list(dict.fromkeys(out))
 
 
 def split_log(log: pd.DataFrame, part: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -192,19 +162,10 @@ def run_comparison(
 
 # ------------------------------------------------------------------------------- tables
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Per model (in first-appearance order): ``<metric>_mean``, ``<metric>_std`` and ``n_seeds``."""
-    order = list(dict.fromkeys(results["model"]))
-    g = results.groupby("model", sort=False)
-    out = pd.DataFrame(index=pd.Index(order, name="model"))
-    out["n_seeds"] = g.size().reindex(order)
-    for k in METRIC_KEYS:
-        out[f"{k}_mean"] = g[k].mean().reindex(order)
-        out[f"{k}_std"] = g[k].std(ddof=1).reindex(order)
-    return out
-
-
-def _fmt(x: float) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:.4f}"
+    """Per model (in first-appearance order): ``<metric>_mean``, ``<metric>_std`` (sample std,
+    see :mod:`frame_core.evaluation.stats`) and ``n_seeds``."""
+    agg = aggregate_runs(results, ["model"], list(METRIC_KEYS), sort=False)
+    return agg.rename(columns={"n": "n_seeds"}).drop(columns="seeds").set_index("model")
 
 
 def results_markdown(results: pd.DataFrame, caption: str | None = None) -> str:
@@ -221,9 +182,7 @@ def results_markdown(results: pd.DataFrame, caption: str | None = None) -> str:
         cells = []
         for k in METRIC_KEYS:
             mean, std = row[f"{k}_mean"], row[f"{k}_std"]
-            text = _fmt(mean)
-            if row["n_seeds"] > 1 and math.isfinite(mean):
-                text += f" ± {_fmt(std)}"
+            text = fmt_mean_std(mean, std) if math.isfinite(mean) else "n/a"
             if best[k] is not None and math.isfinite(mean) and round(mean, 4) == best[k]:
                 text = f"**{text}**"
             cells.append(text)

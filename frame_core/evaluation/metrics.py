@@ -23,6 +23,12 @@ import pandas as pd
 EPS = 1e-7
 KS = (3, 5)
 METRIC_KEYS = ("auc", "gauc", "logloss", "recall@3", "ndcg@3", "recall@5", "ndcg@5")
+"""The test metrics of a run, in table order (the one list of metric keys)."""
+RUN_METRIC_KEYS = (*METRIC_KEYS, "val_auc", "skip_hit@1", "best_epoch", "train_seconds")
+"""What run tables show per run: the test metrics, validation AUC, skip localisation, training."""
+METRIC_TITLES = {"auc": "AUC", "gauc": "GAUC", "logloss": "Logloss", "recall@3": "Recall@3", "ndcg@3": "NDCG@3",
+                 "recall@5": "Recall@5", "ndcg@5": "NDCG@5", "val_auc": "val AUC", "skip_hit@1": "skip hit@1"}
+LOWER_IS_BETTER = frozenset({"logloss"})
 
 
 def _arrays(y, p) -> tuple[np.ndarray, np.ndarray]:

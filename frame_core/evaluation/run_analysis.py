@@ -2,8 +2,6 @@
 
 Pure pandas/numpy functions over run tables and prediction tables:
 
-- :func:`aggregate_runs` / :func:`mean_std_table`: mean ± sample std over seeds per group, the
-  shape of the paper's Tables 3 and 4;
 - :func:`roc_points` / :func:`pr_points`: ROC and precision–recall curves from (y, p), thinned to
   at most ``max_points`` points (the AUC is computed by :mod:`frame_core.evaluation.metrics`, not from the
   thinned curve);
@@ -21,62 +19,11 @@ import numpy as np
 import pandas as pd
 
 from frame_core.evaluation import metrics as M
+from frame_core.evaluation.stats import aggregate_runs, fmt_mean_std, mean_std_table  # noqa: F401 (run tables)
 
 # (column, display name, higher is better)
-METRICS: tuple[tuple[str, str, bool], ...] = (
-    ("auc", "AUC", True),
-    ("gauc", "GAUC", True),
-    ("logloss", "Logloss", False),
-    ("recall@3", "Recall@3", True),
-    ("ndcg@3", "NDCG@3", True),
-    ("recall@5", "Recall@5", True),
-    ("ndcg@5", "NDCG@5", True),
-)
+METRICS: tuple[tuple[str, str, bool], ...] = tuple((k, M.METRIC_TITLES[k], k not in M.LOWER_IS_BETTER) for k in M.METRIC_KEYS)
 METRIC_NAMES = {k: n for k, n, _ in METRICS}
-HIGHER_IS_BETTER = {k: h for k, _, h in METRICS}
-
-
-def aggregate_runs(runs: pd.DataFrame, by: list[str], metrics: list[str] | None = None) -> pd.DataFrame:
-    """Mean, sample std (ddof = 1; NaN for one seed) and count per group.
-
-    Columns: the ``by`` columns, ``n`` (runs in the group), ``seeds`` (sorted seed list as text)
-    and for each metric ``<m>_mean`` and ``<m>_std``. Metrics missing from ``runs`` are skipped;
-    NaN metric values are ignored in mean and std.
-    """
-    metrics = [m for m in (metrics or [k for k, _, _ in METRICS]) if m in runs.columns]
-    cols = list(by) + ["n", "seeds"] + [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
-    if len(runs) == 0:
-        return pd.DataFrame(columns=cols)
-    df = runs.copy()
-    for m in metrics:
-        df[m] = pd.to_numeric(df[m], errors="coerce")
-    g = df.groupby(list(by), dropna=False, sort=True)
-    out = g.size().rename("n").to_frame()
-    if "seed" in df.columns:
-        out["seeds"] = g["seed"].agg(lambda s: ", ".join(str(int(x)) for x in sorted(pd.to_numeric(s, errors="coerce").dropna())))
-    else:
-        out["seeds"] = ""
-    for m in metrics:
-        out[f"{m}_mean"] = g[m].mean()
-        out[f"{m}_std"] = g[m].std(ddof=1)
-    return out.reset_index()[cols]
-
-
-def fmt_mean_std(mean: float, std: float, digits: int = 4) -> str:
-    if mean is None or not np.isfinite(mean):
-        return "–"
-    if std is None or not np.isfinite(std):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def mean_std_table(agg: pd.DataFrame, by: list[str], metrics: list[str] | None = None, digits: int = 4) -> pd.DataFrame:
-    """``aggregate_runs`` output as text cells ``mean ± std`` with display names as headers."""
-    metrics = [m for m in (metrics or [k for k, _, _ in METRICS]) if f"{m}_mean" in agg.columns]
-    out = agg[list(by) + ["n", "seeds"]].copy()
-    for m in metrics:
-        out[METRIC_NAMES.get(m, m)] = [fmt_mean_std(a, b, digits) for a, b in zip(agg[f"{m}_mean"], agg[f"{m}_std"], strict=True)]
-    return out
 
 
 def _thin(df: pd.DataFrame, max_points: int) -> pd.DataFrame:

@@ -26,17 +26,19 @@ from frame_core.common import schema as S
 from frame_core.common.atomic import atomic_write_bytes
 from frame_core.common.errors import CancelledError, InputError
 from frame_core.common.safe_csv import write_csv
+from frame_core.common.seeds import parse_seeds
 from frame_core.data.labels import check_nc
 from frame_core.data.prepare import prepare_data
 from frame_core.data.split import TEST, TRAIN, VAL
 from frame_core.evaluation import metrics as M
+from frame_core.evaluation.metrics import METRIC_KEYS
+from frame_core.evaluation.stats import aggregate_runs, fmt_mean_std
 from frame_core.model.config import FrameConfig
 from frame_core.training.pipeline import train_run
 
 log = logging.getLogger(__name__)
 
-TABLE_METRICS = ("auc", "gauc", "logloss", "recall@3", "ndcg@3", "recall@5", "ndcg@5")
-RESULT_COLUMNS = ("model", "nc", "seed", *TABLE_METRICS, "val_auc", "skip_hit@1", "best_epoch", "train_seconds",
+RESULT_COLUMNS = ("model", "nc", "seed", *METRIC_KEYS, "val_auc", "skip_hit@1", "best_epoch", "train_seconds",
                   "run_dir")
 REFERENCE = "reference (user mean + video mean)"
 
@@ -60,18 +62,6 @@ def parse_ncs(text) -> list[int]:
     return sorted({check_nc(v) for v in vals})
 
 
-def parse_seeds(seeds) -> list[int]:
-    """An int k → seeds 0..k-1; a list → itself. InputError when empty or negative."""
-    if isinstance(seeds, (int, np.integer)):
-        if not 1 <= int(seeds) <= 100:
-            raise InputError(f"--seeds must be from 1 to 100, got {seeds}")
-        return list(range(int(seeds)))
-    out = [int(s) for s in seeds]
-    if not out or min(out) < 0:
-        raise InputError("seeds must be a non-empty list of whole numbers ≥ 0")
-    return out
-
-
 def reference_metrics(data) -> dict:
     """User mean + video mean fitted on the training rows of ``data``, scored on its test rows."""
     from frame_core.baselines.reference import PopularityBaseline
@@ -87,17 +77,11 @@ def reference_metrics(data) -> dict:
 
 
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds per model: columns ``model, nc, runs`` and ``<metric>_mean``,
-    ``<metric>_std`` for each metric in ``TABLE_METRICS``; N_c ascending, reference last."""
-    rows = []
-    for (model, nc), g in results.groupby(["model", "nc"], dropna=False, sort=False):
-        row = {"model": model, "nc": nc, "runs": len(g)}
-        for k in (*TABLE_METRICS, "skip_hit@1"):
-            v = pd.to_numeric(g[k], errors="coerce")
-            row[f"{k}_mean"] = v.mean()
-            row[f"{k}_std"] = v.std(ddof=0) if v.notna().sum() > 1 else 0.0
-        rows.append(row)
-    df = pd.DataFrame(rows)
+    """Mean and sample std over seeds per model (:func:`frame_core.evaluation.stats.aggregate_runs`):
+    columns ``model, nc, runs`` and ``<metric>_mean``, ``<metric>_std`` for each metric in
+    ``METRIC_KEYS`` and skip hit@1; N_c ascending, reference last."""
+    df = aggregate_runs(results, ["model", "nc"], [*METRIC_KEYS, "skip_hit@1"], sort=False)
+    df = df.rename(columns={"n": "runs"}).drop(columns="seeds")
     if len(df):
         df["_ref"] = df["model"] == REFERENCE
         df = df.sort_values(["_ref", "nc"]).drop(columns="_ref").reset_index(drop=True)
@@ -105,18 +89,17 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def results_markdown(results: pd.DataFrame, title: str | None = None) -> str:
-    """The summary as a Markdown table: mean ± std (4 decimals) over seeds."""
+    """The summary as a Markdown table: mean ± std (4 decimals) over seeds; one-run cells show
+    the mean alone."""
     summ = summary_table(results)
-    head = ["model", "runs", *TABLE_METRICS, "skip hit@1"]
+    head = ["model", "runs", *METRIC_KEYS, "skip hit@1"]
     lines = []
     if title:
         lines += [f"# {title}", ""]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in summ.iterrows():
         cells = [str(r["model"]), str(int(r["runs"]))]
-        for k in (*TABLE_METRICS, "skip_hit@1"):
-            m, s = r[f"{k}_mean"], r[f"{k}_std"]
-            cells.append("–" if not np.isfinite(m) else f"{m:.4f} ± {s:.4f}")
+        cells += [fmt_mean_std(r[f"{k}_mean"], r[f"{k}_std"]) for k in (*METRIC_KEYS, "skip_hit@1")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -170,7 +153,7 @@ def run_ablation(
                             source=source, name=f"ablation nc{nc} seed{seed}", overwrite=overwrite, data=data)
             m = run.metrics
             rows.append({"model": model_name(nc), "nc": nc, "seed": seed,
-                         **{k: m.get(k) for k in (*TABLE_METRICS, "val_auc", "skip_hit@1", "best_epoch",
+                         **{k: m.get(k) for k in (*METRIC_KEYS, "val_auc", "skip_hit@1", "best_epoch",
                                                    "train_seconds")},
                          "run_dir": str(run_dir)})
             i += 1
@@ -179,7 +162,7 @@ def run_ablation(
         ref = reference_metrics(data)
         for seed in seeds:  # deterministic: the same numbers for every seed, std 0
             rows.append({"model": REFERENCE, "nc": np.nan, "seed": seed,
-                         **{k: ref.get(k) for k in (*TABLE_METRICS, "val_auc")}, "skip_hit@1": np.nan,
+                         **{k: ref.get(k) for k in (*METRIC_KEYS, "val_auc")}, "skip_hit@1": np.nan,
                          "best_epoch": np.nan, "train_seconds": np.nan, "run_dir": ""})
     results = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     write_csv(results, out / "results.csv")

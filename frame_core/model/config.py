@@ -1,4 +1,4 @@
-"""Configuration of one FRAME training run (DESIGN §1.4).
+"""Configuration of one FRAME training run (docs/design.md, "Model").
 
 :class:`FrameConfig` is a flat, JSON-serialisable dataclass. Every field is one switch; the
 defaults follow the slides except where a measurement said otherwise (test AUC, 3 seeds, on the
@@ -36,39 +36,45 @@ ACTIVATIONS = ("sigmoid", "tanh", "leaky_relu", "relu")
 INTERACTIONS = ("mlp", "mlp+dot")
 
 
+def _field(default, help: str):
+    """A dataclass field with its one-line help text in ``metadata["help"]``."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 @dataclasses.dataclass
 class FrameConfig:
-    """All settings of a run. Field comments are the one-line documentation shown in the UI."""
+    """All settings of a run. Each field's ``metadata["help"]`` is its one-line documentation
+    (shown in the app and the CLI help): see :func:`field_help`."""
 
-    nc: int = 8  # clips per video, N_c (1 = coarse-grained model)
-    policy: str = "watched-positive"  # clip label policy: "watched-positive" (default, measured better) or "paper"
-    norm: str = "symmetric"  # graph normalisation of R̃: "symmetric" D_u^-1/2 R D_c^-1/2, or "row" D_u^-1 R
-    shared_w: bool = False  # one W for the positive and negative paths (as the reference code) instead of separate
-    activation: str = "tanh"  # σ of the graph layers: sigmoid, tanh, leaky_relu or relu
-    alpha0: float = 1.0  # weight α0 of the input-embedding residual H_c0 in H_c = α0·H_c0 + α1·H_c1
-    alpha1: float = 1.0  # weight α1 of the two-hop clip embedding H_c1
-    learn_alpha01: bool = False  # learn α0 and α1 (initialised at the values above) instead of fixing them
-    alpha_p: float = 1.0  # weight αp of the positive score z_p in ŷ = sigmoid(αp·z_p − αn·z_n)
-    alpha_n: float = 1.0  # weight αn of the negative score z_n
-    learn_alpha_pn: bool = True  # learn αp and αn (the reference code fixes 0.8 and 0.2)
-    video_score: str = "product"  # video score from clip probabilities: "product" (survival) or "mean" (slides)
-    hybrid_lambda: float = 0.5  # weight λ of the hybrid video-level BCE(ŷ_uv, full view); 0 turns it off
-    emb_dim: int = 64  # embedding size d of clips and user interests
-    interaction: str = "mlp+dot"  # z = MLP(h_u ‖ h_c) as FRAME ("mlp"), or plus a weighted inner product <w ⊙ h_u, h_c> ("mlp+dot")
-    mlp_sizes: tuple[int, ...] = (64,)  # hidden layer sizes of MLP_p and MLP_n (input 2d, output 1)
-    dropout: float = 0.1  # dropout on the MLP hidden layers during training
-    id_embeddings: bool | None = None  # learned clip id embeddings; None = only when no visual features are given
-    metadata: bool = True  # add clip metadata (log duration, clip start/end seconds, position) to H_c0
-    user_bias: bool = False  # add a learned per-user logit bias (not in FRAME; cold users get 0)
-    user_embedding: bool = False  # add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)
-    exclude_batch_edges: bool = True  # take each training view's own edges out of the graphs for its step (no label leak)
-    lr: float = 3e-3  # Adam learning rate
-    emb_lr: float | None = None  # Adam learning rate of the learned id tables (clip ids, user vectors); None = auto: 1e-2 on logs with ≥ 10 training views per video, else lr
-    weight_decay: float = 0.0  # Adam weight decay (L2)
-    batch_size: int = 16384  # views per mini-batch (smaller on small logs: an epoch has at least 16 steps)
-    epochs: int = 60  # maximum number of epochs
-    patience: int = 5  # early stopping: epochs without a better validation AUC before stopping
-    seed: int = 0  # seed of initialisation, shuffling and dropout
+    nc: int = _field(8, 'clips per video, N_c (1 = coarse-grained model)')
+    policy: str = _field("watched-positive", 'clip label policy: "watched-positive" (default, measured better) or "paper"')
+    norm: str = _field("symmetric", 'graph normalisation of R̃: "symmetric" D_u^-1/2 R D_c^-1/2, or "row" D_u^-1 R')
+    shared_w: bool = _field(False, 'one W for the positive and negative paths (as the reference code) instead of separate')
+    activation: str = _field("tanh", 'σ of the graph layers: sigmoid, tanh, leaky_relu or relu')
+    alpha0: float = _field(1.0, 'weight α0 of the input-embedding residual H_c0 in H_c = α0·H_c0 + α1·H_c1')
+    alpha1: float = _field(1.0, 'weight α1 of the two-hop clip embedding H_c1')
+    learn_alpha01: bool = _field(False, 'learn α0 and α1 (initialised at the values above) instead of fixing them')
+    alpha_p: float = _field(1.0, 'weight αp of the positive score z_p in ŷ = sigmoid(αp·z_p − αn·z_n)')
+    alpha_n: float = _field(1.0, 'weight αn of the negative score z_n')
+    learn_alpha_pn: bool = _field(True, 'learn αp and αn (the reference code fixes 0.8 and 0.2)')
+    video_score: str = _field("product", 'video score from clip probabilities: "product" (survival) or "mean" (slides)')
+    hybrid_lambda: float = _field(0.5, 'weight λ of the hybrid video-level BCE(ŷ_uv, full view); 0 turns it off')
+    emb_dim: int = _field(64, 'embedding size d of clips and user interests')
+    interaction: str = _field("mlp+dot", 'z = MLP(h_u ‖ h_c) as FRAME ("mlp"), or plus a weighted inner product <w ⊙ h_u, h_c> ("mlp+dot")')
+    mlp_sizes: tuple[int, ...] = _field((64,), 'hidden layer sizes of MLP_p and MLP_n (input 2d, output 1)')
+    dropout: float = _field(0.1, 'dropout on the MLP hidden layers during training')
+    id_embeddings: bool | None = _field(None, 'learned clip id embeddings; None = only when no visual features are given')
+    metadata: bool = _field(True, 'add clip metadata (log duration, clip start/end seconds, position) to H_c0')
+    user_bias: bool = _field(False, 'add a learned per-user logit bias (not in FRAME; cold users get 0)')
+    user_embedding: bool = _field(False, 'add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)')
+    exclude_batch_edges: bool = _field(True, "take each training view's own edges out of the graphs for its step (no label leak)")
+    lr: float = _field(3e-3, 'Adam learning rate')
+    emb_lr: float | None = _field(None, 'Adam learning rate of the learned id tables (clip ids, user vectors); None = auto: 1e-2 on logs with ≥ 10 training views per video, else lr')
+    weight_decay: float = _field(0.0, 'Adam weight decay (L2)')
+    batch_size: int = _field(16384, 'views per mini-batch (smaller on small logs: an epoch has at least 16 steps)')
+    epochs: int = _field(60, 'maximum number of epochs')
+    patience: int = _field(5, 'early stopping: epochs without a better validation AUC before stopping')
+    seed: int = _field(0, 'seed of initialisation, shuffling and dropout')
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -156,3 +162,8 @@ def _as_bool(name: str, value) -> bool:
     if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0"):
         return value.lower() in ("true", "yes", "on", "1")
     raise InputError(f"{name} must be true or false, got {value!r}")
+
+
+def field_help() -> dict[str, str]:
+    """``{field name: one-line help}`` of every :class:`FrameConfig` field."""
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(FrameConfig)}

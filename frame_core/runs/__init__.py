@@ -13,20 +13,20 @@ from frame_core.runs.store import (
     GRAPH_POS,
     HISTORY,
     ID_MAPS,
-    METRIC_COLUMNS,
     METRICS,
     PROGRESS,
     STATUSES,
     TEST_CLIP_PRED,
     TEST_PRED,
     WEIGHTS,
+    finished_at,
     library_versions,
     list_runs,
     run_status,
+    runs_signature,
 )
 
 __all__ = [
-    "CONFIG", "DONE", "DURATIONS", "GRAPH_NEG", "GRAPH_POS", "HISTORY", "ID_MAPS", "METRICS", "METRIC_COLUMNS",
-    "PROGRESS", "STATUSES", "TEST_CLIP_PRED", "TEST_PRED", "WEIGHTS", "Run", "library_versions", "list_runs",
-    "load_model_files", "load_run", "run_status",
+    "CONFIG", "DONE", "DURATIONS", "GRAPH_NEG", "GRAPH_POS", "HISTORY", "ID_MAPS", "METRICS", "PROGRESS", "STATUSES", "TEST_CLIP_PRED", "TEST_PRED", "WEIGHTS", "Run", "finished_at", "library_versions", "list_runs",
+    "load_model_files", "load_run", "run_status", "runs_signature",
 ]

@@ -100,6 +100,45 @@ class Run:
         clip_df = pd.DataFrame(p_clip, columns=[f"p_clip_{c}" for c in range(self.nc)])
         return pd.concat([out, clip_df], axis=1)
 
+    def recommend(self, user, k: int = 10) -> pd.DataFrame:
+        """The top-``k`` videos for ``user`` by predicted probability of a full view.
+
+        Candidates are the videos of the run's id map that the user did **not** view in the
+        training rows (read from the run's training graphs: every training view left at least
+        one labelled clip). A user the run has never seen gets cold-start scores over every
+        video. Returns columns ``rank`` (1-based), ``user_id``, ``video_id``,
+        ``duration_time`` (s), ``p_full``, ``p_clip_0 .. p_clip_{nc-1}``; ties keep id-map order.
+        """
+        k = max(0, int(k))
+        cand = self.candidates(user)
+        df = pd.DataFrame({S.USER: str(user), S.VIDEO: [str(v) for v in np.asarray(self.maps.videos, dtype=object)[cand]],
+                           S.DURATION: self.durations[cand]})
+        pred = self.predict(df)
+        pred.insert(2, S.DURATION, df[S.DURATION].to_numpy())
+        top = pred.sort_values("p_full", ascending=False, kind="mergesort").head(k).reset_index(drop=True)
+        top.insert(0, "rank", np.arange(1, len(top) + 1))
+        return top
+
+    def candidates(self, user) -> np.ndarray:
+        """Id-map indices of the videos ``user`` did not view in the training rows (all videos
+        for a user the run has never seen), ascending."""
+        seen = np.zeros(self.maps.n_videos, dtype=bool)
+        u = _index_of(self._user_index, pd.Series([str(user)], dtype="string"))[0]
+        if u >= 0:
+            for g in (self.train_graph_pos, self.train_graph_neg):
+                seen[g.indices[g.indptr[u]:g.indptr[u + 1]] // self.nc] = True
+        return np.flatnonzero(~seen)
+
+    @functools.cached_property
+    def train_graph_pos(self) -> sp.csr_matrix:
+        """The binary training graph R^P (users × clips), as stored in the run folder."""
+        return sp.load_npz(self.path / GRAPH_POS).tocsr()
+
+    @functools.cached_property
+    def train_graph_neg(self) -> sp.csr_matrix:
+        """The binary training graph R^N (users × clips), as stored in the run folder."""
+        return sp.load_npz(self.path / GRAPH_NEG).tocsr()
+
     @functools.cached_property
     def _user_index(self) -> pd.Index:
         return pd.Index([str(x) for x in self.maps.users], dtype="string")

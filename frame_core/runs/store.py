@@ -33,6 +33,7 @@ import pandas as pd
 import torch
 
 from frame_core.common.atomic import read_json
+from frame_core.evaluation.metrics import RUN_METRIC_KEYS
 
 DONE = "DONE"
 CONFIG = "config.json"
@@ -68,6 +69,24 @@ def _pid_alive(pid) -> bool:
     return True
 
 
+def finished_at(run_dir: str | os.PathLike) -> float | None:
+    """When the run finished (``DONE``'s modification time, Unix seconds), or None when it is
+    not a finished run. Pages key their caches on it, so a re-trained folder is reloaded."""
+    try:
+        return (Path(run_dir) / DONE).stat().st_mtime
+    except OSError:
+        return None
+
+
+def runs_signature(root: str | os.PathLike) -> tuple:
+    """A cheap fingerprint of the finished runs under ``root``: (folder name, finished time)
+    pairs, sorted. Changes whenever a run finishes, is re-trained or is removed."""
+    root = Path(root)
+    if not root.is_dir():
+        return ()
+    return tuple((d.name, t) for d in sorted(root.iterdir()) if (t := finished_at(d)) is not None)
+
+
 def run_status(run_dir: str | os.PathLike) -> str:
     """``finished`` iff ``DONE`` exists; otherwise the config's status, with ``running`` runs
     whose process (same host) is gone reported as ``interrupted``."""
@@ -90,8 +109,6 @@ def run_status(run_dir: str | os.PathLike) -> str:
 
 
 # ---------------------------------------------------------------------- listing
-METRIC_COLUMNS = ("auc", "gauc", "logloss", "recall@3", "ndcg@3", "recall@5", "ndcg@5", "val_auc",
-                  "skip_hit@1", "best_epoch", "train_seconds")
 
 
 def list_runs(root: str | os.PathLike, include_unfinished: bool = False) -> pd.DataFrame:
@@ -100,7 +117,7 @@ def list_runs(root: str | os.PathLike, include_unfinished: bool = False) -> pd.D
     By default only finished runs (``DONE`` present). With ``include_unfinished`` also running,
     failed, cancelled and interrupted ones. Columns: ``run_id`` (folder name), ``path``,
     ``status``, ``created``, ``name``, ``dataset``, ``data_sha256``, ``nc``, ``policy``,
-    ``video_score``, ``seed``, ``features`` (bool), the metrics in ``METRIC_COLUMNS`` (NaN when
+    ``video_score``, ``seed``, ``features`` (bool), the metrics in ``RUN_METRIC_KEYS`` (NaN when
     missing) and ``error``.
     """
     root = Path(root)
@@ -130,12 +147,12 @@ def list_runs(root: str | os.PathLike, include_unfinished: bool = False) -> pd.D
                     met = read_json(d / METRICS)
                 except (OSError, ValueError):
                     met = {}
-            for k in METRIC_COLUMNS:
+            for k in RUN_METRIC_KEYS:
                 v = met.get(k)
                 row[k] = float("nan") if v is None else v
             rows.append(row)
     cols = ["run_id", "path", "status", "created", "name", "dataset", "data_sha256", "nc", "policy",
-            "video_score", "seed", "features", *METRIC_COLUMNS, "error"]
+            "video_score", "seed", "features", *RUN_METRIC_KEYS, "error"]
     df = pd.DataFrame(rows, columns=cols)
     if len(df):
         df = df.sort_values(["created", "run_id"], ascending=False, na_position="last").reset_index(drop=True)

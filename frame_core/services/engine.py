@@ -4,8 +4,7 @@ engine. Everything here is a thin wrapper over the engine's public API:
 - training: :func:`frame_core.training.pipeline.train_run` (visual features from
   :func:`frame_core.video.embed_videos` when asked);
 - runs: :func:`frame_core.runs.store.list_runs`, :func:`frame_core.runs.store.load_run`, ``Run.predict``;
-- the baselines comparison: ``run_comparison`` of :mod:`frame_core.baselines` (or
-  :mod:`frame_core.compare`), used only when it is importable (:func:`compare_available`).
+- the baselines comparison: :func:`frame_core.baselines.compare.run_comparison`.
 
 Progress events from the engine are passed through unchanged (``event`` = ``prepare``,
 ``step``, ``epoch`` …); this module adds ``{"event": "status", "message": …}`` events for its
@@ -15,7 +14,6 @@ own stages (embedding videos, loading data).
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import math
 from collections.abc import Callable
@@ -25,10 +23,9 @@ from typing import Any
 import pandas as pd
 
 from frame_core.common.errors import CancelledError, InputError
+from frame_core.evaluation.metrics import RUN_METRIC_KEYS
 
 ProgressFn = Callable[[dict], None]
-SUMMARY_KEYS = ("auc", "gauc", "logloss", "recall@3", "ndcg@3", "recall@5", "ndcg@5", "val_auc", "skip_hit@1",
-                "best_epoch", "train_seconds")
 
 
 def _finite_or_none(v):
@@ -64,7 +61,7 @@ def embed_features(videos_dir: Path, nc: int, *, log: pd.DataFrame | None, progr
 def train(log: pd.DataFrame, config: dict, out_dir: Path, *, videos_dir: Path | None, dataset: dict,
           progress: ProgressFn, cancel, cache_dir: Path | None = None, name: str | None = None) -> dict:
     """Train one FRAME run into ``out_dir`` (a run folder of :mod:`frame_core.runs.store`); returns a
-    small summary: the test metrics in ``SUMMARY_KEYS`` plus nc, policy, seed, dataset."""
+    small summary: the test metrics in ``RUN_METRIC_KEYS`` plus nc, policy, seed, dataset."""
     from frame_core.model.config import FrameConfig
     from frame_core.training.pipeline import train_run
 
@@ -77,15 +74,12 @@ def train(log: pd.DataFrame, config: dict, out_dir: Path, *, videos_dir: Path | 
                                   cache_dir=cache_dir)
     run = train_run(log, out_dir, cfg, features=features, progress=progress, cancel=cancel,
                     source=dataset.get("id"), name=name)
-    out = {k: _finite_or_none(run.metrics.get(k)) for k in SUMMARY_KEYS if k in run.metrics}
+    out = {k: _finite_or_none(run.metrics.get(k)) for k in RUN_METRIC_KEYS if k in run.metrics}
     out.update(nc=cfg.nc, policy=cfg.policy, seed=cfg.seed, dataset=dataset.get("id"), visual=features is not None)
     return out
 
 
 # ------------------------------------------------------------------------------------ runs
-RUN_FILES = ("config.json", "metrics.json", "test_predictions.csv")
-
-
 def list_finished_runs(runs_dir: Path) -> pd.DataFrame:
     """Finished runs (``DONE`` present), newest first, as :func:`frame_core.runs.store.list_runs`
     returns them, plus ``model`` ("FRAME" or "coarse (N_c = 1)") and ``embeddings``
@@ -157,70 +151,26 @@ def read_test_predictions(run_dir: Path) -> pd.DataFrame:
     return df
 
 
-def read_test_clip_predictions(run_dir: Path) -> pd.DataFrame | None:
-    """``test_clip_predictions.csv`` (… y, skip_clip, p_clip_0..) or None when absent."""
-    p = Path(run_dir) / "test_clip_predictions.csv"
-    try:
-        return pd.read_csv(p, dtype={"user_id": str, "video_id": str})
-    except (OSError, ValueError):
-        return None
-
-
-def read_history(run_dir: Path) -> pd.DataFrame | None:
-    try:
-        return pd.read_csv(Path(run_dir) / "history.csv")
-    except (OSError, ValueError):
-        return None
-
-
 # ------------------------------------------------------------------------------------ compare
-_COMPARE_MODULES = ("frame_core.baselines", "frame_core.compare", "frame_core.comparison")
-
-
-def _comparison_fn():
-    for name in _COMPARE_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:
-            continue
-        fn = getattr(mod, "run_comparison", None)
-        if callable(fn):
-            return fn
-    return None
-
-
-def compare_available() -> bool:
-    """True when the engine's baselines comparison (``run_comparison``) is importable."""
-    return _comparison_fn() is not None
-
-
 def compare_models() -> list[str]:
-    """Model names the comparison accepts (empty when it is not available)."""
-    for name in _COMPARE_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:
-            continue
-        for attr in ("MODELS", "MODEL_NAMES", "ALL_MODELS"):
-            models = getattr(mod, attr, None)
-            if models:
-                return [str(m) for m in (models.keys() if isinstance(models, dict) else models)]
-    return []
+    """Model names the comparison accepts, in the registry's order."""
+    from frame_core.baselines.registry import MODEL_NAMES
+
+    return list(MODEL_NAMES)
 
 
 def compare(log: pd.DataFrame, models: list[str], seeds: int, out_dir: Path, *, options: dict, progress: ProgressFn,
             cancel, dataset: dict, videos_dir: Path | None = None, cache_dir: Path | None = None) -> dict:
     """Run the baselines comparison into ``out_dir`` (``results.csv``, ``results.md``).
     With ``videos_dir``, FRAME and the coarse model use visual clip features of those videos."""
-    fn = _comparison_fn()
-    if fn is None:
-        raise InputError("the baselines comparison is not available in this version of frame_core")
+    from frame_core.baselines.compare import run_comparison
+
     if videos_dir is not None:
         if not Path(videos_dir).is_dir():
             raise InputError("this dataset has no video files: compare with id embeddings")
         options = {**options, "features_for_nc": lambda nc: embed_features(
             Path(videos_dir), nc, log=log, progress=progress, cancel=cancel, cache_dir=cache_dir)}
-    fn(log, models, seeds, progress=progress, cancel=cancel, out_dir=out_dir, **options)
+    run_comparison(log, models, seeds, progress=progress, cancel=cancel, out_dir=out_dir, **options)
     out: dict[str, Any] = {"dataset": dataset.get("id"), "models": list(models), "seeds": int(seeds),
                            "visual": videos_dir is not None}
     res = Path(out_dir) / "results.csv"
@@ -233,14 +183,5 @@ def read_comparison(out_dir: Path) -> pd.DataFrame | None:
     """``results.csv`` of a finished comparison (model, seed, auc, …) or None."""
     try:
         return pd.read_csv(Path(out_dir) / "results.csv")
-    except (OSError, ValueError):
-        return None
-
-
-def read_comparison_predictions(out_dir: Path) -> pd.DataFrame | None:
-    """``test_predictions.csv`` of a comparison (model, seed, user_id, video_id,
-    interaction_timestamp, y, p_full) or None when it was not saved."""
-    try:
-        return pd.read_csv(Path(out_dir) / "test_predictions.csv", dtype={"user_id": str, "video_id": str})
     except (OSError, ValueError):
         return None

@@ -1,0 +1,116 @@
+"""Tables over finished runs for the Compare and Recommend pages: the paper-shaped summary with
+Δ AUC against the coarse model, FRAME/coarse pairing, run labels in words, and the classroom
+"fine versus coarse" experiment (its job specs and its results).
+
+Runs come from :func:`frame_core.services.engine.list_finished_runs`; a run's *setting* is the
+hash of everything but seed, N_c and policy (runs are averaged only within one setting).
+Convention: Δ AUC = AUC(FRAME row) − AUC(coarse row of the same dataset and setting).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from frame_core.evaluation.metrics import METRIC_KEYS
+from frame_core.evaluation.stats import aggregate_runs, mean_std_table
+
+GROUP = ["dataset", "model", "nc", "policy", "embeddings", "video_score", "epochs", "emb_dim", "setting"]
+"""What must match for runs to be averaged into one row of the summary table."""
+
+CLASSROOM_PREFIX = "fvc-"
+CLASSROOM_SEEDS = (0, 1, 2)
+CLASSROOM_NCS = (8, 1)
+CLASSROOM_CONFIG = {"epochs": 6, "patience": 2, "emb_dim": 32}
+"""The one-click classroom experiment: small, so it finishes in minutes on 2 cores."""
+
+
+def prepare_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """Finished runs ready for tables: integer ``nc`` (rows without one are dropped: they fit
+    in no table) and ``policy`` shown as "—" for N_c = 1, where it means nothing."""
+    if len(df) == 0:
+        return df
+    df = df.copy()
+    df["nc"] = pd.to_numeric(df["nc"], errors="coerce")
+    df = df[df["nc"].notna()].copy()
+    df["nc"] = df["nc"].astype(int)
+    df["policy"] = [("—" if n == 1 else p) for n, p in zip(df["nc"], df["policy"], strict=True)]
+    return df.reset_index(drop=True)
+
+
+def run_label(r) -> str:
+    """A run in words: model, N_c, policy, inputs, seed and the folder's last 8 characters."""
+    pol = "" if r["nc"] == 1 else f", {r['policy']}"
+    return f"{r['model']} N_c={r['nc']}{pol}, {r['embeddings']}, seed {r['seed']} · {r['run_id'][-8:]}"
+
+
+def summary_table(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(numeric aggregate, display table) of finished runs grouped by :data:`GROUP`, mean ± std
+    over seeds, with ``delta_auc`` (Δ AUC vs the coarse row of the same dataset and setting;
+    NaN for coarse rows and for settings without a coarse row)."""
+    agg = aggregate_runs(runs, GROUP, list(METRIC_KEYS))
+    agg = agg.sort_values(["dataset", "setting", "nc"], ascending=[True, True, False]).reset_index(drop=True)
+    coarse = agg[agg["nc"] == 1].set_index(["dataset", "setting"])["auc_mean"]
+    agg["delta_auc"] = [
+        r["auc_mean"] - coarse[(r["dataset"], r["setting"])]
+        if r["nc"] != 1 and (r["dataset"], r["setting"]) in coarse.index else np.nan
+        for _, r in agg.iterrows()
+    ]
+    disp = mean_std_table(agg, GROUP, list(METRIC_KEYS)).drop(columns=["dataset"])  # one dataset at a time
+    disp["Δ AUC vs coarse"] = agg["delta_auc"]
+    disp = disp.rename(columns={"nc": "N_c", "embeddings": "inputs", "video_score": "video score", "emb_dim": "d",
+                                "n": "runs"})
+    first = ["model", "N_c", "policy", "inputs", "video score", "runs", "seeds", "AUC", "Δ AUC vs coarse"]
+    return agg, disp[first + [c for c in disp.columns if c not in first]]
+
+
+def coarse_twin(coarse: pd.DataFrame, frame_row) -> str:
+    """The coarse run that best matches a FRAME run: same setting and seed, else same setting, else
+    same seed, else the best coarse run by AUC. Returns its ``run_id``."""
+    c = coarse.sort_values("auc", ascending=False)
+    if frame_row is not None:
+        for mask in ((c["setting"] == frame_row["setting"]) & (c["seed"] == frame_row["seed"]),
+                     c["setting"] == frame_row["setting"], c["seed"] == frame_row["seed"]):
+            if mask.any():
+                return c[mask].iloc[0]["run_id"]
+    return c.iloc[0]["run_id"]
+
+
+def frame_and_coarse(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(FRAME runs, coarse runs): FRAME runs whose setting has a coarse twin first, then by AUC
+    (best first); coarse runs by AUC."""
+    coarse = runs[runs["nc"] == 1].sort_values("auc", ascending=False)
+    frame = runs[runs["nc"] != 1]
+    paired = frame["setting"].isin(set(coarse["setting"]))
+    frame = frame.assign(_paired=paired).sort_values(["_paired", "auc"], ascending=False).drop(columns="_paired")
+    return frame, coarse
+
+
+def classroom_specs(dataset_id: str, has_videos: bool) -> list[tuple[str, dict, str]]:
+    """Job specs (kind, params, label) of the classroom experiment on one dataset: FRAME
+    (N_c = 8) and coarse (N_c = 1), seeds 0–2, visual inputs when the dataset has videos."""
+    specs = []
+    for nc in CLASSROOM_NCS:
+        for seed in CLASSROOM_SEEDS:
+            cfg = {**CLASSROOM_CONFIG, "nc": nc, "seed": seed, "id_embeddings": not has_videos}
+            specs.append(("train", {"dataset_id": dataset_id, "visual": bool(has_videos), "config": cfg},
+                          f"fine vs coarse · {dataset_id} · N_c={nc} · seed {seed}"))
+    return specs
+
+
+def classroom_results(jobs) -> pd.DataFrame:
+    """One row per finished job of a classroom experiment: ``nc``, ``seed`` and the test metrics
+    its run reported (numeric; NaN where missing)."""
+    res = pd.DataFrame([{"nc": (j.params.get("config") or {}).get("nc"), "seed": (j.params.get("config") or {}).get("seed"),
+                         **{k: (j.result or {}).get(k) for k in METRIC_KEYS}} for j in jobs],
+                       columns=["nc", "seed", *METRIC_KEYS])
+    for k in METRIC_KEYS:
+        res[k] = pd.to_numeric(res[k], errors="coerce")
+    return res
+
+
+def comparison_summary(res: pd.DataFrame) -> pd.DataFrame:
+    """A baselines comparison's ``results.csv`` as mean ± std per model, in the order the models
+    were run."""
+    agg = aggregate_runs(res, ["model"], list(METRIC_KEYS), sort=False)
+    return mean_std_table(agg, ["model"], list(METRIC_KEYS)).rename(columns={"n": "runs"})
