@@ -29,8 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from frame_core.common.schema import VIDEO_EXTENSIONS  # noqa: E402
 from frame_core.video import embed_videos, read_clip_frames  # noqa: E402
-from frame_core.video.probe import VIDEO_EXTENSIONS  # noqa: E402
 
 
 def make_video(path: Path, n: int, fps: float, size: tuple[int, int], fourcc: str, seed: int) -> None:

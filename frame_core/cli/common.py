@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from frame_core.common.errors import InputError
+from frame_core.common.schema import VIDEO_EXTENSIONS
 
 log = logging.getLogger("frame_core")
 
@@ -102,8 +103,6 @@ def default_videos(args) -> None:
     or --no-videos says otherwise. Said on stderr, so the choice is never silent."""
     if getattr(args, "videos", None) or getattr(args, "features", None) or getattr(args, "no_videos", False):
         return
-    from frame_core.video.probe import VIDEO_EXTENSIONS
-
     folder = Path(args.log).parent / "videos"
     if folder.is_dir() and any(f.suffix.lower() in VIDEO_EXTENSIONS for f in folder.iterdir()):
         args.videos = str(folder)

@@ -56,3 +56,7 @@ ALIASES: dict[str, tuple[str, str | None]] = {
 }
 
 MAX_ID_LENGTH = 256
+
+VIDEO_EXTENSIONS = (".webm", ".mp4", ".avi", ".mkv", ".mov")
+"""Video files are named ``<video_id>.<ext>`` with one of these extensions (lower case), in
+order of preference when a video has several files. Browsers play WebM (VP9/VP8) and MP4."""

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from frame_core.common.schema import VIDEO_EXTENSIONS
 from frame_core.data.labels import check_nc
 
-VIDEO_EXTENSIONS = (".webm", ".mp4", ".mkv", ".avi", ".mov")
 MAX_HEIGHT = 480
 
 

@@ -37,11 +37,11 @@ from frame_core.common import schema as S
 from frame_core.common.atomic import atomic_write_bytes, atomic_write_json
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import write_csv
+from frame_core.common.schema import VIDEO_EXTENSIONS
 from frame_core.data.validation import ValidationReport, import_log
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "sample_data"
-VIDEO_EXTENSIONS = (".webm", ".mp4", ".avi", ".mkv", ".mov")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,18 +30,16 @@ from frame_core.data.features import ClipFeatures
 from frame_core.video.cache import EmbeddingCache, default_cache_dir, embedding_key, probe_key
 from frame_core.video.encoders import Encoder, get_encoder
 from frame_core.video.frames import METHODS, check_nc_k, read_clip_frames
-from frame_core.video.probe import (
-    ProgressFn,
-    StagedVideos,
+from frame_core.video.probe import ProgressFn, cv_reason, file_sha256
+from frame_core.video.report import (
     UnreadableVideoError,
     VideoInfo,
     VideoIssue,
     VideoReport,
     VideoSource,
     compare_with_log,
-    cv_reason,
-    file_sha256,
 )
+from frame_core.video.staging import StagedVideos
 
 logger = logging.getLogger(__name__)
 

@@ -40,8 +40,6 @@ import numpy as np
 
 from frame_core.common.errors import InputError
 from frame_core.video.probe import (
-    UnreadableVideoError,
-    VideoInfo,
     check_truncation,
     count_frames,
     make_info,
@@ -49,6 +47,7 @@ from frame_core.video.probe import (
     plausible_metadata,
     truncation_tolerance,
 )
+from frame_core.video.report import UnreadableVideoError, VideoInfo
 
 MAX_NC = 64
 MAX_K = 16
