@@ -1,6 +1,6 @@
 """FRAME training and scoring benchmark at the paper's dataset scales, without video.
 
-Scales (DESIGN §1.6): **A** = Micro-video-A (12,739 users, 58,291 videos, 342,694 views) and
+Scales (docs/design.md §6): **A** = Micro-video-A (12,739 users, 58,291 videos, 342,694 views) and
 **B** = Micro-video-B (22,049 / 61,903 / 2,111,566). Logs come from
 ``frame_core.synth.world.generate_world(..., video=False)`` (generated once into ``--workdir``).
 

@@ -53,7 +53,7 @@ PRESETS = {
 
 def generate(out: Path, users: int, videos: int, views: int, dim: int = 8, strength: float = 1.0,
              seg: tuple[int, int] = (2, 7), seed: int = 0, topics: bool = False) -> Path:
-    """Write ``out/interactions.csv`` (DESIGN §1.1 columns, seconds) and return its path.
+    """Write ``out/interactions.csv`` (docs/design.md §1 columns, seconds) and return its path.
 
     ``topics``: each segment is one of ``dim`` discrete topics (a one-hot vector) instead of a
     continuous latent vector. ``truth.csv`` beside it holds each row's true probability of a full

@@ -43,7 +43,7 @@ or, equivalently for the log and the ground truth,
 | median watch ratio | {median_watch_ratio:.3f} |
 | video files | {s_videos:,} VP9 WebM, {w}×{h} px, {fps} fps, {mb:.1f} MB in all |
 
-- `interactions.csv`: the log (DESIGN §1.1): `user_id, video_id, playing_time, duration_time,
+- `interactions.csv`: the log (docs/design.md §1): `user_id, video_id, playing_time, duration_time,
   interaction_timestamp, like, follow, forward`. Times in seconds; timestamps are whole seconds
   since the Unix epoch, from 2026-01-01 UTC.
 - `world.json`: the ground truth: the {n_themes} visual themes with their parameters, each video's

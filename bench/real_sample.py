@@ -1,6 +1,6 @@
 """FRAME on the real KuaiRand sample versus simple references, same split and test rows.
 
-Models (test AUC etc. at video level, DESIGN §1.5):
+Models (test AUC etc. at video level, docs/design.md §5):
 
 - FRAME with N_c = 8 and the coarse model N_c = 1 (``FrameConfig`` defaults, id embeddings +
   clip metadata; the sample has no videos), over ``--seeds`` seeds;

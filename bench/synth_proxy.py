@@ -4,7 +4,7 @@ Usage::
 
     python bench/synth_proxy.py sample_data/synthetic [--nc 8] [--visual]
 
-It splits the log as DESIGN §1.5 says (per user, chronological: 70 / 10 / 20 %), fits small
+It splits the log as docs/design.md §5 says (per user, chronological: 70 / 10 / 20 %), fits small
 logistic models on the validation rows with features computed from the training rows only, and
 reports test AUC (label: full view) for:
 

@@ -4,7 +4,7 @@
 
 On the bundled synthetic sample (``sample_data/synthetic``: log + WebM videos):
 
-1. **Warm protocol** — the usual split (DESIGN §1.5). FRAME N_c = 8 with visual features
+1. **Warm protocol** — the usual split (docs/design.md §5). FRAME N_c = 8 with visual features
    (``--videos``), N_c = 8 with id embeddings, and N_c = 1 with the same visual features.
 2. **Cold-video protocol** — a share of the videos (``--cold-share``, drawn with seed 0) is made
    *new*: every view of theirs that would not be a test row is removed, repeatedly, until all

@@ -1,4 +1,4 @@
-"""CLI contract (DESIGN §3): exit codes, one-line errors, outputs."""
+"""CLI contract (docs/design.md §9): exit codes, one-line errors, outputs."""
 
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""CLI contract of train / predict / ablate (DESIGN §3): outputs, exit code 2 with `error:`."""
+"""CLI contract of train / predict / ablate (docs/design.md §9): outputs, exit code 2 with `error:`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Clip labels (DESIGN §1.2): hand-computed cases and property-based invariants."""
+"""Clip labels (docs/design.md §2): hand-computed cases and property-based invariants."""
 
 import numpy as np
 import pytest
@@ -25,7 +25,7 @@ def test_leaving_at_zero_seconds_is_negative_on_clip_0(policy):
 
 
 def test_leaving_on_a_boundary_counts_for_the_next_clip():
-    # r = 0.25 with N_c = 4 -> clip 1 (DESIGN §1.2)
+    # r = 0.25 with N_c = 4 -> clip 1 (docs/design.md §2)
     assert as_tuples(clip_labels([2.5], [10.0], 4, "paper")) == [(0, 1, 0)]
     assert as_tuples(clip_labels([2.5], [10.0], 4)) == [(0, 0, 1), (0, 1, 0)]
     # a boundary that is inexact in binary floating point: 0.7 / 2.8 = 0.25

@@ -1,4 +1,4 @@
-"""Trainer: determinism, progress, cancel, edge cases (DESIGN §1.5, issue edge cases)."""
+"""Trainer: determinism, progress, cancel, edge cases (docs/design.md §5, issue edge cases)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Baselines of the paper's comparison table (DESIGN §1.6), trained and scored on our own data.
+"""Baselines of the paper's comparison table (docs/design.md §6), trained and scored on our own data.
 
 Every model follows :class:`frame_core.baselines.base.Baseline`: ``fit(train, val, *, seed,
 progress, cancel)`` then ``predict(df) -> P(full view)``.

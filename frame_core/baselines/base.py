@@ -1,6 +1,6 @@
-"""The common contract of every baseline (DESIGN §1.6) and small shared helpers.
+"""The common contract of every baseline (docs/design.md §6) and small shared helpers.
 
-A baseline is fitted on the **training** rows of the chronological split (DESIGN §1.5), may use
+A baseline is fitted on the **training** rows of the chronological split (docs/design.md §5), may use
 the **validation** rows for model selection (early stopping on validation AUC) and then scores
 any rows with :meth:`Baseline.predict`: the probability that the user watches the video to the
 end (label = full view, ``playing_time >= duration_time``).

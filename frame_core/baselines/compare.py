@@ -1,6 +1,6 @@
 """One comparison path for FRAME, the coarse model and the baselines (the paper's Table 3).
 
-Every model is trained on the **same** chronological split (DESIGN §1.5: per user, the last
+Every model is trained on the **same** chronological split (docs/design.md §5: per user, the last
 floor(0.2·n) views test, the floor(0.1·n) before them validation, the rest training), selected
 on validation AUC by its own early stopping, and scored with
 :func:`frame_core.evaluation.metrics.video_metrics` on the **same** test rows (label = full view).

@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m frame_core <command> …`` (DESIGN §3).
+"""Command-line interface: ``python -m frame_core <command> …`` (docs/design.md §9).
 
 Contract: bad input exits with code 2 and a single line ``error: …`` on stderr, never a
 traceback. Results go to the files named by ``--out``; human-readable summaries go to stdout.

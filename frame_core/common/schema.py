@@ -1,4 +1,4 @@
-"""Column names and conventions of the interaction log (DESIGN §1.1).
+"""Column names and conventions of the interaction log (docs/design.md §1).
 
 One row per view. Times are float **seconds** after import, whatever unit the source used:
 

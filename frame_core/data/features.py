@@ -1,4 +1,4 @@
-"""Clip input features for H_c0 (DESIGN §1.4): clip metadata and visual feature tables.
+"""Clip input features for H_c0 (docs/design.md §4): clip metadata and visual feature tables.
 
 Clip metadata, 4 numbers per clip ``c`` (0-based) of a video of duration ``D`` seconds split
 into ``nc`` clips (``META_NAMES``):

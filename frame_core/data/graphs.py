@@ -1,4 +1,4 @@
-"""Id maps and the positive / negative user–clip graphs (DESIGN §1.3).
+"""Id maps and the positive / negative user–clip graphs (docs/design.md §3).
 
 A *clip* is a (video, clip index) pair with the global index ``video_index * nc + clip``.
 ``R^P`` and ``R^N`` are 0/1 matrices of shape (n_users, n_videos · nc) built from **training

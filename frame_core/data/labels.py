@@ -1,4 +1,4 @@
-"""Clip labels (DESIGN §1.2).
+"""Clip labels (docs/design.md §2).
 
 Every video is split into ``nc`` clips of equal duration. With ``r = playing_time /
 duration_time``:

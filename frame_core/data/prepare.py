@@ -1,6 +1,6 @@
 """Everything FRAME needs from a clean log, computed once per (log, N_c, policy, norm).
 
-:func:`prepare_data` splits the log chronologically (DESIGN §1.5), labels every view's clips
+:func:`prepare_data` splits the log chronologically (docs/design.md §5), labels every view's clips
 (§1.2), builds the user–clip graphs from **training rows only** (§1.3), and lays the labels out
 as dense per-view arrays so that the trainer never loops over rows in Python:
 

@@ -1,4 +1,4 @@
-"""The per-user chronological split (DESIGN §1.5).
+"""The per-user chronological split (docs/design.md §5).
 
 Per user, views are sorted by (interaction_timestamp, row order). Of a user's n views the last
 floor(0.2·n) are **test**, the floor(0.1·n) before them **validation**, the rest **train**.

@@ -1,4 +1,4 @@
-"""Evaluation of a trained FRAME model (DESIGN §1.5).
+"""Evaluation of a trained FRAME model (docs/design.md §5).
 
 Test metrics are at **video level** (label = full view) and come from
 :func:`frame_core.evaluation.metrics.video_metrics`: AUC, GAUC, logloss, Recall@3/5, NDCG@3/5. Skip
@@ -73,7 +73,7 @@ def compute_test_metrics(data: FrameData, rows: np.ndarray, p_full: np.ndarray, 
     out["skip_hit@1"] = loc["hit@1"]
     out["skip_hit@1_random"] = loc["random"]
     out["skip_hit@1_prior"] = loc["prior"]
-    # The DESIGN metric takes the clip with the lowest ŷ_uc. Under watched-positive, ŷ_uc is
+    # The protocol's metric (docs/design.md §5) takes the clip with the lowest ŷ_uc. Under watched-positive, ŷ_uc is
     # conditional on reaching c, so the most likely skip clip is argmax_c Π_{j<c} ŷ_uj · (1 − ŷ_uc);
     # report that "survival" variant too.
     out["skip_hit@1_survival"] = M.skip_localisation(

@@ -1,4 +1,4 @@
-"""Evaluation metrics (DESIGN §1.5). Pure functions over arrays and DataFrames.
+"""Evaluation metrics (docs/design.md §5). Pure functions over arrays and DataFrames.
 
 Conventions:
 - ``y`` is the video-level label: 1 = full view (r ≥ 1), 0 = skip. ``p`` is the predicted
@@ -106,7 +106,7 @@ def ranking_metrics(users, y, p, ks=KS) -> dict[str, float]:
 def video_metrics(
     df: pd.DataFrame, user_col: str = "user_id", label_col: str = "y", pred_col: str = "p_full"
 ) -> dict[str, float]:
-    """All test metrics of DESIGN §1.5 for one prediction table (keys: ``METRIC_KEYS``)."""
+    """All test metrics of docs/design.md §5 for one prediction table (keys: ``METRIC_KEYS``)."""
     users, y, p = df[user_col].to_numpy(), df[label_col].to_numpy(), df[pred_col].to_numpy()
     out = {"auc": auc(y, p), "gauc": gauc(users, y, p), "logloss": logloss(y, p)}
     rk = ranking_metrics(users, y, p)

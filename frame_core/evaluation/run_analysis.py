@@ -7,7 +7,7 @@ Pure pandas/numpy functions over run tables and prediction tables:
   thinned curve);
 - :func:`per_user_comparison`: per-user AUC or logloss of two runs on their shared test rows;
 - :func:`clip_contributions`: how much each clip's probability moves the video score
-  (leave-one-clip-out), for the mean and product video scores of DESIGN §1.2.
+  (leave-one-clip-out), for the mean and product video scores of docs/design.md §2.
 
 Conventions: ``y`` = 1 for a full view; ``p`` = predicted probability of a full view; a
 positive difference always means **run A is better** (higher AUC, or lower logloss).

@@ -5,7 +5,7 @@ defaults follow the slides except where a measurement said otherwise (test AUC, 
 bundled synthetic sample with visual features and on the real KuaiRand sample with id
 embeddings; ``bench/engine_switches.py`` reproduces the table):
 
-- ``policy = "watched-positive"`` (DESIGN §1.2); ``video_score = "product"`` (beat ``mean`` on
+- ``policy = "watched-positive"`` (docs/design.md §2); ``video_score = "product"`` (beat ``mean`` on
   both samples); ``hybrid_lambda = 0.5`` (λ = 0 lost ≈ 0.02 AUC on KuaiRand);
 - separate W for the two paths (shared W lost ≈ 0.014 on KuaiRand); learned αp, αn;
 - ``interaction = "mlp+dot"`` and ``exclude_batch_edges = True`` (see :mod:`frame_core.model.frame`);

@@ -2,7 +2,7 @@
 
 The generator builds a small, fully known world in which *where* a user leaves a video says
 *what* they disliked, so that clip-level (fine-grained) models have a real advantage over
-video-level ones, and writes it in the project's log schema (DESIGN §1.1).
+video-level ones, and writes it in the project's log schema (docs/design.md §1).
 
 **The world**
 

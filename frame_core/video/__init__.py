@@ -1,4 +1,4 @@
-"""Visual clip embeddings from real video files (DESIGN §1.4 H_c0, §2, §3 ``embed``).
+"""Visual clip embeddings from real video files (docs/design.md §4 H_c0, §2, §3 ``embed``).
 
 - :mod:`.probe`: probe video files with OpenCV (frame counts, durations, truncation);
 - :mod:`.report` / :mod:`.staging`: file naming, collected problems, uploads staged for a call.
