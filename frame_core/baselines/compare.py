@@ -38,7 +38,7 @@ from frame_core.baselines.registry import make_model, parse_models
 from frame_core.common import schema as S
 from frame_core.common.errors import InputError
 from frame_core.common.seeds import parse_seeds
-from frame_core.data.split import TEST, TRAIN, VAL, chronological_split
+from frame_core.data.split import TEST, TRAIN, VAL, with_split
 from frame_core.evaluation.metrics import LOWER_IS_BETTER, METRIC_KEYS, METRIC_TITLES, video_metrics
 from frame_core.evaluation.stats import aggregate_runs, fmt_mean_std
 
@@ -47,16 +47,7 @@ RESULT_COLUMNS = ("model", "seed", *METRIC_KEYS)
 
 def split_log(log: pd.DataFrame, part: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Train, validation and test rows of a clean log (ids as strings, index reset)."""
-    missing = [c for c in (S.USER, S.VIDEO, S.PLAY, S.DURATION) if c not in log.columns]
-    if missing:
-        raise InputError(f"the log lacks column(s) {', '.join(missing)}; import it with import_log first")
-    log = log.reset_index(drop=True)
-    if S.TIMESTAMP not in log.columns:
-        log = log.assign(**{S.TIMESTAMP: np.arange(len(log), dtype="float64")})
-    log = log.assign(**{S.USER: log[S.USER].astype(str), S.VIDEO: log[S.VIDEO].astype(str)})
-    part = chronological_split(log) if part is None else np.asarray(part, dtype="int8")
-    if len(part) != len(log):
-        raise ValueError("part must have one entry per row")
+    log, part = with_split(log, part)
     train, val, test = (log[part == p].reset_index(drop=True) for p in (TRAIN, VAL, TEST))
     if len(train) == 0:
         raise InputError("no training rows: the log is too small to split")

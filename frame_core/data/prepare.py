@@ -27,7 +27,7 @@ from frame_core.common.errors import InputError
 from frame_core.data.features import ClipFeatures, clip_metadata, video_durations
 from frame_core.data.graphs import IdMaps, UserClipGraphs, build_graphs
 from frame_core.data.labels import check_nc, check_policy, clip_labels, is_full_view, skip_clip
-from frame_core.data.split import TEST, TRAIN, VAL, chronological_split
+from frame_core.data.split import TEST, TRAIN, VAL, with_split
 
 
 @dataclasses.dataclass
@@ -117,17 +117,9 @@ def prepare_data(
     nc = check_nc(nc)
     policy = check_policy(policy)
     missing = [c for c in (S.USER, S.VIDEO, S.PLAY, S.DURATION) if c not in log.columns]
-    if missing:
-        raise InputError(f"the log lacks column(s) {', '.join(missing)}; import it with import_log first")
-    if len(log) == 0:
+    if not missing and len(log) == 0:
         raise InputError("the log has no rows to train on")
-    log = log.reset_index(drop=True)
-    if S.TIMESTAMP not in log.columns:
-        log = log.assign(**{S.TIMESTAMP: np.arange(len(log), dtype="float64")})
-    log = log.assign(**{S.USER: log[S.USER].astype(str), S.VIDEO: log[S.VIDEO].astype(str)})
-    part = chronological_split(log) if part is None else np.asarray(part, dtype="int8")
-    if len(part) != len(log):
-        raise ValueError("part must have one entry per row")
+    log, part = with_split(log, part)
     if not (part == TRAIN).any():
         raise InputError("no training rows: the log is too small to split (each user needs views)")
     maps = IdMaps.from_log(log)

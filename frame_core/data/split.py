@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from frame_core.common import schema as S
+from frame_core.common.errors import InputError
 
 TRAIN, VAL, TEST = 0, 1, 2
 PART_NAMES = {TRAIN: "train", VAL: "val", TEST: "test"}
@@ -38,3 +39,20 @@ def chronological_split(log: pd.DataFrame, test_frac: float = 0.2, val_frac: flo
     part = np.empty(n, dtype="int8")
     part[order] = part_sorted
     return part
+
+
+def with_split(log: pd.DataFrame, part: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """A clean log ready for splitting, and its split: index reset, ids as strings, a row-order
+    ``interaction_timestamp`` when the log has none; ``part`` (int8, one entry per row) is the
+    chronological split unless given. Raises InputError when a core column is missing."""
+    missing = [c for c in (S.USER, S.VIDEO, S.PLAY, S.DURATION) if c not in log.columns]
+    if missing:
+        raise InputError(f"the log lacks column(s) {', '.join(missing)}; import it with import_log first")
+    log = log.reset_index(drop=True)
+    if S.TIMESTAMP not in log.columns:
+        log = log.assign(**{S.TIMESTAMP: np.arange(len(log), dtype="float64")})
+    log = log.assign(**{S.USER: log[S.USER].astype(str), S.VIDEO: log[S.VIDEO].astype(str)})
+    part = chronological_split(log) if part is None else np.asarray(part, dtype="int8")
+    if len(part) != len(log):
+        raise ValueError("part must have one entry per row")
+    return log, part

@@ -13,16 +13,13 @@ import pandas as pd
 
 from frame_core.common import schema as S
 from frame_core.data.labels import is_full_view, skip_clip
-from frame_core.data.split import PART_NAMES, TRAIN, chronological_split
+from frame_core.data.split import PART_NAMES, TRAIN, with_split
 
 
 def split_log(log: pd.DataFrame) -> pd.DataFrame:
     """A copy of a clean log with string ids and its split ``part`` column."""
-    out = log.reset_index(drop=True).copy()
-    out[S.USER] = out[S.USER].astype(str)
-    out[S.VIDEO] = out[S.VIDEO].astype(str)
-    out["part"] = chronological_split(out)
-    return out
+    out, part = with_split(log)
+    return out.assign(part=part)
 
 
 def user_activity(log_parts: pd.DataFrame) -> pd.DataFrame:
