@@ -144,3 +144,16 @@ def test_run_status_helpers(trained, tmp_path):
 
 
 S_USER = "user_id"
+
+
+def test_blend_weights_table():
+    import json
+
+    from frame_core.model.blend import Blend
+
+    b = Blend(["frame", "coarse", "logreg"], [0.9, 0.1, 0.3], -0.2, "stacking", 0.8, {"frame": 0.78, "coarse": 0.7, "logreg": 0.72})
+    details = pd.DataFrame({"model": ["frame", "ensemble"], "seed": [0, 0], "blend": ["", json.dumps(b.to_dict())]})
+    t = T.blend_weights(details)
+    assert len(t) == 1 and t.iloc[0]["w_frame"] == 0.9 and t.iloc[0]["method"] == "stacking"
+    assert t.iloc[0]["val_auc_coarse"] == 0.7
+    assert T.blend_weights(None).empty and T.blend_weights(details[details["model"] == "frame"]).empty

@@ -156,10 +156,10 @@ def baselines_section(info) -> None:
     models = E.compare_models()
     with st.form("baselines_form"):
         c1, c2, c3 = st.columns([3, 1, 1])
-        default = [m for m in ("frame", "coarse", "popularity", "logreg") if m in models]
+        default = [m for m in ("frame", "coarse", "popularity", "logreg", "ensemble") if m in models]
         chosen = c1.multiselect("Models", models, default=default,
-                                help="frame = FRAME with N_c = 8, coarse = N_c = 1; the others are the paper's "
-                                     "baselines and two reference points.")
+                                help="frame = FRAME with N_c = 8, coarse = N_c = 1, ensemble = both blended with logreg "
+                                     "on validation scores; the others are the paper's baselines and two reference points.")
         seeds = c2.number_input("Seeds", 1, 10, 3)
         epochs = c3.number_input("Max epochs (each model)", 1, 200, 5)
         has_videos = bool(info is not None and info.has_videos)
@@ -207,6 +207,13 @@ def _comparison_body() -> bool:
                     st.warning("This comparison finished but its results.csv is missing or empty.")
                     continue
                 st.dataframe(T.comparison_summary(res), hide_index=True, width="stretch")
+                blends = T.blend_weights(E.read_comparison_details(q.output_dir(j)))
+                if len(blends):
+                    st.markdown("**Ensemble blend** (logistic stacking on validation scores: "
+                                "p = σ(intercept + Σ weight × logit p_member))")
+                    st.dataframe(blends, hide_index=True, width="stretch",
+                                 column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                                for c in blends.columns if c not in ("seed", "method")})
                 st.download_button("Download results (CSV)", to_csv_bytes(res), file_name=f"comparison-{j.id}.csv",
                                    mime="text/csv", key=f"cmp_dl_{j.id}")
             else:

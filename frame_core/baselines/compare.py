@@ -12,7 +12,8 @@ Outputs written to ``out_dir`` (all atomically, CSVs formula-safe):
 - ``results.md``: the paper's Table 3 shape, one row per model, ``mean ± std`` over seeds
   (sample std, ddof = 1; the mean alone when there is one seed), the best mean of each column in
   bold (highest, except logloss: lowest; ties at the shown 4 decimals are all bold);
-- ``runs.csv``: model, seed, val_auc, best_epoch, fit_seconds (how each run was selected);
+- ``runs.csv``: model, seed, val_auc, best_epoch, fit_seconds (how each run was selected) and,
+  for ``ensemble``, ``blend`` (its weights as JSON, :class:`frame_core.model.blend.Blend`);
 - ``test_predictions.csv`` (unless ``save_predictions=False``): model, seed, user_id, video_id,
   interaction_timestamp, y, p_full for every test row, for ROC/PR curves and per-user analyses;
 - ``comparison.json``: split sizes, models, seeds and training-length overrides.
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from frame_core.baselines.base import check_cancel, full_view
+from frame_core.baselines.ensemble import MEMBERS as ENSEMBLE_MEMBERS
 from frame_core.baselines.registry import make_model, parse_models
 from frame_core.common import schema as S
 from frame_core.common.errors import InputError
@@ -92,6 +94,8 @@ def run_comparison(
     n_runs = len(names) * len(seed_list)
     emit = progress if progress is not None else (lambda event: None)
     rows, details, preds = [], [], []
+    keep_members = "ensemble" in names
+    fitted: dict[int, dict] = {}  # seed → members of the ensemble already fitted for that seed
     run = 0
     for name in names:
         for seed in seed_list:
@@ -104,9 +108,13 @@ def run_comparison(
                 emit({**event, "event": "epoch", **ctx})
 
             model = make_model(name, max_epochs=max_epochs, patience=patience, features_for_nc=feats_for_nc)
+            if name == "ensemble":
+                model.fitted = fitted.get(seed, {})
             t0 = time.perf_counter()
             model.fit(train, val, seed=seed, progress=on_epoch, cancel=cancel)
             fit_seconds = time.perf_counter() - t0
+            if keep_members and name in ENSEMBLE_MEMBERS:
+                fitted.setdefault(seed, {})[name] = model
             p = model.predict(test)
             metrics = video_metrics(pd.DataFrame({S.USER: test[S.USER].to_numpy(), "y": y_test, "p_full": p}))
             rows.append({"model": name, "seed": seed, **metrics})
@@ -117,6 +125,7 @@ def run_comparison(
                     "val_auc": getattr(model, "val_auc", float("nan")),
                     "best_epoch": getattr(model, "best_epoch", 1),
                     "fit_seconds": round(fit_seconds, 3),
+                    "blend": json.dumps(model.blend_.to_dict()) if name == "ensemble" else "",
                 }
             )
             if save_predictions:

@@ -133,6 +133,48 @@ class LogRegBaseline(Baseline):
         Reporter(self.name, progress)(epoch=1, loss=None, val_auc=self.val_auc)
         return self
 
+    def to_dict(self) -> dict:
+        """The fitted model as plain JSON-able data (rates per id, scaler, coefficients)."""
+        def table(t: RateTable) -> dict:
+            return {"ids": [str(i) for i in t.sums.index], "sums": t.sums.to_numpy().tolist(),
+                    "counts": t.counts.to_numpy().tolist()}
+
+        out = {"prior": self.prior, "use_video": self.use_video, "C": self.C, "g": self.g_,
+               "users": table(self.users_), "videos": table(self.videos_), "single_class": self.single_class_,
+               "scaler_mean": self.scaler_.mean_.tolist(), "scaler_scale": self.scaler_.scale_.tolist()}
+        if not self.single_class_:
+            out.update(coef=self.clf_.coef_.tolist(), intercept=self.clf_.intercept_.tolist())
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LogRegBaseline:
+        """The model :meth:`to_dict` wrote, ready to :meth:`predict` (no refit, no pickle)."""
+        m = cls(prior=d["prior"], use_video=d["use_video"], C=d["C"])
+        m.g_ = float(d["g"])
+
+        def table(t: dict) -> RateTable:
+            r = RateTable.__new__(RateTable)
+            idx = pd.Index([str(i) for i in t["ids"]], name="id")
+            r.sums = pd.Series(np.asarray(t["sums"], dtype="float64"), index=idx)
+            r.counts = pd.Series(np.asarray(t["counts"], dtype="float64"), index=idx)
+            r.g, r.prior = m.g_, m.prior
+            return r
+
+        m.users_, m.videos_ = table(d["users"]), table(d["videos"])
+        m.scaler_ = StandardScaler()
+        m.scaler_.mean_ = np.asarray(d["scaler_mean"], dtype="float64")
+        m.scaler_.scale_ = np.asarray(d["scaler_scale"], dtype="float64")
+        m.scaler_.var_ = m.scaler_.scale_ ** 2
+        m.scaler_.n_features_in_ = len(m.scaler_.mean_)
+        m.single_class_ = bool(d["single_class"])
+        if not m.single_class_:
+            m.clf_ = LogisticRegression(C=m.C)
+            m.clf_.coef_ = np.asarray(d["coef"], dtype="float64")
+            m.clf_.intercept_ = np.asarray(d["intercept"], dtype="float64")
+            m.clf_.classes_ = np.array([0, 1])
+            m.clf_.n_features_in_ = m.clf_.coef_.shape[1]
+        return m
+
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         if len(df) == 0:
             return np.zeros(0, dtype="float64")

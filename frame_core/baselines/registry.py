@@ -62,6 +62,13 @@ def _reference(name: str) -> Callable[..., Baseline]:
     return build
 
 
+def _ensemble(max_epochs=None, patience=None, features_for_nc=None) -> Baseline:
+    from frame_core.baselines.ensemble import EnsembleBaseline
+
+    return EnsembleBaseline(lambda name: make_model(name, max_epochs=max_epochs, patience=patience,
+                                                    features_for_nc=features_for_nc))
+
+
 REGISTRY: dict[str, Callable[..., Baseline]] = {
     "frame": _frame("frame", nc=8),
     "coarse": _frame("coarse", nc=1),
@@ -73,9 +80,10 @@ REGISTRY: dict[str, Callable[..., Baseline]] = {
     "lightgcn": _lightgcn,
     "popularity": _reference("popularity"),
     "logreg": _reference("logreg"),
+    "ensemble": _ensemble,
 }
 MODEL_NAMES = tuple(REGISTRY)
-ENGINE_MODELS = ("frame", "coarse")
+ENGINE_MODELS = ("frame", "coarse", "ensemble")  # the models that see visual clip features when given
 BASELINE_MODELS = tuple(m for m in MODEL_NAMES if m not in ENGINE_MODELS)
 
 

@@ -26,14 +26,26 @@ def cmd_train(args) -> int:
     cfg = frame_config(args)
     clean, report = import_clean(args)
     default_videos(args)
-    feats = train_features(args, clean, cfg.nc)
-    with progress_bar("train") as bar:
-        run = train_run(clean, args.out, cfg, features=feats, progress=engine_progress(bar),
-                        source=str(args.log), overwrite=args.overwrite)
+    if args.model == "ensemble":
+        if args.features:
+            raise InputError("the ensemble needs features for N_c and for N_c = 1: give --videos DIR, not --features")
+        from frame_core.training.ensemble_run import train_ensemble_run
+
+        feats_for_nc = (lambda nc: train_features(args, clean, nc)) if args.videos else None
+        with progress_bar("ensemble") as bar:
+            run = train_ensemble_run(clean, args.out, cfg, features_for_nc=feats_for_nc, progress=engine_progress(bar),
+                                     source=str(args.log), overwrite=args.overwrite)
+        print(f"ensemble of FRAME N_c={cfg.nc}, coarse N_c=1 and logreg, seed {cfg.seed}: {run.blend.describe()}")
+    else:
+        feats = train_features(args, clean, cfg.nc)
+        with progress_bar("train") as bar:
+            run = train_run(clean, args.out, cfg, features=feats, progress=engine_progress(bar),
+                            source=str(args.log), overwrite=args.overwrite)
+        m = run.metrics
+        print(f"N_c={cfg.nc} policy={cfg.policy} seed={cfg.seed}: best epoch {m['best_epoch']} of {m['epochs_run']} "
+              f"({m['selection']}), {m['train_seconds']:.1f} s")
     m = run.metrics
     keys = ("auc", "gauc", "logloss", "recall@3", "ndcg@3", "recall@5", "ndcg@5", "val_auc")
-    print(f"N_c={cfg.nc} policy={cfg.policy} seed={cfg.seed}: best epoch {m['best_epoch']} of {m['epochs_run']} "
-          f"({m['selection']}), {m['train_seconds']:.1f} s")
     print("test " + ", ".join(f"{k} {m[k]:.4f}" if m.get(k) is not None else f"{k} n/a" for k in keys))
     if m.get("skip_hit@1") is not None:
         print(f"skip localisation hit@1 {m['skip_hit@1']:.4f} (random {m['skip_hit@1_random']:.4f}, "
@@ -69,7 +81,7 @@ def _read_pairs(args):
 
 def cmd_predict(args) -> int:
     from frame_core.common.safe_csv import write_csv
-    from frame_core.runs.run import load_run
+    from frame_core.runs.loader import load_run
 
     run = load_run(args.run_dir)
     pairs = _read_pairs(args)
@@ -166,6 +178,8 @@ def add_engine_parsers(sub) -> None:
     p = sub.add_parser("train", help="train FRAME on a log; write a run folder (metrics, predictions, weights)")
     p.add_argument("log")
     p.add_argument("--out", required=True, help="run folder to create")
+    p.add_argument("--model", choices=("frame", "ensemble"), default="frame",
+                   help="frame (default), or ensemble: FRAME + coarse (N_c = 1) + logreg blended on validation")
     _add_engine_options(p, single_nc=True)
     p.set_defaults(func=cmd_train)
 
@@ -187,7 +201,7 @@ def add_engine_parsers(sub) -> None:
     p.add_argument("log")
     p.add_argument(
         "--models", default="all",
-        help="comma-separated: frame, coarse, deepfm, nfm, autoint, difm, afn, lightgcn, popularity, logreg "
+        help="comma-separated: frame, coarse, deepfm, nfm, autoint, difm, afn, lightgcn, popularity, logreg, ensemble "
         "(or all, baselines); default all",
     )
     p.add_argument("--seeds", default="3", help="number of seeds K (seeds 0..K-1) or a list like 0,1,2; default 3")

@@ -4,7 +4,9 @@
 - :mod:`.run`: a finished run loaded back (:class:`Run`) and :meth:`Run.predict`.
 """
 
-from frame_core.runs.run import Run, load_model_files, load_run
+from frame_core.runs.ensemble import EnsembleRun
+from frame_core.runs.loader import load_run
+from frame_core.runs.run import Run, load_frame_run, load_model_files
 from frame_core.runs.store import (
     CONFIG,
     DONE,
@@ -27,6 +29,6 @@ from frame_core.runs.store import (
 )
 
 __all__ = [
-    "CONFIG", "DONE", "DURATIONS", "GRAPH_NEG", "GRAPH_POS", "HISTORY", "ID_MAPS", "METRICS", "PROGRESS", "STATUSES", "TEST_CLIP_PRED", "TEST_PRED", "WEIGHTS", "Run", "finished_at", "library_versions", "list_runs",
-    "load_model_files", "load_run", "run_status", "runs_signature",
+    "CONFIG", "DONE", "DURATIONS", "GRAPH_NEG", "GRAPH_POS", "HISTORY", "ID_MAPS", "METRICS", "PROGRESS", "STATUSES", "TEST_CLIP_PRED", "TEST_PRED", "WEIGHTS", "EnsembleRun", "Run", "finished_at", "library_versions", "list_runs",
+    "load_frame_run", "load_model_files", "load_run", "run_status", "runs_signature",
 ]

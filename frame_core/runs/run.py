@@ -178,8 +178,9 @@ def load_model_files(run_dir: Path, config: FrameConfig, info: dict) -> tuple[Fr
     return model, maps, durations, features
 
 
-def load_run(run_dir: str | os.PathLike) -> Run:
-    """Load a **finished** run; raises InputError for a folder that is not one."""
+def load_frame_run(run_dir: str | os.PathLike) -> Run:
+    """Load a **finished** FRAME run folder; raises InputError for a folder that is not one.
+    (:func:`frame_core.runs.loader.load_run` loads any kind of run.)"""
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).exists():
         raise InputError(f"{run_dir} is not a run folder (no {CONFIG})")

@@ -140,6 +140,7 @@ def list_runs(root: str | os.PathLike, include_unfinished: bool = False) -> pd.D
                 "data_sha256": info.get("data", {}).get("sha256"),
                 "nc": cfg.get("nc"), "policy": cfg.get("policy"), "video_score": cfg.get("video_score"),
                 "seed": cfg.get("seed"), "features": bool(info.get("features")), "error": info.get("error"),
+                "kind": info.get("kind", "frame"),
             }
             met = {}
             if status == "finished":
@@ -152,7 +153,7 @@ def list_runs(root: str | os.PathLike, include_unfinished: bool = False) -> pd.D
                 row[k] = float("nan") if v is None else v
             rows.append(row)
     cols = ["run_id", "path", "status", "created", "name", "dataset", "data_sha256", "nc", "policy",
-            "video_score", "seed", "features", *RUN_METRIC_KEYS, "error"]
+            "video_score", "seed", "features", *RUN_METRIC_KEYS, "error", "kind"]
     df = pd.DataFrame(rows, columns=cols)
     if len(df):
         df = df.sort_values(["created", "run_id"], ascending=False, na_position="last").reset_index(drop=True)

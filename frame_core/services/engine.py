@@ -94,7 +94,9 @@ def list_finished_runs(runs_dir: Path) -> pd.DataFrame:
         return pd.DataFrame(columns=[*getattr(df, "columns", []), "model", "embeddings"])
     df = df.copy()
     nc = pd.to_numeric(df["nc"], errors="coerce")
-    df["model"] = ["coarse (N_c = 1)" if n == 1 else "FRAME" for n in nc]
+    kind = df["kind"] if "kind" in df.columns else pd.Series("frame", index=df.index)
+    df["model"] = ["ensemble" if k == "ensemble" else "coarse (N_c = 1)" if n == 1 else "FRAME"
+                   for n, k in zip(nc, kind, strict=True)]
     df["embeddings"] = ["visual" if f else "id" for f in df["features"].fillna(False)]
     configs = [_run_config(p) for p in df["path"]]
     for key in ("epochs", "emb_dim", "lr", "hybrid_lambda", "batch_size"):
@@ -127,7 +129,7 @@ def _setting_hash(cfg: dict, data_sha, features) -> str:
 def load_run(run_dir: Path):
     """The engine's loaded run (``.predict(df)``, ``.config``, ``.metrics``, ``.nc``…).
     Raises InputError for a folder that is not a finished run."""
-    from frame_core.runs.run import load_run as _load
+    from frame_core.runs.loader import load_run as _load
 
     try:
         return _load(run_dir)
@@ -183,5 +185,14 @@ def read_comparison(out_dir: Path) -> pd.DataFrame | None:
     """``results.csv`` of a finished comparison (model, seed, auc, …) or None."""
     try:
         return pd.read_csv(Path(out_dir) / "results.csv")
+    except (OSError, ValueError):
+        return None
+
+
+def read_comparison_details(out_dir: Path) -> pd.DataFrame | None:
+    """``runs.csv`` of a finished comparison (model, seed, val_auc, best_epoch, fit_seconds,
+    blend) or None."""
+    try:
+        return pd.read_csv(Path(out_dir) / "runs.csv", dtype={"blend": str})
     except (OSError, ValueError):
         return None

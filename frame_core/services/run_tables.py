@@ -114,3 +114,28 @@ def comparison_summary(res: pd.DataFrame) -> pd.DataFrame:
     were run."""
     agg = aggregate_runs(res, ["model"], list(METRIC_KEYS), sort=False)
     return mean_std_table(agg, ["model"], list(METRIC_KEYS)).rename(columns={"n": "runs"})
+
+
+def blend_weights(details: pd.DataFrame | None) -> pd.DataFrame:
+    """The ensemble's blend per seed from a comparison's ``runs.csv``: one row per seed with
+    each member's logit weight, the intercept, the method and the validation AUC of the blend
+    and of each member. Empty when the comparison had no ensemble."""
+    import json
+
+    from frame_core.model.blend import Blend
+
+    cols = ["seed", "method", "val_auc"]
+    if details is None or "blend" not in details.columns:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for _, r in details[details["model"] == "ensemble"].iterrows():
+        try:
+            b = Blend.from_dict(json.loads(r["blend"]))
+        except (TypeError, ValueError, KeyError):
+            continue
+        row = {"seed": r["seed"], "method": b.method, "val_auc": b.val_auc}
+        row.update({f"w_{m}": w for m, w in zip(b.members, b.weights, strict=True)})
+        row["intercept"] = b.intercept
+        row.update({f"val_auc_{m}": a for m, a in b.member_val_auc.items()})
+        rows.append(row)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)

@@ -37,11 +37,12 @@ from frame_core.training.trainer import ProgressFn, TrainResult, make_scorer, tr
 log = logging.getLogger(__name__)
 
 
-def _now() -> str:
+def now_utc() -> str:
+    """The current UTC time, ISO 8601 to the second (run records)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _prepare_out(out_dir: Path, overwrite: bool) -> None:
+def prepare_out(out_dir: Path, overwrite: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir} exists and is not a folder")
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -68,7 +69,7 @@ class _ProgressWriter:
         now = time.monotonic()
         if event.get("event") != "step" or now - self.last > 0.5:
             self.last = now
-            atomic_write_json(self.out_dir / R.PROGRESS, {**event, "time": _now()})
+            atomic_write_json(self.out_dir / R.PROGRESS, {**event, "time": now_utc()})
         if self.progress is not None:
             self.progress(event)
 
@@ -97,9 +98,9 @@ def train_run(
     """
     config = (config or FrameConfig()).validated()
     out_dir = Path(out_dir)
-    _prepare_out(out_dir, overwrite)
+    prepare_out(out_dir, overwrite)
     info: dict[str, Any] = {
-        "status": "running", "created": _now(), "name": name or out_dir.name, "pid": os.getpid(),
+        "status": "running", "created": now_utc(), "name": name or out_dir.name, "pid": os.getpid(),
         "host": socket.gethostname(), "config": config.to_dict(), "seed": config.seed,
         "versions": R.library_versions(), "features": None,
         "data": {"source": source, "sha256": log_sha256(log_df), "rows": int(len(log_df))},
@@ -119,11 +120,11 @@ def train_run(
         _write_results(out_dir, data, config, result, info)
         del result  # the returned Run loads its own copy from disk
     except CancelledError:
-        info.update(status="cancelled", finished=_now())
+        info.update(status="cancelled", finished=now_utc())
         atomic_write_json(out_dir / R.CONFIG, info)
         raise
     except BaseException as exc:
-        info.update(status="failed", finished=_now(), error=f"{type(exc).__name__}: {exc}")
+        info.update(status="failed", finished=now_utc(), error=f"{type(exc).__name__}: {exc}")
         atomic_write_json(out_dir / R.CONFIG, info)
         raise
     return R.load_run(out_dir)
@@ -156,8 +157,8 @@ def _write_results(out_dir: Path, data: FrameData, config: FrameConfig, result: 
     write_csv(pred, out_dir / R.TEST_PRED)
     write_csv(clip, out_dir / R.TEST_CLIP_PRED)
     atomic_write_json(out_dir / R.METRICS, metrics)
-    info.update(status="finished", finished=_now(), train_seconds=float(result.train_seconds))
+    info.update(status="finished", finished=now_utc(), train_seconds=float(result.train_seconds))
     atomic_write_json(out_dir / R.CONFIG, info)
-    atomic_write_json(out_dir / R.PROGRESS, {"event": "done", "time": _now()})
-    atomic_write_bytes(out_dir / R.DONE, (_now() + "\n").encode())
+    atomic_write_json(out_dir / R.PROGRESS, {"event": "done", "time": now_utc()})
+    atomic_write_bytes(out_dir / R.DONE, (now_utc() + "\n").encode())
     log.info("run written to %s: test AUC %.4f", out_dir, metrics.get("auc", np.nan))
