@@ -67,6 +67,10 @@ def frame_config(args):
         "batch_size": args.batch_size,
         "video_score": args.video_score, "hybrid_lambda": args.hybrid_lambda, "norm": args.norm,
         "dropout": args.dropout, "weight_decay": args.weight_decay,
+        "exclude_batch_edges": getattr(args, "exclude_batch_edges", None),
+        "lr_schedule": getattr(args, "lr_schedule", None), "warmup_epochs": getattr(args, "warmup_epochs", None),
+        "min_delta": getattr(args, "min_delta", None), "val_per_epoch": getattr(args, "val_per_epoch", None),
+        "time_budget_s": getattr(args, "time_budget", None),
     }
     base.update({k: v for k, v in opts.items() if v is not None})
     return FrameConfig.from_dict(base)

@@ -169,6 +169,13 @@ def _add_engine_options(p, *, single_nc: bool) -> None:
     p.add_argument("--weight-decay", type=float, help="Adam weight decay")
     p.add_argument("--dropout", type=float, help="MLP dropout")
     p.add_argument("--batch-size", type=int, help="views per mini-batch")
+    p.add_argument("--exclude-batch-edges", type=lambda v: v.lower() in ("1", "true", "yes", "on"), metavar="BOOL",
+                   help="take a batch's own edges out of the graphs for its step (true/false)")
+    p.add_argument("--lr-schedule", choices=("none", "plateau", "cosine"), help="learning-rate schedule")
+    p.add_argument("--warmup-epochs", type=float, help="linear learning-rate warm-up (epochs)")
+    p.add_argument("--min-delta", type=float, help="early stopping: minimum gain in validation AUC")
+    p.add_argument("--val-per-epoch", type=int, help="validation checks per epoch (0 = auto)")
+    p.add_argument("--time-budget", type=float, help="stop training after this many seconds (0 = none)")
     p.add_argument("--config", help="JSON file with FrameConfig fields (a run's config.json works too)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     add_import_options(p)

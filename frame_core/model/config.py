@@ -34,6 +34,7 @@ NORMS = ("symmetric", "row")
 VIDEO_SCORES = ("mean", "product")
 ACTIVATIONS = ("sigmoid", "tanh", "leaky_relu", "relu")
 INTERACTIONS = ("mlp", "mlp+dot")
+LR_SCHEDULES = ("none", "plateau", "cosine")
 
 
 def _field(default, help: str):
@@ -73,7 +74,12 @@ class FrameConfig:
     weight_decay: float = _field(0.0, 'Adam weight decay (L2)')
     batch_size: int = _field(16384, 'views per mini-batch (smaller on small logs: an epoch has at least 16 steps)')
     epochs: int = _field(60, 'maximum number of epochs')
-    patience: int = _field(5, 'early stopping: epochs without a better validation AUC before stopping')
+    patience: int = _field(5, 'early stopping: epochs without a better validation AUC (by more than min_delta) before stopping')
+    min_delta: float = _field(0.0, 'early stopping: a validation AUC counts as better only when it beats the best by more than this')
+    val_per_epoch: int = _field(0, 'validation checks per epoch; 0 = auto (up to 4 on small logs, 1 from 40k training views)')
+    lr_schedule: str = _field("none", 'learning-rate schedule: "none", "plateau" (× 0.5 after patience/2 epochs without improvement) or "cosine" (to 2 % over the epoch cap)')
+    warmup_epochs: float = _field(0.0, 'linear learning-rate warm-up from 10 % over this many epochs (0 = none)')
+    time_budget_s: float = _field(0.0, 'stop training after this many seconds of wall time, keeping the best check (0 = no limit)')
     seed: int = _field(0, 'seed of initialisation, shuffling and dropout')
 
     # ------------------------------------------------------------------ (de)serialisation
@@ -111,6 +117,8 @@ class FrameConfig:
         _choice("video_score", self.video_score, VIDEO_SCORES)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("interaction", self.interaction, INTERACTIONS)
+        _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _positive_int("val_per_epoch", self.val_per_epoch, 0, 1000)
         _positive_int("emb_dim", self.emb_dim, 1, 4096)
         _positive_int("batch_size", self.batch_size, 1, 10_000_000)
         _positive_int("epochs", self.epochs, 1, 100_000)
@@ -121,7 +129,8 @@ class FrameConfig:
         self.mlp_sizes = tuple(self.mlp_sizes)
         for h in self.mlp_sizes:
             _positive_int("mlp_sizes entry", h, 1, 65536)
-        for name in ("alpha0", "alpha1", "alpha_p", "alpha_n", "hybrid_lambda", "weight_decay"):
+        for name in ("alpha0", "alpha1", "alpha_p", "alpha_n", "hybrid_lambda", "weight_decay", "min_delta",
+                     "warmup_epochs", "time_budget_s"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 0 or v == float("inf"):
                 raise InputError(f"{name} must be a finite number ≥ 0, got {v!r}")

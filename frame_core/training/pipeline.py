@@ -138,7 +138,8 @@ def _write_results(out_dir: Path, data: FrameData, config: FrameConfig, result: 
     metrics.update(val_metrics(data, scorer))
     metrics.update(
         best_epoch=int(result.best_epoch), epochs_run=int(len(result.history)), selection=result.selection,
-        stopped_early=bool(result.stopped_early), train_seconds=float(result.train_seconds),
+        stopped_early=bool(result.stopped_early), stop_reason=result.stop_reason,
+        train_seconds=float(result.train_seconds),
         batch_size=int(result.batch_size), emb_lr=float(result.emb_lr),
         nc=config.nc, policy=config.policy, seed=config.seed,
     )

@@ -7,11 +7,16 @@ One step (batch of B training views, their users u and videos v):
 3. clip logits (B, N_c); loss = mean BCE over the **labelled** clips of the batch
    (``clip_mask``) + λ · mean BCE(ŷ_uv, full view) (hybrid supervision, ``hybrid_lambda``).
 
-After each epoch the model scores the validation rows (video level) with
-:class:`~frame_core.model.scorer.Scorer`; the epoch with the best validation AUC is kept and
-training stops after ``patience`` epochs without improvement. When there is no validation
-row with both classes, all epochs run and the last epoch is kept (``selection =
-"last_epoch"``).
+The model scores the validation rows (video level) ``k`` times per epoch (``val_per_epoch``;
+0 = auto, more checks per epoch on small logs, see
+:func:`frame_core.training.schedule.checks_per_epoch`); the check with the best validation AUC
+is kept (``best_epoch`` is the epoch it fell in). Training stops after ``patience`` epochs' worth
+of checks (``patience · k``) without a gain of more than ``min_delta``, at the epoch cap, or when
+``time_budget_s`` is spent. The learning rates follow ``lr_schedule`` with a linear warm-up over
+``warmup_epochs`` (:mod:`frame_core.training.schedule`). When there is no validation row with
+both classes, training runs to the cap (or the budget) and the last state is kept
+(``selection = "last_epoch"``). Progress events: ``step``, ``check`` (after each validation
+check: val_auc, lr, improved) and ``epoch``.
 
 Everything is seeded from ``cfg.seed`` (init, shuffling, dropout); on CPU a given seed gives
 the same result. The number of torch threads is left as the caller set it.
@@ -37,6 +42,7 @@ from frame_core.model.config import FrameConfig
 from frame_core.model.frame import FrameModel
 from frame_core.model.scorer import Scorer
 from frame_core.training.batches import BatchMaker
+from frame_core.training.schedule import EarlyStopper, LRSchedule, TimeBudget, check_steps, checks_per_epoch
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +54,8 @@ class TrainResult:
     """A trained model (best epoch restored) and how it got there.
 
     ``history``: one row per epoch with columns ``epoch, loss, clip_loss, video_loss, val_auc,
-    val_gauc, val_logloss, epoch_seconds`` (wall), ``epoch_cpu_seconds`` (CPU time of all
-    threads), ``elapsed``.
+    val_gauc, val_logloss`` (at the epoch's last check), ``lr``, ``epoch_seconds`` (wall),
+    ``epoch_cpu_seconds`` (CPU time of all threads), ``elapsed``.
     """
 
     model: FrameModel
@@ -60,6 +66,8 @@ class TrainResult:
     stopped_early: bool
     batch_size: int = 0  # the effective batch size (see effective_batch_size)
     emb_lr: float = 0.0  # the learning rate the id tables used (see resolve_emb_lr)
+    checks: pd.DataFrame | None = None  # one row per validation check: epoch (fractional), val_*, lr, improved
+    stop_reason: str = "epochs"  # "epochs" (cap), "patience" (early stopping) or "time_budget"
 
 
 MIN_STEPS = 16
@@ -131,7 +139,9 @@ def train_model(
     """Train FRAME on ``data`` (prepared with the same ``nc``/``policy``/``norm`` as ``cfg``).
 
     ``progress(event)`` gets dicts with ``event`` = ``"step"`` (epoch, step, n_steps, loss,
-    elapsed) or ``"epoch"`` (the history row plus ``best_epoch``, ``n_epochs``); ``cancel`` is
+    elapsed), ``"check"`` (check number, fractional epoch, val_auc, val_gauc, val_logloss, lr,
+    improved, elapsed) or ``"epoch"`` (the history row plus ``best_epoch``, ``n_epochs``); an
+    exception raised by ``progress`` stops training (tuning uses it to prune); ``cancel`` is
     any object with ``is_set()`` (e.g. ``threading.Event``): when set, training raises
     :class:`~frame_core.common.errors.CancelledError` at the next step.
     """
@@ -154,60 +164,86 @@ def train_model(
     batch_size = effective_batch_size(cfg.batch_size, len(train_rows))
     n_steps = max(1, -(-len(train_rows) // batch_size))
 
+    k_checks = checks_per_epoch(cfg.val_per_epoch, len(train_rows), n_steps)
+    at_steps = check_steps(n_steps, k_checks)
+    stopper = EarlyStopper(cfg.patience * k_checks, cfg.min_delta)
+    sched = LRSchedule(opt, cfg.lr_schedule, warmup_steps=round(cfg.warmup_epochs * n_steps),
+                       total_steps=cfg.epochs * n_steps, patience=max(1, (cfg.patience * k_checks) // 2),
+                       min_delta=cfg.min_delta)
+    budget = TimeBudget(cfg.time_budget_s)
+    nan_val = {"val_auc": float("nan"), "val_gauc": float("nan"), "val_logloss": float("nan")}
+
     history: list[dict[str, Any]] = []
-    best_auc, best_epoch, best_state, bad = -np.inf, 0, None, 0
-    stopped_early = False
+    checks: list[dict[str, Any]] = []
+    best_epoch, best_state = 0, None
+    stopped_early = stop = False
+    stop_reason = "epochs"
     t0 = time.perf_counter()
-    log.info("training: %d train / %d val rows, %d steps per epoch", len(train_rows), len(val_rows), n_steps)
+    log.info("training: %d train / %d val rows, %d steps per epoch, %d checks per epoch",
+             len(train_rows), len(val_rows), n_steps, k_checks)
     for epoch in range(1, cfg.epochs + 1):
         t_ep, cpu_ep = time.perf_counter(), time.process_time()
         model.train()
         perm = train_rows[rng.permutation(len(train_rows))]
         sums = np.zeros(3)
+        seen = 0
+        val = dict(nan_val)
         for step in range(n_steps):
             if cancel is not None and cancel.is_set():
                 raise CancelledError("training cancelled")
             rows = perm[step * batch_size : (step + 1) * batch_size]
             parts = model.loss(make_batch(rows))
-            loss, clip_loss, video_loss = parts.total, parts.clip, parts.video
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            parts.total.backward()
             opt.step()
-            b = len(rows)
-            sums += np.array([loss.item(), clip_loss.item(), video_loss.item()]) * b
+            sched.step()
+            seen += len(rows)
+            sums += np.array([parts.total.item(), parts.clip.item(), parts.video.item()]) * len(rows)
             if progress is not None:
                 progress({
                     "event": "step", "epoch": epoch, "step": step + 1, "n_steps": n_steps,
-                    "loss": float(loss.item()), "elapsed": time.perf_counter() - t0,
+                    "loss": float(parts.total.item()), "elapsed": time.perf_counter() - t0,
                 })
-        n_train = max(1, len(train_rows))
+            if (step + 1) not in at_steps:
+                continue
+            # ---- validation check (k_checks per epoch, the last at the epoch's end)
+            val = val_metrics(data, scorer, release=True) if has_val else dict(nan_val)
+            model.train()
+            improved = stopper.update(val["val_auc"]) if has_val else True
+            lowered = sched.check(val["val_auc"]) if has_val else False
+            check = {"epoch": epoch - 1 + (step + 1) / n_steps, **val, "lr": sched.lrs[0],
+                     "improved": improved, "lr_lowered": lowered, "elapsed": time.perf_counter() - t0}
+            checks.append(check)
+            if progress is not None:
+                progress({"event": "check", "check": len(checks), **check})
+            if improved:
+                best_epoch = epoch
+                best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+            if has_val and stopper.should_stop:
+                stop, stop_reason = True, "patience"
+            elif budget.spent:
+                stop, stop_reason = True, "time_budget"
+            if stop:
+                break
+        n_seen = max(1, seen)
         row = {
             "epoch": epoch,
-            "loss": sums[0] / n_train,
-            "clip_loss": sums[1] / n_train,
-            "video_loss": sums[2] / n_train if cfg.hybrid_lambda > 0 else float("nan"),
+            "loss": sums[0] / n_seen,
+            "clip_loss": sums[1] / n_seen,
+            "video_loss": sums[2] / n_seen if cfg.hybrid_lambda > 0 else float("nan"),
         }
-        row.update(val_metrics(data, scorer, release=True) if has_val else
-                   {"val_auc": float("nan"), "val_gauc": float("nan"), "val_logloss": float("nan")})
+        row.update(val)
+        row["lr"] = sched.lrs[0]
         row["epoch_seconds"] = time.perf_counter() - t_ep
         row["epoch_cpu_seconds"] = time.process_time() - cpu_ep  # all threads of this process
         row["elapsed"] = time.perf_counter() - t0
         history.append(row)
-        improved = False
-        if has_val:
-            if np.isfinite(row["val_auc"]) and row["val_auc"] > best_auc:
-                best_auc, best_epoch, bad, improved = row["val_auc"], epoch, 0, True
-            else:
-                bad += 1
-        else:
-            best_epoch, improved = epoch, True
-        if improved:
-            best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
-        log.info("epoch %d: loss %.4f val_auc %.4f (%.1f s)", epoch, row["loss"], row["val_auc"], row["epoch_seconds"])
+        log.info("epoch %d: loss %.4f val_auc %.4f lr %.2g (%.1f s)", epoch, row["loss"], row["val_auc"], row["lr"],
+                 row["epoch_seconds"])
         if progress is not None:
             progress({"event": "epoch", **row, "best_epoch": best_epoch, "n_epochs": cfg.epochs})
-        if has_val and bad >= cfg.patience:
-            stopped_early = epoch < cfg.epochs
+        if stop:
+            stopped_early = True
             break
     opt.zero_grad(set_to_none=True)
     del opt
@@ -218,5 +254,5 @@ def train_model(
     return TrainResult(
         model=model, history=pd.DataFrame(history), best_epoch=best_epoch, selection=selection,
         train_seconds=time.perf_counter() - t0, stopped_early=stopped_early, batch_size=batch_size,
-        emb_lr=emb_lr,
+        emb_lr=emb_lr, checks=pd.DataFrame(checks), stop_reason=stop_reason,
     )
