@@ -60,18 +60,15 @@ def frame_config(args):
         if not isinstance(base, dict):
             raise InputError(f"config file {args.config} must hold a JSON object")
         base = base.get("config", base)  # accept a run's config.json too
-    opts = {
-        "nc": getattr(args, "nc", None) if isinstance(getattr(args, "nc", None), int) else None,
-        "policy": args.policy, "epochs": args.epochs, "seed": getattr(args, "seed", None),
-        "patience": args.patience, "emb_dim": args.emb_dim, "lr": args.lr, "emb_lr": args.emb_lr,
-        "batch_size": args.batch_size,
-        "video_score": args.video_score, "hybrid_lambda": args.hybrid_lambda, "norm": args.norm,
-        "dropout": args.dropout, "weight_decay": args.weight_decay,
-        "exclude_batch_edges": getattr(args, "exclude_batch_edges", None),
-        "lr_schedule": getattr(args, "lr_schedule", None), "warmup_epochs": getattr(args, "warmup_epochs", None),
-        "min_delta": getattr(args, "min_delta", None), "val_per_epoch": getattr(args, "val_per_epoch", None),
-        "time_budget_s": getattr(args, "time_budget", None),
-    }
+    fields = {"policy": "policy", "epochs": "epochs", "seed": "seed", "patience": "patience", "emb_dim": "emb_dim",
+              "lr": "lr", "emb_lr": "emb_lr", "batch_size": "batch_size", "video_score": "video_score",
+              "hybrid_lambda": "hybrid_lambda", "norm": "norm", "dropout": "dropout", "weight_decay": "weight_decay",
+              "exclude_batch_edges": "exclude_batch_edges", "lr_schedule": "lr_schedule",
+              "warmup_epochs": "warmup_epochs", "min_delta": "min_delta", "val_per_epoch": "val_per_epoch",
+              "time_budget_s": "time_budget"}
+    opts = {k: getattr(args, a, None) for k, a in fields.items()}
+    nc = getattr(args, "nc", None)
+    opts["nc"] = nc if isinstance(nc, int) else None
     base.update({k: v for k, v in opts.items() if v is not None})
     return FrameConfig.from_dict(base)
 

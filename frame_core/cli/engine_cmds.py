@@ -221,3 +221,53 @@ def add_engine_parsers(sub) -> None:
     p.add_argument("--no-videos", action="store_true", help="frame and coarse use learned id embeddings")
     add_import_options(p)
     p.set_defaults(func=cmd_compare)
+
+
+def cmd_tune(args) -> int:
+    from frame_core.experiments.tune import parse_budget, run_tune
+
+    budget = parse_budget(args.budget)
+    if args.workers < 1 or args.workers > 64:
+        raise InputError(f"--workers must be from 1 to 64, got {args.workers}")
+    clean, report = import_clean(args)
+    default_videos(args)
+    feats = train_features(args, clean, args.nc)
+
+    def progress(event: dict) -> None:
+        if event.get("event") == "trial":
+            value = event.get("value")
+            shown = f"{value:.4f}" if isinstance(value, float) else "–"
+            log.warning("trial %s %s: validation AUC %s", event["number"], event["state"].lower(), shown)
+
+    base = frame_config(args) if args.config else None
+    out = run_tune(clean, args.out, nc=args.nc, budget_s=budget, features=feats, config=base, storage=args.storage,
+                   study_name=args.study_name, workers=args.workers, seed=args.seed, progress=progress,
+                   heartbeat_s=args.heartbeat)
+    trials = ", ".join(f"{n} {k.lower()}" for k, n in sorted(out["trials"].items()))
+    print(f"tuned N_c={args.nc} in {args.budget}: {trials}; best trial {out['best_trial']} "
+          f"(validation AUC {out['best_value']:.4f})")
+    print("best: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in out["best_params"].items()))
+    print(f"run trained with it: test AUC {out['test_auc']:.4f} -> {out['run']}")
+    return 0
+
+
+def add_tune_parser(sub) -> None:
+    p = sub.add_parser("tune", help="choose FRAME's configuration on validation AUC (Optuna); write the study, "
+                                    "best_config.json and a run trained with it")
+    p.add_argument("log")
+    p.add_argument("--nc", type=int, required=True, help="clips per video N_c")
+    p.add_argument("--budget", default="10m", help="wall-time budget, e.g. 10m, 90s, 1h (default 10m)")
+    p.add_argument("--out", required=True, help="output folder (study.db, trials.csv, best_config.json, run/)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes on the study (default 1)")
+    p.add_argument("--storage", help="Optuna storage URL shared by workers on several machines "
+                                     "(default: sqlite:///OUT/study.db)")
+    p.add_argument("--study-name", help="study name (default: from N_c and the log's hash)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial (default 0)")
+    p.add_argument("--heartbeat", type=int, default=5, help="seconds between trial heartbeats; a dead worker's "
+                                                            "trial is retried after 4 of them (default 5)")
+    p.add_argument("--videos", help="folder of video files: visual clip features")
+    p.add_argument("--no-videos", action="store_true", help="ignore a videos/ folder beside LOG (id embeddings)")
+    p.add_argument("--features", help="clip features file from `embed` (same N_c)")
+    p.add_argument("--config", help="JSON file with FrameConfig fields: the base that the search starts from")
+    add_import_options(p)
+    p.set_defaults(func=cmd_tune)

@@ -14,7 +14,7 @@ import sys
 
 from frame_core.cli.common import Parser
 from frame_core.cli.data_cmds import add_data_parsers
-from frame_core.cli.engine_cmds import add_engine_parsers
+from frame_core.cli.engine_cmds import add_engine_parsers, add_tune_parser
 from frame_core.common.errors import CancelledError, InputError
 
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_data_parsers(sub)
     add_engine_parsers(sub)
+    add_tune_parser(sub)
     return parser
 
 

@@ -1,0 +1,107 @@
+"""``tune``: Optuna search on validation AUC, resume after SIGKILL, several workers on one study."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from frame_core.common.errors import InputError
+from frame_core.experiments.tune import SPACE, default_params, parse_budget, run_tune
+from frame_core.model.config import FrameConfig
+
+from .engine_world import synth_log
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = {"emb_dim": 8, "mlp_sizes": [8], "epochs": 3, "patience": 2, "batch_size": 64}
+
+
+def test_parse_budget():
+    assert parse_budget("10m") == 600 and parse_budget("90s") == 90 and parse_budget("1.5h") == 5400
+    assert parse_budget(45) == 45
+    for bad in ("", "0", "ten minutes", "-5m"):
+        with pytest.raises(InputError, match="budget"):
+            parse_budget(bad)
+
+
+def test_first_trial_is_the_default_configuration():
+    base = FrameConfig()
+    p = default_params(base, emb_lr=0.003)
+    assert set(p) == set(SPACE)  # every searched switch has its default value in the first trial
+    assert FrameConfig().replace(**p).to_dict() == base.replace(emb_lr=0.003).to_dict()
+
+
+def _study(out: Path):
+    import optuna
+
+    storage = optuna.storages.RDBStorage(f"sqlite:///{out / 'study.db'}")
+    return optuna.load_study(study_name=optuna.get_all_study_names(storage)[0], storage=storage)
+
+
+def test_two_workers_share_one_study_and_never_evaluate_a_trial_twice(tmp_path):
+    log = synth_log(tmp_path / "w", users=30, videos=30, per_user=12, seed=7)
+    out = run_tune(log, tmp_path / "t", nc=3, budget_s=30, config=FrameConfig(**FAST), workers=2, heartbeat_s=1)
+    lines = [json.loads(x) for x in (tmp_path / "t" / "evaluations.jsonl").read_text().splitlines()]
+    numbers = [x["trial"] for x in lines]
+    assert len(numbers) == len(set(numbers)) >= 3  # each trial evaluated once
+    assert len({x["pid"] for x in lines}) == 2  # both workers evaluated trials
+    study = _study(tmp_path / "t")
+    assert sorted(t.number for t in study.trials) == list(range(len(study.trials)))
+    assert (tmp_path / "t" / "run" / "DONE").exists()
+    best = json.loads((tmp_path / "t" / "best_config.json").read_text())
+    done = [t.value for t in study.trials if t.state.name == "COMPLETE"]
+    assert best["val_auc"] == pytest.approx(max(done)) and out["best_value"] == pytest.approx(max(done))
+    FrameConfig.from_dict(best["config"])
+    trials = pd.read_csv(tmp_path / "t" / "trials.csv")
+    assert {"number", "state", "value", "seconds", "p_lr"} <= set(trials.columns)
+
+
+@pytest.mark.slow
+def test_a_killed_tune_resumes_where_it_stopped(tmp_path):
+    log = synth_log(tmp_path / "w", users=30, videos=30, per_user=12, seed=8)
+    log.to_csv(tmp_path / "log.csv", index=False)
+    (tmp_path / "cfg.json").write_text(json.dumps(FAST))
+    out = tmp_path / "t"
+    cmd = [sys.executable, "-m", "frame_core", "tune", str(tmp_path / "log.csv"), "--nc", "3", "--out", str(out),
+           "--heartbeat", "1", "--seed", "3", "--config", str(tmp_path / "cfg.json")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([*cmd, "--budget", "120s"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:  # wait for a finished trial and a running one, then kill -9
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            time.sleep(0.5)
+            if (out / "study.db").exists():
+                try:
+                    states = [t.state.name for t in _study(out).trials]
+                except Exception:  # noqa: BLE001 - the database may not be ready yet
+                    continue
+                if "COMPLETE" in states and states[-1] == "RUNNING":
+                    break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    before = {t.number: t.state.name for t in _study(out).trials}
+    assert "COMPLETE" in before.values() and "RUNNING" in before.values()
+    killed = max(n for n, s in before.items() if s == "RUNNING")
+    time.sleep(5)  # more than 4 heartbeats: the dead trial is stale
+    done = subprocess.run([*cmd, "--budget", "25s"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = _study(out).trials
+    states = {t.number: t.state.name for t in after}
+    for n, s in before.items():  # finished trials are kept as they were
+        if s == "COMPLETE":
+            assert states[n] == "COMPLETE"
+    assert states[killed] == "FAIL"  # the killed trial was failed …
+    retried = [t for t in after if t.system_attrs.get("failed_trial") == killed]
+    assert retried and retried[0].params == [t for t in after if t.number == killed][0].params  # … and retried
+    assert (out / "run" / "DONE").exists() and "best trial" in done.stdout
