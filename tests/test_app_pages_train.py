@@ -136,3 +136,32 @@ def test_start_and_cancel_training_then_compare(ws):
     assert q.list()[0].status == CANCELLED
     at = open_page("app_pages/compare.py", ds)
     assert any("No finished run yet" in i.value for i in at.info)  # a cancelled run is never listed
+
+
+@pytest.mark.slow
+def test_tune_mode_queues_a_search_and_shows_its_result(ws):
+    ds = tiny_dataset(ws)
+    at = open_page("app_pages/train.py", ds)
+    at.segmented_control(key="train_mode").set_value("Tune").run()
+    assert not at.exception and not at.error
+    assert any(s.value == "Tune FRAME automatically" for s in at.subheader)
+    at.number_input(key="tune_nc").set_value(3)
+    at.number_input(key="tune_minutes").set_value(1)
+    next(b for b in at.button if b.label.startswith("Start tuning")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    q = JobQueue(ws)
+    job = next(j for j in q.list() if j.kind == "tune")
+    assert job.params == {"dataset_id": ds, "nc": 3, "budget_s": 60.0, "visual": False}
+    job = q.wait(job.id, timeout=150)
+    assert job.status == "done", (job.status, job.error, q.log_tail(job.id))
+    assert job.result["best_value"] > 0 and job.result["trials"]
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    figs = figures(at)
+    trials = next(v for k, v in figs.items() if k.startswith("Tuning: validation AUC"))
+    names = {t["name"] for t in trials["data"]}
+    assert names == {k.lower() for k in job.result["trials"]} | {"best so far"}  # one trace per trial state
+    next(b for b in at.button if b.label == "Train with the best configuration").click().run()
+    assert not at.exception
+    train = [j for j in q.list() if j.kind == "train"]
+    assert len(train) == 1 and "tuned" in train[0].label

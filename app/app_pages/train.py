@@ -21,6 +21,7 @@ from app.components.jobs import (
     refresh_jobs,
     status_text,
 )
+from app.components.tune import tune_section
 from frame_core.common.errors import InputError
 from frame_core.data.labels import POLICIES
 from frame_core.model.config import ACTIVATIONS, NORMS, VIDEO_SCORES, FrameConfig, field_help
@@ -231,17 +232,25 @@ st.title("Train")
 st.caption("Train FRAME in the background: the page stays usable, you can leave it and come back, "
            "and jobs run one at a time in the order you queued them.")
 info, log = dataset_picker()
+mode = st.segmented_control("Mode", ["Train", "Tune"], default="Train", key="train_mode", required=True,
+                            help="Train: one configuration you choose. Tune: search configurations automatically "
+                                 "on validation AUC (Optuna).") or "Train"
+usable = info is not None and log is not None and len(log) > 0
 if info is None:
     st.info("There is no dataset to train on yet: import one on the Data page. Jobs are listed below.")
-elif log is None or len(log) == 0:
+elif not usable:
     st.warning("This dataset has no usable rows; pick another one or import a log on the Data page.")
 else:
     st.caption(f"Dataset **{md_escape(info.name)}**: {len(log):,} views, {log['user_id'].nunique():,} users, "
                f"{log['video_id'].nunique():,} videos{' with video files' if info.has_videos else ''}.")
-    new_run_form(info)
 
-active_now = any(j.active for j in refresh_jobs(kinds=("train",)))
-if active_now:
-    live_jobs()
+if mode == "Tune":
+    tune_section(info if usable else None)
 else:
-    idle_jobs()
+    if usable:
+        new_run_form(info)
+    active_now = any(j.active for j in refresh_jobs(kinds=("train",)))
+    if active_now:
+        live_jobs()
+    else:
+        idle_jobs()

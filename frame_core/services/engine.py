@@ -196,3 +196,29 @@ def read_comparison_details(out_dir: Path) -> pd.DataFrame | None:
         return pd.read_csv(Path(out_dir) / "runs.csv", dtype={"blend": str})
     except (OSError, ValueError):
         return None
+
+
+# ------------------------------------------------------------------------------------ tune
+def tune(log: pd.DataFrame, nc: int, budget_s: float, out_dir: Path, *, videos_dir: Path | None, dataset: dict,
+         progress: ProgressFn, cancel, cache_dir: Path | None = None) -> dict:
+    """Tune FRAME on a dataset into ``out_dir`` (:func:`frame_core.experiments.tune.run_tune`;
+    visual clip features of ``videos_dir`` when given). Returns the tuning summary."""
+    from frame_core.experiments.tune import run_tune
+
+    features = None
+    if videos_dir is not None:
+        if not Path(videos_dir).is_dir():
+            raise InputError("this dataset has no video files: tune with id embeddings")
+        features = embed_features(Path(videos_dir), nc, log=log, progress=progress, cancel=cancel, cache_dir=cache_dir)
+    progress({"event": "status", "message": f"tuning N_c = {nc} for {budget_s / 60:.0f} min"})
+    out = run_tune(log, out_dir, nc=nc, budget_s=budget_s, features=features, progress=progress, cancel=cancel)
+    out.update(dataset=dataset.get("id"), visual=features is not None, nc=nc)
+    return {k: v for k, v in out.items() if k not in ("run", "out_dir")}
+
+
+def read_tuning(out_dir: Path):
+    """(trials table, parameter importances, best config record) of a tuning job's folder;
+    InputError when it holds no study."""
+    from frame_core.experiments.tune import load_tune_results
+
+    return load_tune_results(Path(out_dir))

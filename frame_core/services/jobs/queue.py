@@ -49,6 +49,7 @@ class JobQueue:
         self.dir = self.root / "jobs"
         self.runs_dir = self.root / "runs"
         self.comparisons_dir = self.root / "comparisons"
+        self.tunes_dir = self.root / "tunes"
 
     # ------------------------------------------------------------------ paths
     def ensure(self) -> JobQueue:
@@ -79,6 +80,8 @@ class JobQueue:
             return self.runs_dir / job.id
         if job.kind == "compare":
             return self.comparisons_dir / job.id
+        if job.kind == "tune":
+            return self.tunes_dir / job.id
         return self.dir / f"{job.id}.out"
 
     def output_dir(self, job: Job) -> Path:

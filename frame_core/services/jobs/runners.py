@@ -165,4 +165,18 @@ def _run_sleep(ctx: JobContext) -> dict:
     return {"steps": steps}
 
 
-RUNNERS: dict[str, Callable[[JobContext], dict]] = {"train": _run_train, "compare": _run_compare, "sleep": _run_sleep}
+def _run_tune(ctx: JobContext) -> dict:
+    from frame_core.services import engine as engine_adapter
+
+    info, log = _dataset(ctx)
+    ctx.cancel.check()
+    p = ctx.job.params
+    return engine_adapter.tune(
+        log, int(p.get("nc", 8)), float(p.get("budget_s", 600)), ctx.work_dir,
+        videos_dir=info.videos_dir if p.get("visual") else None, dataset={"id": info.id, "name": info.name},
+        progress=ctx.progress, cancel=ctx.cancel, cache_dir=ctx.workspace.cache_dir,
+    )
+
+
+RUNNERS: dict[str, Callable[[JobContext], dict]] = {"train": _run_train, "compare": _run_compare, "tune": _run_tune,
+                                                    "sleep": _run_sleep}

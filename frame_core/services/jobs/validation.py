@@ -9,7 +9,7 @@ from frame_core.common.errors import InputError
 
 def validate_params(kind: str, params: dict) -> None:
     """Check a job's parameters before queueing it (raises InputError with a one-line message)."""
-    if kind in ("train", "compare") and params.get("visual") not in (None, True, False):
+    if kind in ("train", "compare", "tune") and params.get("visual") not in (None, True, False):
         raise InputError("visual must be true or false")
     if kind == "train":
         if not params.get("dataset_id"):
@@ -37,6 +37,14 @@ def validate_params(kind: str, params: dict) -> None:
         for k, v in options.items():
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10_000):
                 raise InputError(f"{k} must be a whole number from 1 to 10000")
+    elif kind == "tune":
+        if not params.get("dataset_id"):
+            raise InputError("a tuning job needs a dataset_id")
+        nc, budget = params.get("nc", 8), params.get("budget_s", 600)
+        if isinstance(nc, bool) or not isinstance(nc, int) or not 1 <= nc <= 64:
+            raise InputError("nc must be a whole number from 1 to 64")
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 10 <= budget <= 86_400:
+            raise InputError("budget_s must be from 10 s to 24 h")
     elif kind == "sleep":
         steps, step_s = params.get("steps", 5), params.get("step_s", 0.1)
         if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= 100_000:
