@@ -9,7 +9,8 @@ import pandas as pd
 
 from frame_core.model.config import FrameConfig
 
-FAST = dict(emb_dim=8, mlp_sizes=(8,), epochs=2, patience=2, batch_size=64)
+FAST = dict(emb_dim=8, mlp_sizes=(8,), epochs=2, patience=2, batch_size=64, exclude_batch_edges=True,
+            video_score="product")  # fixed settings: one training per call (the auto race has its own tests)
 
 
 def fast_config(**kw) -> FrameConfig:

@@ -39,7 +39,7 @@ def test_scorer_equals_forward(kw):
         logits = m(users, videos)
     p_full, p_clip = make_scorer(m, data).prepare().score_indices(data.user_idx[rows], data.video_idx[rows])
     np.testing.assert_allclose(p_clip, torch.sigmoid(logits).numpy(), atol=2e-5)
-    lp, _ = video_log_probs(logits.double(), cfg.video_score)
+    lp, _ = video_log_probs(logits.double(), m.cfg.video_score)
     np.testing.assert_allclose(p_full, torch.exp(lp).numpy(), atol=2e-5)
 
 
@@ -62,7 +62,7 @@ def test_loss_is_clip_bce_on_labelled_clips_plus_lambda_video_bce():
         logits = m(batch.users, batch.videos)
     mask = batch.clip_mask
     clip = F.binary_cross_entropy_with_logits(logits[mask], batch.clip_y[mask])
-    lp, l1p = video_log_probs(logits, cfg.video_score)
+    lp, l1p = video_log_probs(logits, m.cfg.video_score)
     video = -(batch.y * lp + (1 - batch.y) * l1p).mean()
     assert parts.clip.item() == pytest.approx(clip.item(), rel=1e-5)
     assert parts.video.item() == pytest.approx(video.item(), rel=1e-5)

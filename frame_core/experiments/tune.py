@@ -92,7 +92,7 @@ def space_for(base: FrameConfig) -> dict[str, tuple]:
         if name == "emb_lr" and base.id_embeddings is False:
             continue
         v = d.get(name)
-        if spec[0] == "cat" and v is not None and v not in spec[1]:
+        if spec[0] == "cat" and v not in spec[1]:  # None (auto) included
             spec = ("cat", (*spec[1], v))
         elif spec[0] == "float" and isinstance(v, float) and v > 0:
             spec = ("float", min(spec[1], v), max(spec[2], v), spec[3])
@@ -116,7 +116,7 @@ def default_params(base: FrameConfig, emb_lr: float) -> dict:
     value the automatic rule resolves to on this log."""
     d = base.to_dict()
     space = space_for(base)
-    out = {k: d[k] for k in space if d.get(k) is not None}
+    out = {k: d[k] for k in space if k in d and (d[k] is not None or space[k][0] == "cat")}
     if "emb_lr" in space:
         out["emb_lr"] = float(emb_lr)
     return out
@@ -160,11 +160,14 @@ class _Objective:
         cfg = self.base.replace(**params, time_budget_s=max(5.0, left))
         folder = self.out_dir / TRIALS / str(trial.number)
 
+        step = [0]  # checks counted across the candidates of an auto race
+
         def report(event: dict) -> None:
             if self.cancel is not None and self.cancel.is_set():
                 raise CancelledError("tuning cancelled")
             if event.get("event") == "check" and event.get("val_auc") == event.get("val_auc"):
-                trial.report(float(event["val_auc"]), int(event["check"]))
+                step[0] += 1
+                trial.report(float(event["val_auc"]), step[0])
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at check {event['check']}")
 

@@ -31,7 +31,8 @@ from frame_core.common.errors import InputError
 from frame_core.data.labels import MAX_NC, POLICIES, check_nc
 
 NORMS = ("symmetric", "row")
-VIDEO_SCORES = ("mean", "product")
+VIDEO_SCORES = ("auto", "product", "mean")
+AUTO = "auto"
 ACTIVATIONS = ("sigmoid", "tanh", "leaky_relu", "relu")
 INTERACTIONS = ("mlp", "mlp+dot")
 LR_SCHEDULES = ("none", "plateau", "cosine")
@@ -58,7 +59,7 @@ class FrameConfig:
     alpha_p: float = _field(1.0, 'weight αp of the positive score z_p in ŷ = sigmoid(αp·z_p − αn·z_n)')
     alpha_n: float = _field(1.0, 'weight αn of the negative score z_n')
     learn_alpha_pn: bool = _field(True, 'learn αp and αn (the reference code fixes 0.8 and 0.2)')
-    video_score: str = _field("product", 'video score from clip probabilities: "product" (survival) or "mean" (slides)')
+    video_score: str = _field("auto", 'video score from clip probabilities: "product" (survival), "mean" (slides), or "auto": raced on validation AUC (see exclude_batch_edges)')
     hybrid_lambda: float = _field(0.5, 'weight λ of the hybrid video-level BCE(ŷ_uv, full view); 0 turns it off')
     emb_dim: int = _field(64, 'embedding size d of clips and user interests')
     interaction: str = _field("mlp+dot", 'z = MLP(h_u ‖ h_c) as FRAME ("mlp"), or plus a weighted inner product <w ⊙ h_u, h_c> ("mlp+dot")')
@@ -68,7 +69,7 @@ class FrameConfig:
     metadata: bool = _field(True, 'add clip metadata (log duration, clip start/end seconds, position) to H_c0')
     user_bias: bool = _field(False, 'add a learned per-user logit bias (not in FRAME; cold users get 0)')
     user_embedding: bool = _field(False, 'add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)')
-    exclude_batch_edges: bool = _field(True, "take each training view's own edges out of the graphs for its step (no label leak)")
+    exclude_batch_edges: bool | None = _field(None, "take each training view's own edges out of the graphs for its step; None = auto: on logs up to 200k training views, both (on + product score, off + mean score) are trained and the better on validation AUC is kept")
     lr: float = _field(3e-3, 'Adam learning rate')
     emb_lr: float | None = _field(None, 'Adam learning rate of the learned id tables (clip ids, user vectors); None = auto: 1e-2 on logs with ≥ 10 training views per video, else lr')
     weight_decay: float = _field(0.0, 'Adam weight decay (L2)')
@@ -101,6 +102,18 @@ class FrameConfig:
         if "mlp_sizes" in d and d["mlp_sizes"] is not None:
             d["mlp_sizes"] = tuple(int(x) for x in d["mlp_sizes"])
         return cls(**d).validated()
+
+    @property
+    def is_auto(self) -> bool:
+        """True when some setting is left to the validation race (``video_score = "auto"`` or
+        ``exclude_batch_edges = None``): see :func:`frame_core.training.trainer.auto_candidates`."""
+        return self.video_score == AUTO or self.exclude_batch_edges is None
+
+    def static(self) -> "FrameConfig":
+        """The configuration with auto settings replaced by their static fallback (batch edges
+        excluded, product video score): what a model built without the race uses."""
+        return self.replace(video_score="product" if self.video_score == AUTO else self.video_score,
+                            exclude_batch_edges=True if self.exclude_batch_edges is None else self.exclude_batch_edges)
 
     def replace(self, **changes) -> "FrameConfig":
         """A copy with some fields changed, validated."""
@@ -145,9 +158,10 @@ class FrameConfig:
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout!r}")
         self.dropout = float(self.dropout)
-        for name in ("shared_w", "learn_alpha01", "learn_alpha_pn", "metadata", "user_bias", "user_embedding",
-                     "exclude_batch_edges"):
+        for name in ("shared_w", "learn_alpha01", "learn_alpha_pn", "metadata", "user_bias", "user_embedding"):
             setattr(self, name, _as_bool(name, getattr(self, name)))
+        if self.exclude_batch_edges is not None:
+            self.exclude_batch_edges = _as_bool("exclude_batch_edges", self.exclude_batch_edges)
         if self.id_embeddings is not None:
             self.id_embeddings = _as_bool("id_embeddings", self.id_embeddings)
         return self

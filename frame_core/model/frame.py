@@ -109,6 +109,7 @@ class FrameModel(nn.Module):
 
     def __init__(self, cfg: FrameConfig, n_users: int, n_videos: int, feat_dim: int = 0):
         super().__init__()
+        cfg = cfg.static() if cfg.is_auto else cfg  # the trainer races auto settings; a bare model uses the fallback
         self.cfg = cfg
         self.nc = nc = cfg.nc
         self.n_users, self.n_videos, self.n_clips = n_users, n_videos, n_videos * nc

@@ -51,6 +51,7 @@ def log1mexp(x: torch.Tensor) -> torch.Tensor:
 
 def video_log_probs(logits: torch.Tensor, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(log ŷ_uv, log(1 − ŷ_uv)) from clip logits (n, nc); ``mode`` "product" or "mean"."""
+    _check_mode(mode)
     if mode == "product":
         lp = F.logsigmoid(logits).sum(-1)
         return lp, log1mexp(lp)
@@ -60,6 +61,12 @@ def video_log_probs(logits: torch.Tensor, mode: str) -> tuple[torch.Tensor, torc
 
 def video_probs(logits: torch.Tensor, mode: str) -> torch.Tensor:
     """ŷ_uv (n,) from clip logits (n, nc)."""
+    _check_mode(mode)
     if mode == "product":
         return torch.exp(F.logsigmoid(logits).sum(-1))
     return torch.sigmoid(logits).mean(-1)
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in ("product", "mean"):
+        raise ValueError(f"video score must be 'product' or 'mean' here, got {mode!r}")

@@ -111,10 +111,12 @@ SETTING_EXCLUDES = ("seed", "nc", "policy")
 
 
 def _run_config(path) -> dict:
+    """A run's requested configuration (before auto settings were resolved), else its config."""
     try:
-        cfg = json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get("config", {})
+        info = json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
+        cfg = info.get("requested_config") or info.get("config", {})
         return cfg if isinstance(cfg, dict) else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         return {}
 
 

@@ -142,7 +142,13 @@ def _write_results(out_dir: Path, data: FrameData, config: FrameConfig, result: 
         train_seconds=float(result.train_seconds),
         batch_size=int(result.batch_size), emb_lr=float(result.emb_lr),
         nc=config.nc, policy=config.policy, seed=config.seed,
+        video_score=result.config.video_score, exclude_batch_edges=result.config.exclude_batch_edges,
     )
+    if result.auto is not None:
+        metrics["auto"] = result.auto
+    if config.is_auto:  # config.json names what was trained; the request (with its auto settings) stays beside it
+        info["requested_config"] = config.to_dict()
+        info["config"] = result.config.to_dict()
     if result.selection != "val_auc":
         metrics["selection_note"] = "no validation rows with both classes: the last epoch was kept"
     scorer.release()
