@@ -47,7 +47,7 @@ def _study(out: Path):
 
 def test_two_workers_share_one_study_and_never_evaluate_a_trial_twice(tmp_path):
     log = synth_log(tmp_path / "w", users=30, videos=30, per_user=12, seed=7)
-    out = run_tune(log, tmp_path / "t", nc=3, budget_s=30, config=FrameConfig(**FAST), workers=2, heartbeat_s=1)
+    out = run_tune(log, tmp_path / "t", nc=3, budget_s=40, config=FrameConfig(**FAST), workers=2, heartbeat_s=1)
     lines = [json.loads(x) for x in (tmp_path / "t" / "evaluations.jsonl").read_text().splitlines()]
     numbers = [x["trial"] for x in lines]
     assert len(numbers) == len(set(numbers)) >= 3  # each trial evaluated once

@@ -1,19 +1,26 @@
-"""Configuration of one FRAME training run (docs/design.md, "Model").
+"""Configuration of one FRAME training run (docs/design.md §4).
 
 :class:`FrameConfig` is a flat, JSON-serialisable dataclass. Every field is one switch; the
-defaults follow the slides except where a measurement said otherwise (test AUC, 3 seeds, on the
-bundled synthetic sample with visual features and on the real KuaiRand sample with id
-embeddings; ``bench/engine_switches.py`` reproduces the table):
+defaults follow the slides except where a measurement said otherwise:
 
-- ``policy = "watched-positive"`` (docs/design.md §2); ``video_score = "product"`` (beat ``mean`` on
-  both samples); ``hybrid_lambda = 0.5`` (λ = 0 lost ≈ 0.02 AUC on KuaiRand);
-- separate W for the two paths (shared W lost ≈ 0.014 on KuaiRand); learned αp, αn;
-- ``interaction = "mlp+dot"`` and ``exclude_batch_edges = True`` (see :mod:`frame_core.model.frame`);
-- ``tanh`` as σ (as good as sigmoid, converges in fewer epochs);
+- ``policy = "watched-positive"`` (docs/design.md §2); ``hybrid_lambda = 0.5`` (λ = 0 lost
+  ≈ 0.02 AUC on KuaiRand); separate W for the two paths (shared W lost ≈ 0.014 on KuaiRand);
+  learned αp, αn; ``interaction = "mlp+dot"``; ``tanh`` as σ (``bench/engine_switches.py``).
+- **Auto settings, raced on validation AUC** (``exclude_batch_edges = None``,
+  ``video_score = "auto"``; :func:`frame_core.training.trainer.auto_candidates`): no fixed
+  choice was best everywhere. Over the 8 worlds of ``bench/sweep_defaults.py`` and both samples
+  (README, "Defaults from evidence"), (edges excluded, product score) was best on the samples
+  and most latent-factor worlds, (edges kept, mean score, id tables at 0.03) on worlds with
+  theme tastes (up to +0.018 test AUC here, +0.056 on the held-out world of issue #11), and
+  racing both lost nothing against the better of the two.
+- **Training schedule** (same sweep): validation several times per epoch on small logs
+  (``val_per_epoch = 0``), a plateau learning-rate schedule with a one-epoch warm-up,
+  ``min_delta = 1e-4``; patience 5, 8 and 15 epochs gave the same AUC on every world of the
+  sweep, and a world where validation AUC rises again after an early plateau needs the longer
+  one, so ``patience = 15`` with an epoch cap of 100.
 - ``emb_lr = None`` (auto): the id tables learn at 1e-2 on logs with ≥ 10 training views per
-  video (a world with strong clip tastes needed it: 0.761 → 0.852 test AUC) and at ``lr`` on
-  sparser logs (KuaiRand, ~4 views per video, lost 0.009 at 1e-2); see
-  ``trainer.resolve_emb_lr`` and ``bench/independent_worlds.py``;
+  video and at ``lr`` on sparser logs (KuaiRand, ~4 views per video, lost 0.009 at 1e-2); see
+  ``trainer.resolve_emb_lr``.
 - ``batch_size = 16384``: each step propagates over the whole graph, a cost that does not
   depend on the batch, so large logs use large batches (small logs are capped so that an
   epoch has at least 16 steps, see ``trainer.effective_batch_size``).
@@ -69,17 +76,17 @@ class FrameConfig:
     metadata: bool = _field(True, 'add clip metadata (log duration, clip start/end seconds, position) to H_c0')
     user_bias: bool = _field(False, 'add a learned per-user logit bias (not in FRAME; cold users get 0)')
     user_embedding: bool = _field(False, 'add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)')
-    exclude_batch_edges: bool | None = _field(None, "take each training view's own edges out of the graphs for its step; None = auto: on logs up to 200k training views, both (on + product score, off + mean score) are trained and the better on validation AUC is kept")
+    exclude_batch_edges: bool | None = _field(None, "take each training view's own edges out of the graphs for its step; None = auto: on logs up to 200k training views, (on, product score) and (off, mean score, id tables at 0.03) are both trained and the better on validation AUC is kept")
     lr: float = _field(3e-3, 'Adam learning rate')
     emb_lr: float | None = _field(None, 'Adam learning rate of the learned id tables (clip ids, user vectors); None = auto: 1e-2 on logs with ≥ 10 training views per video, else lr')
     weight_decay: float = _field(0.0, 'Adam weight decay (L2)')
     batch_size: int = _field(16384, 'views per mini-batch (smaller on small logs: an epoch has at least 16 steps)')
-    epochs: int = _field(60, 'maximum number of epochs')
-    patience: int = _field(5, 'early stopping: epochs without a better validation AUC (by more than min_delta) before stopping')
-    min_delta: float = _field(0.0, 'early stopping: a validation AUC counts as better only when it beats the best by more than this')
+    epochs: int = _field(100, 'maximum number of epochs')
+    patience: int = _field(15, 'early stopping: epochs without a better validation AUC (by more than min_delta) before stopping')
+    min_delta: float = _field(1e-4, 'early stopping: a validation AUC counts as better only when it beats the best by more than this')
     val_per_epoch: int = _field(0, 'validation checks per epoch; 0 = auto (up to 4 on small logs, 1 from 40k training views)')
-    lr_schedule: str = _field("none", 'learning-rate schedule: "none", "plateau" (× 0.5 after patience/2 epochs without improvement) or "cosine" (to 2 % over the epoch cap)')
-    warmup_epochs: float = _field(0.0, 'linear learning-rate warm-up from 10 % over this many epochs (0 = none)')
+    lr_schedule: str = _field("plateau", 'learning-rate schedule: "none", "plateau" (× 0.5 after patience/2 epochs without improvement) or "cosine" (to 2 % over the epoch cap)')
+    warmup_epochs: float = _field(1.0, 'linear learning-rate warm-up from 10 % over this many epochs (0 = none)')
     time_budget_s: float = _field(0.0, 'stop training after this many seconds of wall time, keeping the best check (0 = no limit)')
     seed: int = _field(0, 'seed of initialisation, shuffling and dropout')
 

@@ -133,8 +133,10 @@ def make_scorer(model: FrameModel, data: FrameData) -> Scorer:
 
 
 AUTO_RACE_MAX_TRAIN_VIEWS = 200_000
-RACE = ({"exclude_batch_edges": True, "video_score": "product"}, {"exclude_batch_edges": False, "video_score": "mean"})
-"""The settings an auto configuration races, in order (the first is the static fallback)."""
+RACE = ({"exclude_batch_edges": True, "video_score": "product"},
+        {"exclude_batch_edges": False, "video_score": "mean", "emb_lr": 3e-2})
+"""The settings an auto configuration races, in order (the first is the static fallback);
+``emb_lr`` applies only when the configuration leaves it automatic (``None``)."""
 
 
 def auto_candidates(cfg: FrameConfig, n_train: int) -> list[FrameConfig]:
@@ -153,7 +155,8 @@ def auto_candidates(cfg: FrameConfig, n_train: int) -> list[FrameConfig]:
     for pair in pairs:
         c = cfg.replace(exclude_batch_edges=pair["exclude_batch_edges"] if cfg.exclude_batch_edges is None
                         else cfg.exclude_batch_edges,
-                        video_score=pair["video_score"] if cfg.video_score == "auto" else cfg.video_score)
+                        video_score=pair["video_score"] if cfg.video_score == "auto" else cfg.video_score,
+                        emb_lr=pair.get("emb_lr") if cfg.emb_lr is None else cfg.emb_lr)
         if c not in out:
             out.append(c)
     return out
@@ -195,7 +198,8 @@ def train_model(
 
         res = train_single(data, c, tagged if progress is not None else None, cancel)
         score = best_val_auc(res)
-        race.append({"exclude_batch_edges": c.exclude_batch_edges, "video_score": c.video_score, "val_auc": score,
+        race.append({"exclude_batch_edges": c.exclude_batch_edges, "video_score": c.video_score, "emb_lr": c.emb_lr,
+                     "val_auc": score,
                      "best_epoch": res.best_epoch, "train_seconds": res.train_seconds})
         if best is None or (np.isfinite(score) and not score <= best_val_auc(best)):
             best = res
