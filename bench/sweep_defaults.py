@@ -143,7 +143,8 @@ WORLDS = {
 
 def world_videos(name: str) -> Path | None:
     """The video folder of a world whose runs use visual clip features (else None: id embeddings)."""
-    return WORLDS[name][1].get("videos")
+    kind, kw = WORLDS[name]
+    return kw.get("videos") if kind == "file" else None  # for generated worlds "videos" is a count
 
 
 def load_world(name: str, root: Path) -> pd.DataFrame:

@@ -25,7 +25,6 @@ from frame_core.model.config import FrameConfig
 from frame_core.model.frame import FrameModel
 from frame_core.model.scorer import Scorer
 from frame_core.runs.store import (
-    CONFIG,
     DURATIONS,
     GRAPH_NEG,
     GRAPH_POS,
@@ -35,7 +34,7 @@ from frame_core.runs.store import (
     TEST_CLIP_PRED,
     TEST_PRED,
     WEIGHTS,
-    run_status,
+    finished_info,
 )
 
 
@@ -182,12 +181,7 @@ def load_frame_run(run_dir: str | os.PathLike) -> Run:
     """Load a **finished** FRAME run folder; raises InputError for a folder that is not one.
     (:func:`frame_core.runs.loader.load_run` loads any kind of run.)"""
     run_dir = Path(run_dir)
-    if not (run_dir / CONFIG).exists():
-        raise InputError(f"{run_dir} is not a run folder (no {CONFIG})")
-    status = run_status(run_dir)
-    if status != "finished":
-        raise InputError(f"run {run_dir.name} did not finish (status: {status}); train it again")
-    info = read_json(run_dir / CONFIG)
+    info = finished_info(run_dir)
     config = FrameConfig.from_dict(info["config"])
     model, maps, durations, features = load_model_files(run_dir, config, info)
     metrics = read_json(run_dir / METRICS)

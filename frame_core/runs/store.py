@@ -160,3 +160,18 @@ def list_runs(root: str | os.PathLike, include_unfinished: bool = False) -> pd.D
     return df
 
 
+def finished_info(run_dir: str | os.PathLike) -> dict:
+    """``config.json`` of a **finished** run folder; InputError (one line) for a folder that is
+    not a run folder or whose run did not finish."""
+    from frame_core.common.errors import InputError
+
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG).exists():
+        raise InputError(f"{run_dir} is not a run folder (no {CONFIG})")
+    status = run_status(run_dir)
+    if status != "finished":
+        raise InputError(f"run {run_dir.name} did not finish (status: {status}); train it again")
+    info = read_json(run_dir / CONFIG)
+    if not isinstance(info, dict):
+        raise InputError(f"run {run_dir.name}: {CONFIG} does not hold a JSON object")
+    return info

@@ -28,14 +28,13 @@ from frame_core.baselines.base import full_view
 from frame_core.baselines.reference import LogRegBaseline
 from frame_core.common import schema as S
 from frame_core.common.atomic import atomic_write_bytes, atomic_write_json
-from frame_core.common.errors import CancelledError
 from frame_core.common.safe_csv import write_csv
 from frame_core.data.prepare import log_sha256
 from frame_core.data.split import TEST, TRAIN, VAL, with_split
 from frame_core.evaluation.metrics import video_metrics
 from frame_core.model.blend import fit_blend
 from frame_core.model.config import FrameConfig
-from frame_core.training.pipeline import now_utc, prepare_out, train_run
+from frame_core.training.pipeline import now_utc, prepare_out, recording_failure, train_run
 
 MEMBER_DIR = "members"
 BLEND = "blend.json"
@@ -57,7 +56,7 @@ def train_ensemble_run(log_df: pd.DataFrame, out_dir: str | os.PathLike, config:
             "versions": R.library_versions(), "features": None,
             "data": {"source": source, "sha256": log_sha256(log_df), "rows": int(len(log_df))}}
     atomic_write_json(out_dir / R.CONFIG, info)
-    try:
+    with recording_failure(out_dir, info):
         members = {}
         for member, nc in (("frame", config.nc), ("coarse", 1)):
             feats = features_for_nc(nc) if features_for_nc is not None else None
@@ -92,12 +91,4 @@ def train_ensemble_run(log_df: pd.DataFrame, out_dir: str | os.PathLike, config:
         info.update(status="finished", finished=now_utc(), features=members["frame"].info.get("features"))
         atomic_write_json(out_dir / R.CONFIG, info)
         atomic_write_bytes(out_dir / R.DONE, (now_utc() + "\n").encode())
-    except CancelledError:
-        info.update(status="cancelled", finished=now_utc())
-        atomic_write_json(out_dir / R.CONFIG, info)
-        raise
-    except BaseException as exc:
-        info.update(status="failed", finished=now_utc(), error=f"{type(exc).__name__}: {exc}")
-        atomic_write_json(out_dir / R.CONFIG, info)
-        raise
     return R.load_run(out_dir)

@@ -6,12 +6,14 @@ call. It writes the run directory described in :mod:`frame_core.runs.store`, wit
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import shutil
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +109,7 @@ def train_run(
     }
     atomic_write_json(out_dir / R.CONFIG, info)
     writer = _ProgressWriter(out_dir, progress)
-    try:
+    with recording_failure(out_dir, info):
         writer({"event": "prepare", "elapsed": 0.0})
         if data is None:
             data = prepare_data(log_df, config.nc, config.policy, config.norm, features=features)
@@ -119,6 +121,16 @@ def train_run(
         result = train_model(data, config, progress=writer, cancel=cancel)
         _write_results(out_dir, data, config, result, info)
         del result  # the returned Run loads its own copy from disk
+    return R.load_run(out_dir)
+
+
+@contextlib.contextmanager
+def recording_failure(out_dir: Path, info: dict) -> Iterator[None]:
+    """Around a run's work: on a cancel the run's ``config.json`` says ``cancelled``, on any
+    other exception ``failed`` with the error; the exception is re-raised (``DONE`` is never
+    written then)."""
+    try:
+        yield
     except CancelledError:
         info.update(status="cancelled", finished=now_utc())
         atomic_write_json(out_dir / R.CONFIG, info)
@@ -127,7 +139,6 @@ def train_run(
         info.update(status="failed", finished=now_utc(), error=f"{type(exc).__name__}: {exc}")
         atomic_write_json(out_dir / R.CONFIG, info)
         raise
-    return R.load_run(out_dir)
 
 
 def _write_results(out_dir: Path, data: FrameData, config: FrameConfig, result: TrainResult, info: dict) -> None:
