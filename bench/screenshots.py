@@ -72,8 +72,7 @@ def main() -> None:
                 open_page(page, server)
                 choose(page, "Dataset", "KuaiRand like/hate (real, no videos)")
                 go_to(page, "Train")
-                page.get_by_role("radio", name="Tune").first.click() if page.get_by_role("radio", name="Tune").count() \
-                    else page.get_by_text("Tune", exact=True).first.click()
+                page.locator('[data-testid="stButtonGroup"] button').filter(has_text="Tune").first.click()
                 wait_idle(page)
                 full_screenshot(page, out / "train_tune.png")
                 go_to(page, "Compare")

@@ -30,10 +30,12 @@ def test_auto_candidates():
     assert [(x.exclude_batch_edges, x.video_score) for x in half] == [(False, "product"), (False, "mean")]
     fixed = auto.replace(exclude_batch_edges=True, video_score="mean")
     assert auto_candidates(fixed, 1000) == [fixed]
+    sparse = auto_candidates(auto, 1000, views_per_video=4.0)  # most test videos would be new: no race
+    assert [(x.exclude_batch_edges, x.video_score) for x in sparse] == [(True, "product")]
 
 
 def test_race_keeps_the_candidate_with_the_better_validation_auc(tmp_path):
-    log = synth_log(tmp_path / "w", users=30, videos=30, per_user=12, seed=9)
+    log = synth_log(tmp_path / "w", users=50, videos=20, per_user=12, seed=9)  # ≥ 10 views per video
     data = prepare_data(log, 3)
     events = []
     res = train_model(data, FrameConfig(nc=3, **SMALL), progress=events.append)
@@ -49,7 +51,7 @@ def test_race_keeps_the_candidate_with_the_better_validation_auc(tmp_path):
 
 
 def test_run_folder_records_the_trained_and_the_requested_config(tmp_path):
-    log = synth_log(tmp_path / "w", users=30, videos=30, per_user=12, seed=10)
+    log = synth_log(tmp_path / "w", users=50, videos=20, per_user=12, seed=10)
     run = train_run(log, tmp_path / "run", FrameConfig(nc=3, **SMALL))
     info = json.loads((tmp_path / "run" / R.CONFIG).read_text())
     assert info["requested_config"]["video_score"] == "auto" and info["requested_config"]["exclude_batch_edges"] is None

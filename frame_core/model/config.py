@@ -76,7 +76,7 @@ class FrameConfig:
     metadata: bool = _field(True, 'add clip metadata (log duration, clip start/end seconds, position) to H_c0')
     user_bias: bool = _field(False, 'add a learned per-user logit bias (not in FRAME; cold users get 0)')
     user_embedding: bool = _field(False, 'add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)')
-    exclude_batch_edges: bool | None = _field(None, "take each training view's own edges out of the graphs for its step; None = auto: on logs up to 200k training views, (on, product score) and (off, mean score, id tables at 0.03) are both trained and the better on validation AUC is kept")
+    exclude_batch_edges: bool | None = _field(None, "take each training view's own edges out of the graphs for its step; None = auto: on logs up to 200k training views with ≥ 10 training views per video, (on, product score) and (off, mean score, id tables at 0.03) are both trained and the better on validation AUC is kept")
     lr: float = _field(3e-3, 'Adam learning rate')
     emb_lr: float | None = _field(None, 'Adam learning rate of the learned id tables (clip ids, user vectors); None = auto: 1e-2 on logs with ≥ 10 training views per video, else lr')
     weight_decay: float = _field(0.0, 'Adam weight decay (L2)')
