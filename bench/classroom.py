@@ -63,10 +63,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "classroom.md"))
+    ap.add_argument("--samples", default=",".join(b.id for b in BUNDLED), help="bundled sample ids")
     args = ap.parse_args()
     lines = ["| sample | setting | FRAME N_c = 8 | coarse N_c = 1 | FRAME − coarse (95 % CI) | verdict | seconds per run |",
              "|---|---|---|---|---|---|---|"]
-    for sample in BUNDLED:
+    for sample in [b for b in BUNDLED if b.id in args.samples.split(",")]:
         log, feats = load(sample)
         data = {nc: prepare_data(log, nc, features=feats.get(nc)) for nc in (8, 1)}
         settings = [("classroom now" + (" (= engine defaults)" if not CLASSROOM_CONFIG else ""), CLASSROOM_CONFIG),

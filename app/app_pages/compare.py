@@ -126,7 +126,7 @@ def experiment_section(info) -> None:
     st.subheader("Classroom experiment: fine versus coarse")
     st.markdown(
         "One click trains **FRAME with N_c = 8** and the **coarse model N_c = 1** for 3 seeds each "
-        "(the engine's default settings, early stopping on validation AUC; about a minute on the bundled samples) on the selected dataset, "
+        "(the engine's default settings, early stopping on validation AUC; about two minutes on the bundled samples) on the selected dataset, "
         "in the background. Results appear here as each run finishes."
     )
     groups = sorted({j.group for j in refresh_jobs(kinds=("train",))

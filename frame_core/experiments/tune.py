@@ -2,7 +2,7 @@
 
 ``run_tune(log, out_dir, nc=8, budget_s=600)`` searches the switches that move AUC
 (:data:`SPACE`) with TPE sampling, prunes weak trials from their intermediate validation AUC
-(one report per validation check, median rule), and finishes with a run folder trained with the
+(one report per validation check: bottom quarter, from the 12th check on), and finishes with a run folder trained with the
 best configuration. Test rows are never looked at by the search: every trial is scored on the
 validation rows of the chronological split, and its test metrics are only those of the final
 run folder.
@@ -56,6 +56,9 @@ from frame_core.training.pipeline import train_run
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5  # a dead trial is failed after 4 heartbeats without news, then retried once
+PRUNE_PERCENTILE = 25.0  # a trial is stopped when its validation AUC is in the bottom quarter at the same check …
+PRUNE_WARMUP_CHECKS = 12  # … but never before its 12th check (a median rule from the 4th check pruned 125 of 136
+#                           trials of a 10-minute study, most in their first epoch, and found nothing better)
 TRIALS, RUN, BEST_CONFIG, STUDY_DB, EVALUATIONS = "trials", "run", "best_config.json", "study.db", "evaluations.jsonl"
 
 # name → ("cat", choices) | ("float", low, high, log)
@@ -213,7 +216,8 @@ def _optimise(storage_url: str | None, out_dir: Path, study_name: str, base: Fra
         features = load_clip_features(out_dir / "features.parquet")
     study = optuna.load_study(study_name=study_name, storage=storage_for(out_dir, storage_url, heartbeat_s),
                               sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True),
-                              pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=4))
+                              pruner=optuna.pruners.PercentilePruner(PRUNE_PERCENTILE, n_startup_trials=5,
+                                                                     n_warmup_steps=PRUNE_WARMUP_CHECKS))
     objective = _Objective(log_df, out_dir, base, deadline, features, cancel=cancel)
 
     def on_trial(study, trial) -> None:

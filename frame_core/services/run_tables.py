@@ -24,8 +24,8 @@ CLASSROOM_NCS = (8, 1)
 CLASSROOM_CONFIG: dict = {}
 """Settings of the one-click classroom experiment on top of the engine defaults. Empty: the
 earlier cap (6 epochs, patience 2, d = 32) stopped before the models separated and gave "no
-clear difference" on both samples where full runs say "FRAME better"; the defaults take 8–9 s
-per run on the samples (``bench/classroom.py``), so the six runs still finish in about a minute."""
+clear difference" on both samples where full runs say "FRAME better"; the defaults take 10–35 s
+per run on the samples (``bench/classroom.py``), so the six runs finish in about two minutes."""
 
 
 def prepare_runs(df: pd.DataFrame) -> pd.DataFrame:
