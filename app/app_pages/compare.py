@@ -161,7 +161,9 @@ def baselines_section(info) -> None:
                                 help="frame = FRAME with N_c = 8, coarse = N_c = 1, ensemble = both blended with logreg "
                                      "on validation scores; the others are the paper's baselines and two reference points.")
         seeds = c2.number_input("Seeds", 1, 10, 3)
-        epochs = c3.number_input("Max epochs (each model)", 1, 200, 5)
+        epochs = c3.number_input("Max epochs (each model)", 1, 200, None, placeholder="each model's own",
+                                 help="Empty: every model trains as it does on its own (early stopping on validation "
+                                      "AUC). A small cap makes a quick demo, but cuts FRAME short.")
         has_videos = bool(info is not None and info.has_videos)
         visual = st.checkbox("FRAME and coarse use the videos (visual clip features)", value=has_videos,
                              disabled=not has_videos,
@@ -172,7 +174,7 @@ def baselines_section(info) -> None:
     if go_ and info is not None:
         try:
             job_queue().submit("compare", {"dataset_id": info.id, "models": list(chosen), "seeds": int(seeds),
-                                           "options": {"max_epochs": int(epochs)},
+                                           "options": {"max_epochs": None if epochs is None else int(epochs)},
                                            "visual": bool(visual and has_videos)},
                                label=f"baselines · {info.id} · {len(chosen)} models × {int(seeds)} seeds")
             pump()

@@ -30,8 +30,8 @@ def trials_figure(trials: pd.DataFrame) -> go.Figure:
     if len(done):
         fig.add_trace(go.Scatter(x=done["started"] / 60, y=done["value"].cummax(), mode="lines", name="best so far",
                                  line={"color": "black", "shape": "hv", "dash": "dot"}))
-    fig.update_layout(title="Tuning: validation AUC of each trial (pruned trials show their last check)",
-                      xaxis_title="minutes since the first trial started", yaxis_title="validation AUC",
+    fig.update_layout(title="Tuning: validation AUC of each trial",
+                      xaxis_title="minutes since the first trial started (pruned: last check)", yaxis_title="validation AUC",
                       height=380, legend={"orientation": "h", "y": -0.3})
     return fig
 
@@ -129,7 +129,7 @@ def tune_detail(job) -> None:
     if importances:
         right.plotly_chart(importance_figure(importances), width="stretch", key=f"tune_imp_{job.id}")
     else:
-        right.caption("Parameter importances need at least two finished trials.")
+        right.caption("Parameter importances need at least four finished trials.")
     if best is not None:
         st.markdown("**Best configuration** (chosen on validation AUC)")
         params = {k: v for k, v in (r.get("best_params") or {}).items()}

@@ -343,7 +343,7 @@ def trials_table(study) -> pd.DataFrame:
 def load_tune_results(out_dir) -> tuple[pd.DataFrame, dict[str, float], dict | None]:
     """(trials table, parameter importances, best config record) of a tuning folder, for the
     app. Importances (Optuna's default evaluator over finished trials) are empty with fewer than
-    two finished trials."""
+    four finished trials (fewer cannot tell the switches apart)."""
     import optuna
 
     out_dir = Path(out_dir)
@@ -358,7 +358,7 @@ def load_tune_results(out_dir) -> tuple[pd.DataFrame, dict[str, float], dict | N
     table = trials_table(study)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     importances: dict[str, float] = {}
-    if len(done) >= 2:
+    if len(done) >= 4:
         try:
             importances = dict(optuna.importance.get_param_importances(study))
         except (RuntimeError, ValueError, ZeroDivisionError):
