@@ -51,6 +51,19 @@ PRESETS = {
 }
 
 
+def leave_time(rng: np.random.Generator, rate, lengths, duration: float, loop_share: float, loop_max: float) -> float:
+    """Seconds played: segment by segment, the user leaves after an exponential time at the
+    segment's per-second ``rate``; a user who survives every segment plays the whole video, and
+    with probability ``loop_share`` a replay of up to ``loop_max`` × duration on top."""
+    t = 0.0
+    for k in range(len(lengths)):
+        stay = rng.exponential(1 / rate[k])
+        if stay < lengths[k]:
+            return t + stay
+        t += lengths[k]
+    return duration * (1 + (rng.uniform(0, loop_max) if rng.uniform() < loop_share else 0.0))
+
+
 def generate(out: Path, users: int, videos: int, views: int, dim: int = 8, strength: float = 1.0,
              seg: tuple[int, int] = (2, 7), seed: int = 0, topics: bool = False) -> Path:
     """Write ``out/interactions.csv`` (docs/design.md §1 columns, seconds) and return its path.
@@ -84,16 +97,7 @@ def generate(out: Path, users: int, videos: int, views: int, dim: int = 8, stren
         rate = base * np.exp(-(patience[ui] + q[vi] + strength * (seg_vec[vi] @ taste[ui])))
         lengths = np.diff(bounds[vi]) * dur[vi]
         p_true[i] = np.exp(-(rate * lengths).sum())
-        t = 0.0
-        for k in range(len(lengths)):
-            stay = rng.exponential(1 / rate[k])
-            if stay < lengths[k]:
-                t += stay
-                break
-            t += lengths[k]
-        else:
-            t = dur[vi] * (1 + (rng.uniform(0, 0.6) if rng.uniform() < 0.15 else 0.0))
-        play[i] = t
+        play[i] = leave_time(rng, rate, lengths, dur[vi], loop_share=0.15, loop_max=0.6)
     ts = 1_600_000_000 + np.cumsum(rng.integers(1, 600, len(u)))  # monotone per user (rows in user order)
     df = pd.DataFrame({
         "user_id": [f"user{x}" for x in u],

@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import torch  # noqa: E402
 from independent_worlds import generate as segments_world  # noqa: E402
+from independent_worlds import leave_time  # noqa: E402
 
 from frame_core.data.prepare import prepare_data  # noqa: E402
 from frame_core.data.split import TEST, VAL  # noqa: E402
@@ -97,16 +98,7 @@ def themes_world(out: Path, users: int, videos: int, per_user: float, themes: in
     for i, (u, v) in enumerate(zip(uu, vv)):
         lengths = np.diff(bounds[v]) * dur[v]
         rate = base[u] * q[v] * np.exp(-att[u, theme[v]])
-        t = 0.0
-        for k in range(len(lengths)):
-            stay = rng.exponential(1 / rate[k])
-            if stay < lengths[k]:
-                t += stay
-                break
-            t += lengths[k]
-        else:
-            t = dur[v] * (1 + (rng.uniform(0, 0.5) if rng.uniform() < 0.1 else 0.0))
-        play[i] = t
+        play[i] = leave_time(rng, rate, lengths, dur[v], loop_share=0.1, loop_max=0.5)
     ts = 1_650_000_000 + np.cumsum(rng.integers(1, 900, len(uu)))
     df = pd.DataFrame({"user_id": [f"u{x}" for x in uu], "video_id": [f"v{x}" for x in vv],
                        "playing_time": np.round(play, 3), "duration_time": np.round(dur[vv], 3),
