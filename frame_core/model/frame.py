@@ -129,6 +129,9 @@ class FrameModel(nn.Module):
         self.feat = nn.Linear(feat_dim, d) if feat_dim else None
         self.register_buffer("feat_mean", torch.zeros(feat_dim))
         self.register_buffer("feat_std", torch.ones(feat_dim))
+        # calibration of the clip logits, fitted on validation after training: scoring uses
+        # a · logit + b (a > 0); (1, 0) is the identity (see trainer.calibrate_scores)
+        self.register_buffer("calib", torch.tensor([1.0, 0.0]))
         self.w_p1 = nn.Linear(d, d, bias=False)
         self.w_p2 = nn.Linear(d, d, bias=False)
         if not cfg.shared_w:

@@ -170,6 +170,8 @@ class Scorer:
                 video_row[unknown] = n_clips // nc + codes
             u_rows = np.where(u >= 0, u, self.user_a.shape[0] - 1)
             order = np.argsort(video_row, kind="stable")  # by video: clip rows stay in cache
+            a_cal, b_cal = float(m.calib[0]), float(m.calib[1])
+            calibrate = (a_cal, b_cal) != (1.0, 0.0)
             p_full = np.empty(n, dtype="float64")
             p_clip = np.empty((n, nc), dtype="float64")
             for s in range(0, n, CHUNK):
@@ -177,6 +179,8 @@ class Scorer:
                 ut = torch.from_numpy(u_rows[idx])
                 vt = torch.from_numpy(video_row[idx])
                 z = self._logits(ut, vt, torch.from_numpy(u[idx]), clip_a, clip_h)
+                if calibrate:  # the logit calibration fitted on validation (trainer.calibrate_scores)
+                    z = z * a_cal + b_cal
                 p_clip[idx] = torch.sigmoid(z).numpy()
                 p_full[idx] = video_probs(z.double(), m.cfg.video_score).numpy()
             return p_full, p_clip
