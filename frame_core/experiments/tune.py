@@ -20,7 +20,7 @@ storage URL is given, so that:
 Output folder::
 
     study.db            the Optuna study (unless --storage points elsewhere)
-    log.parquet         the clean log the workers read (and features.parquet with videos)
+    log.parquet         with workers > 1: the clean log the workers read (and features.parquet)
     trials/<number>/    the run folder of a trial while it runs, kept while it is the best so far
     evaluations.jsonl   one line per trial evaluation: trial number, worker pid and host, start time
     trials.csv          one row per trial: number, state, value (validation AUC), seconds, params
@@ -202,18 +202,13 @@ def _keep_if_best(study, folder: Path, value: float) -> None:
 
 
 def _optimise(storage_url: str | None, out_dir: Path, study_name: str, base: FrameConfig, deadline: float,
-              seed: int, progress=None, cancel=None, heartbeat_s: int = HEARTBEAT_S) -> None:
+              seed: int, log_df: pd.DataFrame, features=None, progress=None, cancel=None,
+              heartbeat_s: int = HEARTBEAT_S) -> None:
     """One worker's loop on the shared study until the deadline (runs in the main process or a
     spawned worker)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    log_df = pd.read_parquet(out_dir / "log.parquet")
-    features = None
-    if (out_dir / "features.parquet").exists():
-        from frame_core.video import load_clip_features
-
-        features = load_clip_features(out_dir / "features.parquet")
     study = optuna.load_study(study_name=study_name, storage=storage_for(out_dir, storage_url, heartbeat_s),
                               sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True),
                               pruner=optuna.pruners.PercentilePruner(PRUNE_PERCENTILE, n_startup_trials=5,
@@ -235,8 +230,14 @@ def _worker_main(storage_url, out_dir, study_name, base_dict, deadline, seed, he
     import torch
 
     torch.set_num_threads(1)
-    _optimise(storage_url, Path(out_dir), study_name, FrameConfig.from_dict(base_dict), deadline, seed,
-              heartbeat_s=heartbeat_s)
+    out_dir = Path(out_dir)
+    features = None
+    if (out_dir / "features.parquet").exists():
+        from frame_core.video import load_clip_features
+
+        features = load_clip_features(out_dir / "features.parquet")
+    _optimise(storage_url, out_dir, study_name, FrameConfig.from_dict(base_dict), deadline, seed,
+              pd.read_parquet(out_dir / "log.parquet"), features, heartbeat_s=heartbeat_s)
 
 
 def run_tune(log_df: pd.DataFrame, out_dir, *, nc: int = 8, budget_s: float = 600.0, features=None,
@@ -257,11 +258,12 @@ def run_tune(log_df: pd.DataFrame, out_dir, *, nc: int = 8, budget_s: float = 60
     reserve = min(0.25 * budget_s, 120.0)  # left for the final run when the best trial's folder is elsewhere
     deadline = t0 + budget_s - reserve
     base = base.replace(time_budget_s=max(5.0, budget_s - reserve))
-    log_df.to_parquet(out_dir / "log.parquet", index=False)
-    if features is not None:
-        from frame_core.video import save_clip_features
+    if workers > 1:  # what the spawned workers read
+        log_df.to_parquet(out_dir / "log.parquet", index=False)
+        if features is not None:
+            from frame_core.video import save_clip_features
 
-        save_clip_features(features, out_dir / "features.parquet")
+            save_clip_features(features, out_dir / "features.parquet")
     study_name = study_name or f"frame-nc{nc}-{log_sha256(log_df)[:10]}"
     study = optuna.create_study(study_name=study_name, storage=storage_for(out_dir, storage, heartbeat_s),
                                 direction="maximize", load_if_exists=True)
@@ -279,8 +281,8 @@ def run_tune(log_df: pd.DataFrame, out_dir, *, nc: int = 8, budget_s: float = 60
         p.start()
         extra.append(p)
     try:
-        _optimise(storage, out_dir, study_name, base, deadline, seed, progress=progress, cancel=cancel,
-                  heartbeat_s=heartbeat_s)
+        _optimise(storage, out_dir, study_name, base, deadline, seed, log_df, features, progress=progress,
+                  cancel=cancel, heartbeat_s=heartbeat_s)
     finally:
         for p in extra:
             p.join(timeout=max(1.0, deadline - time.time() + 4 * heartbeat_s))

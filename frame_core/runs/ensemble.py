@@ -15,7 +15,7 @@ from frame_core.common import schema as S
 from frame_core.common.atomic import read_json
 from frame_core.model.blend import Blend
 from frame_core.model.config import FrameConfig
-from frame_core.runs.run import Run, load_frame_run
+from frame_core.runs.run import Run, load_frame_run, top_k
 from frame_core.runs.store import HISTORY, METRICS, TEST_PRED
 
 MEMBER_DIR = "members"
@@ -67,14 +67,7 @@ class EnsembleRun:
 
     def recommend(self, user, k: int = 10) -> pd.DataFrame:
         """The top-``k`` unseen videos by the blended score (see :meth:`Run.recommend`)."""
-        cand = self.candidates(user)
-        df = pd.DataFrame({S.USER: str(user), S.VIDEO: [str(v) for v in np.asarray(self.maps.videos, dtype=object)[cand]],
-                           S.DURATION: self.frame.durations[cand]})
-        pred = self.predict(df)
-        pred.insert(2, S.DURATION, df[S.DURATION].to_numpy())
-        top = pred.sort_values("p_full", ascending=False, kind="mergesort").head(max(0, int(k))).reset_index(drop=True)
-        top.insert(0, "rank", np.arange(1, len(top) + 1))
-        return top
+        return top_k(self, self.frame.durations, user, k)
 
 
 def load_ensemble_run(run_dir: Path, info: dict) -> EnsembleRun:

@@ -108,15 +108,7 @@ class Run:
         video. Returns columns ``rank`` (1-based), ``user_id``, ``video_id``,
         ``duration_time`` (s), ``p_full``, ``p_clip_0 .. p_clip_{nc-1}``; ties keep id-map order.
         """
-        k = max(0, int(k))
-        cand = self.candidates(user)
-        df = pd.DataFrame({S.USER: str(user), S.VIDEO: [str(v) for v in np.asarray(self.maps.videos, dtype=object)[cand]],
-                           S.DURATION: self.durations[cand]})
-        pred = self.predict(df)
-        pred.insert(2, S.DURATION, df[S.DURATION].to_numpy())
-        top = pred.sort_values("p_full", ascending=False, kind="mergesort").head(k).reset_index(drop=True)
-        top.insert(0, "rank", np.arange(1, len(top) + 1))
-        return top
+        return top_k(self, self.durations, user, k)
 
     def candidates(self, user) -> np.ndarray:
         """Id-map indices of the videos ``user`` did not view in the training rows (all videos
@@ -145,6 +137,20 @@ class Run:
     @functools.cached_property
     def _video_index(self) -> pd.Index:
         return pd.Index([str(x) for x in self.maps.videos], dtype="string")
+
+
+def top_k(run, durations: np.ndarray, user, k: int) -> pd.DataFrame:
+    """``run.predict`` over ``run.candidates(user)`` (videos of ``run.maps``, durations in
+    seconds per id-map video), best ``k`` by ``p_full`` with a 1-based ``rank``; ties keep
+    id-map order. Shared by FRAME and ensemble runs."""
+    cand = run.candidates(user)
+    df = pd.DataFrame({S.USER: str(user), S.VIDEO: [str(v) for v in np.asarray(run.maps.videos, dtype=object)[cand]],
+                       S.DURATION: durations[cand]})
+    pred = run.predict(df)
+    pred.insert(2, S.DURATION, df[S.DURATION].to_numpy())
+    top = pred.sort_values("p_full", ascending=False, kind="mergesort").head(max(0, int(k))).reset_index(drop=True)
+    top.insert(0, "rank", np.arange(1, len(top) + 1))
+    return top
 
 
 def _index_of(index: pd.Index, values: pd.Series) -> np.ndarray:

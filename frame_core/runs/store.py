@@ -33,6 +33,7 @@ import pandas as pd
 import torch
 
 from frame_core.common.atomic import read_json
+from frame_core.common.errors import InputError
 from frame_core.evaluation.metrics import RUN_METRIC_KEYS
 
 DONE = "DONE"
@@ -163,8 +164,6 @@ def list_runs(root: str | os.PathLike, include_unfinished: bool = False) -> pd.D
 def finished_info(run_dir: str | os.PathLike) -> dict:
     """``config.json`` of a **finished** run folder; InputError (one line) for a folder that is
     not a run folder or whose run did not finish."""
-    from frame_core.common.errors import InputError
-
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).exists():
         raise InputError(f"{run_dir} is not a run folder (no {CONFIG})")

@@ -98,9 +98,13 @@ def resolve_emb_lr(cfg: FrameConfig, data: FrameData) -> float:
     coarse model (0.748 against 0.758 at 3e-3)."""
     if cfg.emb_lr is not None:
         return float(cfg.emb_lr)
+    return DENSE_EMB_LR if train_views_per_video(data) >= DENSE_VIEWS_PER_VIDEO else float(cfg.lr)
+
+
+def train_views_per_video(data: FrameData) -> float:
+    """Training views per video that has any: the density both automatic rules read."""
     train = data.rows(0)
-    per_video = len(train) / max(1, len(np.unique(data.video_idx[train])))
-    return DENSE_EMB_LR if per_video >= DENSE_VIEWS_PER_VIDEO else float(cfg.lr)
+    return len(train) / max(1, len(np.unique(data.video_idx[train])))
 
 
 def _adam(model: FrameModel, cfg: FrameConfig, emb_lr: float) -> torch.optim.Adam:
@@ -226,9 +230,7 @@ def train_model(
     with their validation AUC (None without a race). Progress events carry ``candidate`` and
     ``n_candidates`` during a race. See :func:`train_single` for one configuration."""
     cfg = cfg.validated()
-    train = data.rows(0)
-    per_video = len(train) / max(1, len(np.unique(data.video_idx[train])))
-    cands = auto_candidates(cfg, len(train), per_video)
+    cands = auto_candidates(cfg, len(data.rows(0)), train_views_per_video(data))
     if len(cands) == 1:
         return train_single(data, cands[0], progress, cancel)
     best, race = None, []
