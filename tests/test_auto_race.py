@@ -16,7 +16,7 @@ from frame_core.training.trainer import AUTO_RACE_MAX_TRAIN_VIEWS, auto_candidat
 
 from .engine_world import synth_log
 
-SMALL = dict(emb_dim=8, mlp_sizes=(8,), epochs=2, patience=2, batch_size=64)
+SMALL = dict(emb_dim=8, mlp_sizes=(8,), epochs=2, patience=2, batch_size=64, factor_dim=0)  # the race runs without clip factors
 
 
 def test_auto_candidates():
@@ -32,6 +32,11 @@ def test_auto_candidates():
     assert auto_candidates(fixed, 1000) == [fixed]
     sparse = auto_candidates(auto, 1000, views_per_video=4.0)  # most test videos would be new: no race
     assert [(x.exclude_batch_edges, x.video_score) for x in sparse] == [(True, "product")]
+    # clip factors (auto: on with id embeddings, off with visual features) turn the race off
+    fac = auto.replace(factor_dim=None)
+    assert [(x.exclude_batch_edges, x.video_score) for x in auto_candidates(fac, 1000)] == [(True, "product")]
+    assert len(auto_candidates(fac, 1000, has_features=True)) == 2
+    assert len(auto_candidates(fac.replace(factor_dim=0), 1000)) == 2
 
 
 def test_race_keeps_the_candidate_with_the_better_validation_auc(tmp_path):

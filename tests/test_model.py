@@ -126,7 +126,8 @@ def test_training_logits_match_scorer():
         hup, hun = m.user_interest(h0)
         uniq, inv = torch.unique(clips, return_inverse=True)
         h_c = m.combine(h0[clips], m.two_hop(hup, hun, uniq.numpy())[inv])
-        p_train = torch.sigmoid(m.clip_logits(hup[u], hun[u], h_c, u)).numpy()
+        z = m.clip_logits(hup[u], hun[u], h_c, u) + m.factors(u, clips, m.warm_user, m.warm)
+        p_train = torch.sigmoid(z).numpy()
     _, p_clip = Scorer(m, data.maps, data.durations).score_indices(data.user_idx[rows], data.video_idx[rows])
     np.testing.assert_allclose(p_clip, p_train, atol=1e-5)
 

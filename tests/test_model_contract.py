@@ -30,7 +30,8 @@ def _model(nc=4, **kw):
 
 
 @pytest.mark.parametrize("kw", [{}, {"mlp_sizes": (8, 4)}, {"user_bias": True, "user_embedding": True},
-                                {"id_embeddings": False}, {"nc": 1}])
+                                {"id_embeddings": False}, {"nc": 1}, {"factor_dim": 0},
+                                {"id_embeddings": False, "factor_dim": 4}])
 def test_scorer_equals_forward(kw):
     data, cfg, m = _model(**kw)
     rows = np.arange(len(data.log))
@@ -66,8 +67,14 @@ def test_loss_is_clip_bce_on_labelled_clips_plus_lambda_video_bce():
     video = -(batch.y * lp + (1 - batch.y) * l1p).mean()
     assert parts.clip.item() == pytest.approx(clip.item(), rel=1e-5)
     assert parts.video.item() == pytest.approx(video.item(), rel=1e-5)
-    assert parts.total.item() == pytest.approx(clip.item() + 0.7 * video.item(), rel=1e-5)
-    no_hybrid = _model(hybrid_lambda=0.0)[2].loss(batch)
+    # the clip factors' L2 penalty, by hand: mean over the batch's users of ||p_u||^2 plus mean over
+    # the batch's (view, clip) cells of ||q_c||^2, times factor_l2
+    assert m.factors is not None and m.cfg.factor_l2 == 0.05
+    p_u = m.factors.p.weight[batch.users]
+    q_c = m.factors.q.weight[batch.videos[:, None] * data.nc + torch.arange(data.nc)[None, :]]
+    pen = (p_u ** 2).sum(-1).mean() + (q_c ** 2).sum(-1).mean()
+    assert parts.total.item() == pytest.approx(clip.item() + 0.7 * video.item() + 0.05 * pen.item(), rel=1e-5)
+    no_hybrid = _model(hybrid_lambda=0.0, factor_dim=0)[2].loss(batch)
     assert no_hybrid.video.item() == 0.0 and no_hybrid.total.item() == pytest.approx(no_hybrid.clip.item())
 
 

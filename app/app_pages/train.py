@@ -78,6 +78,12 @@ def new_run_form(info) -> None:
                 alpha0 = st.number_input("α0 (input residual)", 0.0, 10.0, d.alpha0, help=h.get("alpha0"))
                 alpha1 = st.number_input("α1 (two-hop)", 0.0, 10.0, d.alpha1, help=h.get("alpha1"))
                 learn01 = st.checkbox("Learn α0, α1", d.learn_alpha01, help=h.get("learn_alpha01"))
+                factor_dim = st.number_input("Clip factors k (empty = auto)", 0, 4096, d.factor_dim, placeholder="auto",
+                                             help=h.get("factor_dim"))
+                factor_l2 = st.number_input("Clip-factor L2", 0.0, 10.0, d.factor_l2, format="%.3f", step=0.01,
+                                            help=h.get("factor_l2"))
+                id_l2 = st.number_input("Id-embedding L2", 0.0, 10.0, d.id_l2, format="%.3f", step=0.01,
+                                        help=h.get("id_l2"))
                 mlp = st.text_input("MLP hidden sizes", ",".join(str(x) for x in d.mlp_sizes),
                                     help=h.get("mlp_sizes", "") + " Comma-separated, e.g. 64,32.")
             with a3:
@@ -106,6 +112,8 @@ def new_run_form(info) -> None:
         "user_bias": bool(user_bias), "user_embedding": bool(user_embedding), "lr": float(lr),
         "emb_lr": float(emb_lr) if emb_lr is not None else None, "weight_decay": float(weight_decay),
         "batch_size": int(batch_size), "epochs": int(epochs), "patience": int(patience),
+        "factor_dim": int(factor_dim) if factor_dim is not None else None, "factor_l2": float(factor_l2),
+        "id_l2": float(id_l2),
     }
     specs = []
     for s in range(int(seed), int(seed) + int(n_seeds)):

@@ -167,6 +167,10 @@ def _add_engine_options(p, *, single_nc: bool) -> None:
     p.add_argument("--lr", type=float, help="Adam learning rate")
     p.add_argument("--emb-lr", type=float, help="Adam learning rate of the learned id embedding tables")
     p.add_argument("--weight-decay", type=float, help="Adam weight decay")
+    p.add_argument("--factor-dim", type=int, help="size of the clip factors <p_u, q_c> + b_u + b_c (0 = off; "
+                   "default: 32 with id embeddings, 0 with visual features)")
+    p.add_argument("--factor-l2", type=float, help="L2 penalty of the clip factors (default 0.05)")
+    p.add_argument("--id-l2", type=float, help="L2 penalty of the clip id embeddings (default 0.05)")
     p.add_argument("--dropout", type=float, help="MLP dropout")
     p.add_argument("--batch-size", type=int, help="views per mini-batch")
     p.add_argument("--exclude-batch-edges", type=lambda v: v.lower() in ("1", "true", "yes", "on"), metavar="BOOL",

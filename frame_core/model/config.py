@@ -43,6 +43,7 @@ AUTO = "auto"
 ACTIVATIONS = ("sigmoid", "tanh", "leaky_relu", "relu")
 INTERACTIONS = ("mlp", "mlp+dot")
 LR_SCHEDULES = ("none", "plateau", "cosine")
+AUTO_FACTOR_DIM = 32
 
 
 def _field(default, help: str):
@@ -76,6 +77,9 @@ class FrameConfig:
     metadata: bool = _field(True, 'add clip metadata (log duration, clip start/end seconds, position) to H_c0')
     user_bias: bool = _field(False, 'add a learned per-user logit bias (not in FRAME; cold users get 0)')
     user_embedding: bool = _field(False, 'add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)')
+    factor_dim: int | None = _field(None, 'size k of the clip factors ⟨p_u, q_c⟩ + b_u + b_c added to each clip logit (0 = off); None = auto: 32 with clip id embeddings, 0 with visual features')
+    factor_l2: float = _field(0.05, 'L2 penalty of the clip factors: factor_l2 · (mean ‖p_u‖² + mean ‖q_c‖²) over the batch')
+    id_l2: float = _field(0.05, 'L2 penalty of the clip id embeddings: id_l2 · mean ‖e_c‖² over the batch\'s clips')
     exclude_batch_edges: bool | None = _field(None, "take each training view's own edges out of the graphs for its step; None = auto: on logs up to 200k training views with ≥ 10 training views per video, (on, product score) and (off, mean score, id tables at 0.03) are both trained and the better on validation AUC is kept")
     lr: float = _field(3e-3, 'Adam learning rate')
     emb_lr: float | None = _field(None, 'Adam learning rate of the learned id tables (clip ids, user vectors); None = auto: 1e-2 on logs with ≥ 10 training views per video, else lr')
@@ -110,6 +114,13 @@ class FrameConfig:
             d["mlp_sizes"] = tuple(int(x) for x in d["mlp_sizes"])
         return cls(**d).validated()
 
+    def resolved_factor_dim(self, uses_id_embeddings: bool) -> int:
+        """k of the clip factors: ``factor_dim``, or (auto) :data:`AUTO_FACTOR_DIM` when the
+        model learns clip id embeddings and 0 with visual features."""
+        if self.factor_dim is not None:
+            return int(self.factor_dim)
+        return AUTO_FACTOR_DIM if uses_id_embeddings else 0
+
     @property
     def is_auto(self) -> bool:
         """True when some setting is left to the validation race (``video_score = "auto"`` or
@@ -140,6 +151,8 @@ class FrameConfig:
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _positive_int("val_per_epoch", self.val_per_epoch, 0, 1000)
         _positive_int("emb_dim", self.emb_dim, 1, 4096)
+        if self.factor_dim is not None:
+            _positive_int("factor_dim", self.factor_dim, 0, 4096)
         _positive_int("batch_size", self.batch_size, 1, 10_000_000)
         _positive_int("epochs", self.epochs, 1, 100_000)
         _positive_int("patience", self.patience, 1, 100_000)
@@ -149,7 +162,7 @@ class FrameConfig:
         self.mlp_sizes = tuple(self.mlp_sizes)
         for h in self.mlp_sizes:
             _positive_int("mlp_sizes entry", h, 1, 65536)
-        for name in ("alpha0", "alpha1", "alpha_p", "alpha_n", "hybrid_lambda", "weight_decay", "min_delta",
+        for name in ("alpha0", "alpha1", "alpha_p", "alpha_n", "hybrid_lambda", "weight_decay", "min_delta", "factor_l2", "id_l2",
                      "warmup_epochs", "time_budget_s"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 0 or v == float("inf"):

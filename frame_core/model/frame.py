@@ -52,6 +52,7 @@ from torch import nn
 
 from frame_core.data.features import META_DIM
 from frame_core.model.config import FrameConfig
+from frame_core.model.factors import ClipFactors
 from frame_core.model.heads import ClipMLP, video_log_probs
 from frame_core.model.sparse import EdgeRemoval, GraphOps, spmm
 
@@ -160,6 +161,8 @@ class FrameModel(nn.Module):
         self.user_e = nn.Embedding(n_users, d) if cfg.user_embedding else None
         if self.user_e is not None:
             nn.init.normal_(self.user_e.weight, std=0.1)
+        k = cfg.resolved_factor_dim(self.use_id)
+        self.factors = ClipFactors(n_users, self.n_clips, k) if k else None
         # data tables (not persistent): set by attach()
         self.graph: GraphOps | None = None
         self.register_buffer("clip_meta", torch.zeros(0, META_DIM), persistent=False)
@@ -327,20 +330,30 @@ class FrameModel(nn.Module):
             rows = torch.where(cold, torch.full_like(users, self.n_users), users)
         else:
             rows = users
-        return self.clip_logits_indexed(h_up[rows], h_un[rows], h_cu, inv, users)
+        z = self.clip_logits_indexed(h_up[rows], h_un[rows], h_cu, inv, users)
+        if self.factors is not None:
+            z = z + self.factors(users, clips, self.warm_user, self.warm)
+        return z
 
     def loss(self, batch: Batch) -> LossParts:
         """Training loss of one batch (docs/design.md, "Model"): the mean BCE over the batch's
         **labelled** clips, plus ``hybrid_lambda`` × the mean BCE of ŷ_uv against the full-view
-        label (hybrid supervision; ŷ_uv aggregated as ``cfg.video_score`` says)."""
+        label (hybrid supervision; ŷ_uv aggregated as ``cfg.video_score`` says), plus
+        ``factor_l2`` × the clip factors' penalty (:meth:`ClipFactors.penalty`) when they are on."""
         logits = self(batch.users, batch.videos, batch.remove)
         mask = batch.clip_mask
         clip_loss = F.binary_cross_entropy_with_logits(logits[mask], batch.clip_y[mask])
+        total = clip_loss
+        clips = batch.videos[:, None] * self.nc + torch.arange(self.nc)[None, :]
+        if self.factors is not None and self.cfg.factor_l2 > 0:
+            total = total + self.cfg.factor_l2 * self.factors.penalty(batch.users, clips)
+        if self.clip_id is not None and self.cfg.id_l2 > 0:
+            total = total + self.cfg.id_l2 * self.clip_id(clips).pow(2).sum(-1).mean()
         if self.cfg.hybrid_lambda > 0:
             lp, l1p = video_log_probs(logits, self.cfg.video_score)
             video_loss = -(batch.y * lp + (1 - batch.y) * l1p).mean()
-            return LossParts(clip_loss + self.cfg.hybrid_lambda * video_loss, clip_loss, video_loss)
-        return LossParts(clip_loss, clip_loss, torch.zeros(()))
+            return LossParts(total + self.cfg.hybrid_lambda * video_loss, clip_loss, video_loss)
+        return LossParts(total, clip_loss, torch.zeros(()))
 
     # ------------------------------------------------------------------ scores
     def clip_logits(self, h_up: torch.Tensor, h_un: torch.Tensor, h_c: torch.Tensor,

@@ -48,7 +48,7 @@ class Scorer:
 
     def release(self) -> None:
         """Drop the prepared tables (they are rebuilt by the next :meth:`prepare`)."""
-        for name in ("user_a", "clip_a", "clip_h", "q", "w_out", "b_out", "user_bias"):
+        for name in ("user_a", "clip_a", "clip_h", "q", "w_out", "b_out", "user_bias", "fac_user", "fac_clip"):
             self.__dict__.pop(name, None)
         self._ready = False
 
@@ -80,6 +80,8 @@ class Scorer:
                 self.w_out = torch.cat([ap * m.mlp_p.out.weight[0], -an * m.mlp_n.out.weight[0]])[:, None]
                 self.b_out = ap * m.mlp_p.out.bias[0] - an * m.mlp_n.out.bias[0]
             self.user_bias = (torch.cat([m.user_b.weight[:, 0], torch.zeros(1)]) if m.user_b is not None else None)
+            self.fac_user, self.fac_clip = (m.factors.tables(m.warm_user, m.warm) if m.factors is not None
+                                            else (None, None))  # (U + 1, k + 1), (C, k + 1)
         finally:
             m.train(was_training)
         self._ready = True
@@ -115,7 +117,8 @@ class Scorer:
             m.train(was_training)
 
     @torch.no_grad()
-    def _logits(self, ut: torch.Tensor, vt: torch.Tensor, u_raw: torch.Tensor, clip_a, clip_h) -> torch.Tensor:
+    def _logits(self, ut: torch.Tensor, vt: torch.Tensor, u_raw: torch.Tensor, clip_a, clip_h,
+                fac_clip=None) -> torch.Tensor:
         """Clip logits (b, nc) for user rows ``ut`` (b,) and video rows ``vt`` (b,): row ``vt``
         of the clip tables viewed as (videos, nc · width), so one contiguous row gather per pair."""
         m, nc = self.model, self.nc
@@ -135,6 +138,11 @@ class Scorer:
             z += torch.bmm(hc, torch.index_select(self.q, 0, ut).unsqueeze(2)).squeeze(-1)
         if self.user_bias is not None:
             z += (self.user_bias[ut] * (u_raw >= 0))[:, None]
+        if fac_clip is not None:  # clip factors: <p_u, q_c> + b_u + b_c (model.factors)
+            k1 = fac_clip.shape[1]
+            fc = torch.index_select(fac_clip.view(-1, nc * k1), 0, vt).view(b, nc, k1)
+            fu = torch.index_select(self.fac_user, 0, ut)
+            z += torch.bmm(fc[..., :-1], fu[:, :-1].unsqueeze(2)).squeeze(-1) + fc[..., -1] + fu[:, -1:]
         return z
 
     @torch.no_grad()
@@ -153,7 +161,7 @@ class Scorer:
             u = np.asarray(user_idx, dtype="int64")
             v = np.asarray(video_idx, dtype="int64")
             n = len(u)
-            clip_a, clip_h = self.clip_a, self.clip_h
+            clip_a, clip_h, fac_clip = self.clip_a, self.clip_h, self.fac_clip
             n_clips = clip_a.shape[0]
             video_row = v.copy()  # row of the (videos, nc · width) view of the clip tables
             unknown = v < 0
@@ -167,6 +175,8 @@ class Scorer:
                 clip_a = torch.cat([clip_a, new_a])
                 if clip_h is not None:
                     clip_h = torch.cat([clip_h, new_h])
+                if fac_clip is not None:  # videos outside the id map have no clip factors
+                    fac_clip = torch.cat([fac_clip, fac_clip.new_zeros(len(new_h), fac_clip.shape[1])])
                 video_row[unknown] = n_clips // nc + codes
             u_rows = np.where(u >= 0, u, self.user_a.shape[0] - 1)
             order = np.argsort(video_row, kind="stable")  # by video: clip rows stay in cache
@@ -178,7 +188,7 @@ class Scorer:
                 idx = order[s : s + CHUNK]
                 ut = torch.from_numpy(u_rows[idx])
                 vt = torch.from_numpy(video_row[idx])
-                z = self._logits(ut, vt, torch.from_numpy(u[idx]), clip_a, clip_h)
+                z = self._logits(ut, vt, torch.from_numpy(u[idx]), clip_a, clip_h, fac_clip)
                 if calibrate:  # the logit calibration fitted on validation (trainer.calibrate_scores)
                     z = z * a_cal + b_cal
                 p_clip[idx] = torch.sigmoid(z).numpy()

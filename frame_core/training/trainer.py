@@ -81,7 +81,8 @@ def effective_batch_size(batch_size: int, n_train: int) -> int:
     return int(min(batch_size, max(32, -(-n_train // MIN_STEPS))))
 
 
-EMBEDDING_TABLES = ("clip_id.weight", "user_e.weight")  # trained with ``emb_lr``
+EMBEDDING_TABLES = ("clip_id.weight", "user_e.weight", "factors.p.weight", "factors.q.weight", "factors.bu.weight",
+                    "factors.bc.weight")  # trained with ``emb_lr``
 DENSE_EMB_LR = 1e-2
 DENSE_VIEWS_PER_VIDEO = 10.0
 
@@ -181,13 +182,17 @@ RACE = ({"exclude_batch_edges": True, "video_score": "product"},
 ``emb_lr`` applies only when the configuration leaves it automatic (``None``)."""
 
 
-def auto_candidates(cfg: FrameConfig, n_train: int, views_per_video: float = DENSE_VIEWS_PER_VIDEO) -> list[FrameConfig]:
+def auto_candidates(cfg: FrameConfig, n_train: int, views_per_video: float = DENSE_VIEWS_PER_VIDEO,
+                    has_features: bool = False) -> list[FrameConfig]:
     """The concrete configurations behind ``cfg``'s auto settings (docs/design.md §4).
 
     ``exclude_batch_edges = None`` and ``video_score = "auto"`` race the pairs in :data:`RACE`
     (an explicit value of either is kept) on logs with at most
     :data:`AUTO_RACE_MAX_TRAIN_VIEWS` training views and at least :data:`DENSE_VIEWS_PER_VIDEO`
-    training views per video; otherwise only the static fallback is trained.
+    training views per video, and only without clip factors (``factor_dim`` resolving to 0:
+    visual features, or factors turned off); otherwise only the static fallback is trained.
+    With clip factors the second candidate lost the race on every log of the sweep (README,
+    "Clip factors"), so racing it would only double the training time.
 
     Why the density rule: on a sparse log most test videos are new while validation rows (the
     views just before the test period) are mostly on videos seen in training, so validation
@@ -196,7 +201,9 @@ def auto_candidates(cfg: FrameConfig, n_train: int, views_per_video: float = DEN
     "Defaults from evidence")."""
     if not cfg.is_auto:
         return [cfg]
-    race = n_train <= AUTO_RACE_MAX_TRAIN_VIEWS and views_per_video >= DENSE_VIEWS_PER_VIDEO
+    uses_id = cfg.id_embeddings if cfg.id_embeddings is not None else not has_features
+    race = (n_train <= AUTO_RACE_MAX_TRAIN_VIEWS and views_per_video >= DENSE_VIEWS_PER_VIDEO
+            and not cfg.resolved_factor_dim(uses_id))
     pairs = RACE if race else RACE[:1]
     out: list[FrameConfig] = []
     for pair in pairs:
@@ -230,7 +237,7 @@ def train_model(
     with their validation AUC (None without a race). Progress events carry ``candidate`` and
     ``n_candidates`` during a race. See :func:`train_single` for one configuration."""
     cfg = cfg.validated()
-    cands = auto_candidates(cfg, len(data.rows(0)), train_views_per_video(data))
+    cands = auto_candidates(cfg, len(data.rows(0)), train_views_per_video(data), data.features is not None)
     if len(cands) == 1:
         return train_single(data, cands[0], progress, cancel)
     best, race = None, []
