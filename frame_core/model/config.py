@@ -25,6 +25,12 @@ defaults follow the slides except where a measurement said otherwise:
   depend on the batch, so large logs use large batches (small logs are capped so that an
   epoch has at least 16 steps, see ``trainer.effective_batch_size``).
 
+- **Clip factors** (``factor_dim = None``: k = 32 with clip id embeddings, off with visual
+  features; ``factor_l2 = 0.05``; ``id_l2 = 0.05``): a regularised ⟨p_u, q_c⟩ + b_u + b_c term on
+  each clip logit and an L2 penalty on the clip id embeddings
+  (:mod:`frame_core.model.factors`); measured over the worlds of ``bench/sweep_defaults.py``
+  (README, "Clip factors"). With them the auto race is not run (see ``auto_candidates``).
+
 ``nc = 1`` is the coarse-grained model.
 """
 
