@@ -178,7 +178,7 @@ def test_markdown_bold_best_and_lower_logloss():
 
 def test_bad_input_is_an_input_error():
     with pytest.raises(InputError, match="unknown model"):
-        run_comparison(tiny_world(), ["deepfm", "mtin"], seeds=1)
+        run_comparison(tiny_world(), ["deepfm", "thacil"], seeds=1)
     with pytest.raises(InputError, match="seeds"):
         run_comparison(tiny_world(), ["popularity"], seeds=0)
     with pytest.raises(InputError, match="no test rows"):
@@ -196,9 +196,9 @@ def test_compare_cli(tmp_path, capsys):
     assert main([*args, *maps, "--out", str(tmp_path / "out")]) == 0
     assert "| logreg |" in capsys.readouterr().out
     assert len(pd.read_csv(tmp_path / "out" / "results.csv")) == 4
-    assert main([*args, *maps, "--models", "popularity,mtin", "--out", str(tmp_path / "bad")]) == 2
+    assert main([*args, *maps, "--models", "popularity,thacil", "--out", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: unknown model 'mtin'") and "Traceback" not in err
+    assert err.startswith("error: unknown model 'thacil'") and "Traceback" not in err
 
 
 def test_deepctr_import_is_quiet():

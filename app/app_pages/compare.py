@@ -159,16 +159,18 @@ def baselines_section(info) -> None:
         default = [m for m in ("frame", "coarse", "popularity", "logreg", "ensemble") if m in models]
         chosen = c1.multiselect("Models", models, default=default,
                                 help="frame = FRAME with N_c = 8, coarse = N_c = 1, ensemble = both blended with logreg "
-                                     "on validation scores; the others are the paper's baselines and two reference points.")
+                                     "on validation scores; alpine and mtin are the paper's sequential baselines (they read each "
+                                     "user's training and validation history in time order); the others are its "
+                                     "feature-based baselines, LightGCN and two reference points.")
         seeds = c2.number_input("Seeds", 1, 10, 3)
         epochs = c3.number_input("Max epochs (each model)", 1, 200, None, placeholder="each model's own",
                                  help="Empty: every model trains as it does on its own (early stopping on validation "
                                       "AUC). A small cap makes a quick demo, but cuts FRAME short.")
         has_videos = bool(info is not None and info.has_videos)
-        visual = st.checkbox("FRAME and coarse use the videos (visual clip features)", value=has_videos,
+        visual = st.checkbox("FRAME, coarse, alpine and mtin use the videos (visual clip features)", value=has_videos,
                              disabled=not has_videos,
-                             help="As in the paper: FRAME sees the clips' content, the baselines see user id, "
-                                  "video id and a duration bucket. Off: FRAME learns id embeddings instead."
+                             help="FRAME sees the clips' content, alpine and mtin each video's mean clip vector; the "
+                                  "other baselines see user id, video id and a duration bucket. Off: id embeddings only."
                                   + ("" if has_videos else " This dataset has no video files."))
         go_ = st.form_submit_button("Queue comparison", icon=":material/play_arrow:", disabled=info is None)
     if go_ and info is not None:

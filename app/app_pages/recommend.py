@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from app.components.baseline_curves import baselines_section
 from app.components.data import dataset_picker, dataset_version, md_escape, workspace
 from frame_core.common import schema as S
 from frame_core.common.errors import InputError
@@ -218,3 +219,5 @@ if info.videos_dir is not None:
         with st.expander("Play the video from its weakest clip"):
             start = int(np.argmin(p_clip) * float(sel[S.DURATION]) / nc)
             st.video(str(files[0]), start_time=start)
+
+baselines_section(info, version, log, full_log, row, f"{row['model']} N_c={row['nc']}, seed {row['seed']}", str(user), int(k))

@@ -77,7 +77,8 @@ def run_comparison(
     ``log`` is a clean log (``import_log`` output). ``models``: names or a comma-separated string
     (``all`` / ``baselines`` expand). ``part`` overrides the chronological split (tests only).
     ``features_for_nc`` (nc → visual clip features, called once per N_c) gives ``frame`` and
-    ``coarse`` visual clip embeddings; the baselines never see them.
+    ``coarse`` visual clip embeddings and ``alpine`` / ``mtin`` each video's mean clip vector; the
+    other baselines never see them.
     """
     names = parse_models(models)
     seed_list = parse_seeds(seeds)

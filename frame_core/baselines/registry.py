@@ -53,6 +53,18 @@ def _frame(name: str, nc: int) -> Callable[..., Baseline]:
     return build
 
 
+def _sequence(name: str) -> Callable[..., Baseline]:
+    def build(max_epochs=None, patience=None, features_for_nc=None) -> Baseline:
+        from frame_core.baselines.alpine import AlpineBaseline
+        from frame_core.baselines.mtin import MtinBaseline
+
+        cls = {"alpine": AlpineBaseline, "mtin": MtinBaseline}[name]
+        base = cls()
+        return cls(config=_train_config(base.config, max_epochs, patience), features_for_nc=features_for_nc)
+
+    return build
+
+
 def _reference(name: str) -> Callable[..., Baseline]:
     def build(max_epochs=None, patience=None) -> Baseline:
         from frame_core.baselines.reference import LogRegBaseline, PopularityBaseline
@@ -80,10 +92,14 @@ REGISTRY: dict[str, Callable[..., Baseline]] = {
     "lightgcn": _lightgcn,
     "popularity": _reference("popularity"),
     "logreg": _reference("logreg"),
+    "alpine": _sequence("alpine"),
+    "mtin": _sequence("mtin"),
     "ensemble": _ensemble,
 }
 MODEL_NAMES = tuple(REGISTRY)
-ENGINE_MODELS = ("frame", "coarse", "ensemble")  # the models that see visual clip features when given
+ENGINE_MODELS = ("frame", "coarse", "ensemble")
+SEQUENCE_MODELS = ("alpine", "mtin")  # the sequential baselines: they see the mean clip vector when given
+VISUAL_MODELS = (*ENGINE_MODELS, *SEQUENCE_MODELS)  # the models that see visual clip features when given
 BASELINE_MODELS = tuple(m for m in MODEL_NAMES if m not in ENGINE_MODELS)
 
 
@@ -112,10 +128,12 @@ def parse_models(models) -> list[str]:
 
 def make_model(name: str, *, max_epochs: int | None = None, patience: int | None = None,
                features_for_nc=None) -> Baseline:
-    """A fresh model by name. ``features_for_nc`` (nc → visual clip features) only reaches the
-    engine models (``frame``, ``coarse``): the baselines' inputs stay ids and a duration bucket."""
+    """A fresh model by name. ``features_for_nc`` (nc → visual clip features) reaches the engine
+    models (``frame``, ``coarse``, ``ensemble``) and the sequential baselines (``alpine``, ``mtin``:
+    the mean clip vector per video); the feature-based baselines' inputs stay ids and a duration
+    bucket."""
     if name not in REGISTRY:
         raise InputError(f"unknown model {name!r}; use some of {', '.join(MODEL_NAMES)}")
-    if name in ENGINE_MODELS:
+    if name in VISUAL_MODELS:
         return REGISTRY[name](max_epochs=max_epochs, patience=patience, features_for_nc=features_for_nc)
     return REGISTRY[name](max_epochs=max_epochs, patience=patience)

@@ -115,12 +115,12 @@ def cmd_ablate(args) -> int:
 
 def cmd_compare(args) -> int:
     from frame_core.baselines.compare import run_comparison
-    from frame_core.baselines.registry import ENGINE_MODELS, parse_models
+    from frame_core.baselines.registry import VISUAL_MODELS, parse_models
 
     models = parse_models(args.models)
     clean, report = import_clean(args)
     feats_for_nc = None
-    if any(m in ENGINE_MODELS for m in models):
+    if any(m in VISUAL_MODELS for m in models):
         default_videos(args)
         if args.videos:
             feats_for_nc = lambda nc: train_features(args, clean, nc)  # noqa: E731

@@ -166,7 +166,8 @@ def compare_models() -> list[str]:
 def compare(log: pd.DataFrame, models: list[str], seeds: int, out_dir: Path, *, options: dict, progress: ProgressFn,
             cancel, dataset: dict, videos_dir: Path | None = None, cache_dir: Path | None = None) -> dict:
     """Run the baselines comparison into ``out_dir`` (``results.csv``, ``results.md``).
-    With ``videos_dir``, FRAME and the coarse model use visual clip features of those videos."""
+    With ``videos_dir``, FRAME and the coarse model use visual clip features of those videos
+    (``alpine`` and ``mtin`` the mean clip vector per video)."""
     from frame_core.baselines.compare import run_comparison
 
     if videos_dir is not None:

@@ -307,3 +307,61 @@ def test_train_small_run_then_compare(page, server, training_job):
     assert re.search(r"Top \d+ videos for user", text), "Recommend shows no top-K list for the finished run"
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2, "Recommend draws no per-clip charts"
     full_screenshot(page, SHOTS / "train" / "recommend-after-run.png")
+
+
+# ------------------------------------------------------------------------------ baselines comparison
+UPLOADED = "browser_upload_log"  # saved by the upload test (5 users × 6 views)
+COMPARE_WAIT_S = 120
+
+
+def _pick_models(page, models: list[str]) -> None:
+    """Empty the Compare page's "Models" multiselect, then pick ``models`` by typing each one."""
+    box = page.locator('[data-testid="stMultiSelect"]').filter(
+        has=page.locator('[data-testid="stWidgetLabel"]', has_text="Models")).first
+    inp = box.locator("input").first
+    inp.click()
+    for _ in range(12):  # Backspace removes the last chosen model
+        inp.press("Backspace")
+    for m in models:
+        inp.fill(m)
+        page.get_by_role("option", name=m, exact=True).first.click()
+    page.keyboard.press("Escape")
+    chips = box.inner_text()
+    assert all(m in chips for m in models), f"the Models box shows {chips!r}"
+
+
+def _comparison_status(text: str) -> str | None:
+    m = re.search(r"baselines · .*?—\s*(queued|running|done|failed|cancelled)\b", text)
+    return m.group(1) if m else None
+
+
+def test_compare_page_runs_the_sequential_baselines(page, server, training_job):
+    # after the training test: the job queue is free, so the comparison starts at once
+    open_page(page, server, "compare")
+    pick_dataset(page, UPLOADED)
+    assert_page_ok(page, "Compare page on the uploaded log")
+    _pick_models(page, ["alpine", "mtin", "popularity"])
+    _number(page, "Seeds", 1)
+    _number(page, "Max epochs (each model)", 2)
+    page.get_by_role("button", name="Queue comparison").click()
+    wait_idle(page, started_s=3)
+    main = page.locator(MAIN)
+    deadline, status = time.monotonic() + COMPARE_WAIT_S, None
+    while time.monotonic() < deadline:
+        assert_page_ok(page, "Compare page during the comparison")
+        status = _comparison_status(main.inner_text())
+        if status in ("done", "failed", "cancelled"):
+            break
+        time.sleep(1.0)
+    assert status == "done", f"the comparison did not finish within {COMPARE_WAIT_S} s (last status {status!r})"
+    wait_idle(page)
+    assert_page_ok(page, "Compare page after the comparison")
+    full_screenshot(page, SHOTS / "compare" / "sequential-baselines.png")
+    found = sorted(server.workspace.rglob("results.csv"))
+    import pandas as pd
+
+    tables = [pd.read_csv(p) for p in found]
+    res = next((t for t in tables if set(t["model"]) == {"alpine", "mtin", "popularity"}), None)
+    assert res is not None, f"no results.csv with alpine, mtin and popularity under {server.workspace}"
+    # GAUC needs a user with both outcomes among their test views: each user here has one test view
+    assert len(res) == 3 and not res.drop(columns="gauc").isna().any().any(), res
