@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app.components.data import dataset_picker, dataset_version, md_escape, workspace
+from app.components.runs import unusable_runs_notice
 from frame_core.common import schema as S
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import to_csv_bytes
@@ -115,6 +116,7 @@ if len(log) == 0:
 
 runs_dir = workspace().runs_dir
 runs = E.list_finished_runs(runs_dir)
+unusable_runs_notice(runs_dir, info.id, key="rec_unusable")
 runs = runs[runs["dataset"].astype(str) == info.id] if len(runs) else runs
 if runs.empty:
     st.info(f"No finished run on **{md_escape(info.name)}** yet: train one on the Train page (or run the fine vs coarse "
