@@ -13,8 +13,10 @@ DATASET_KEY = "dataset_id"
 
 @st.cache_resource
 def workspace() -> Workspace:
-    """The app's workspace ($FRAME_WORKSPACE or ./workspace)."""
-    return Workspace().ensure()
+    """The app's workspace ($FRAME_WORKSPACE or ./workspace); stale staged uploads are swept."""
+    ws = Workspace().ensure()
+    ws.sweep_tmp()
+    return ws
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading dataset…")

@@ -59,19 +59,19 @@ def _check_row_delimiter(df: pd.DataFrame, delim: str, name: str) -> None:
 
 
 def read_table(source: Source, *, max_bytes: int | None = None, limits: InputLimits | None = None, id_columns=(),
-               tmp_dir=None, nrows: int | None = None) -> pd.DataFrame:
+               tmp_dir=None, nrows: int | None = None, name: str | None = None) -> pd.DataFrame:
     """Read a log file into a raw DataFrame with the source's own column names.
 
     The file is first checked against ``limits`` (:mod:`frame_core.data.limits`; ``max_bytes``
     overrides its size limit) by :func:`frame_core.data.intake.staged_log`, in bounded memory,
-    with temporary files in ``tmp_dir``. ``id_columns`` are source column names read as strings
+    with temporary files in ``tmp_dir``; ``name`` is the file name messages use. ``id_columns`` are source column names read as strings
     (ids keep leading zeros). ``nrows`` reads only the first rows (a preview). Raises
     InputError for whole-file problems: empty, binary, not UTF-8, not a table, over a limit.
     """
     limits = limits or DEFAULT_LIMITS
     if max_bytes is not None:
         limits = InputLimits(**{**limits.__dict__, "max_bytes": int(max_bytes)})
-    with intake.staged_log(source, limits=limits, tmp_dir=tmp_dir) as staged:
+    with intake.staged_log(source, limits=limits, tmp_dir=tmp_dir, name=name) as staged:
         return _read_staged(staged, id_columns, nrows)
 
 
@@ -79,11 +79,15 @@ def _read_staged(staged: intake.StagedLog, id_columns, nrows: int | None) -> pd.
     name = staged.name
     if staged.kind == "parquet":
         try:
-            df = pd.read_parquet(staged.path)
+            if nrows is None:
+                df = pd.read_parquet(staged.path)
+            else:  # a preview reads the first batch only
+                import pyarrow.parquet as pq
+
+                batch = next(pq.ParquetFile(staged.path).iter_batches(batch_size=max(1, nrows)), None)
+                df = batch.to_pandas() if batch is not None else pd.read_parquet(staged.path)
         except Exception as exc:  # pyarrow raises many types for corrupt files
             raise InputError(f"{name} is not a readable Parquet file ({type(exc).__name__})") from None
-        if nrows is not None:
-            df = df.head(nrows)
         for col in id_columns:
             if col in df.columns:
                 df[col] = df[col].astype("str")
@@ -101,3 +105,12 @@ def _read_staged(staged: intake.StagedLog, id_columns, nrows: int | None) -> pd.
             "export the log with its rows"
         )
     return df
+
+
+def preview_table(source: Source, *, limits: InputLimits | None = None, tmp_dir=None, nrows: int = 10,
+                  name: str | None = None) -> tuple[pd.DataFrame, int]:
+    """(first ``nrows`` rows, data lines in the file) after the same checks as
+    :func:`read_table`; the whole file is scanned but only the first rows are parsed. The line
+    count is the row count unless a quoted field holds a line break (Parquet: its rows)."""
+    with intake.staged_log(source, limits=limits or DEFAULT_LIMITS, tmp_dir=tmp_dir, name=name) as staged:
+        return _read_staged(staged, (), nrows), staged.lines

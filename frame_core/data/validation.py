@@ -373,7 +373,7 @@ def import_log(
     mapping = parse_mapping(mapping)
     inverse = {v: k for k, v in mapping.items()}
     id_cols = [inverse.get(S.USER, S.USER), inverse.get(S.VIDEO, S.VIDEO)]
-    raw = read_table(source, max_bytes=max_bytes, limits=limits, id_columns=id_cols, tmp_dir=tmp_dir)
+    raw = read_table(source, max_bytes=max_bytes, limits=limits, id_columns=id_cols, tmp_dir=tmp_dir, name=name)
     if name is None:
         name = getattr(source, "name", None) or (
             "uploaded file" if isinstance(source, (bytes, bytearray)) else str(source)

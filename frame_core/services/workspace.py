@@ -11,6 +11,7 @@ The workspace is ``$FRAME_WORKSPACE`` if set, else ``./workspace`` (resolved whe
                            videos/           optional video files <video_id>.<ext>
       runs/<run_id>/...                      training runs (see frame_core.runs.store)
       cache/                                 derived artefacts (clip embeddings)
+      tmp/                                   uploads being validated (streamed here, removed after)
 
 Writes are atomic: a dataset is written into a hidden temporary folder and renamed into place,
 so a crash leaves either the whole dataset or nothing. Nothing stored is overwritten: a new
@@ -126,11 +127,29 @@ class Workspace:
         self.datasets_dir = self.root / "datasets"
         self.runs_dir = self.root / "runs"
         self.cache_dir = self.root / "cache"
+        self.tmp_dir = self.root / "tmp"
 
     def ensure(self) -> Workspace:
-        for d in (self.datasets_dir, self.runs_dir, self.cache_dir):
+        for d in (self.datasets_dir, self.runs_dir, self.cache_dir, self.tmp_dir):
             d.mkdir(parents=True, exist_ok=True)
         return self
+
+    def sweep_tmp(self, max_age_s: float = 24 * 3600) -> int:
+        """Delete staged uploads and decompressed copies in ``tmp/`` older than ``max_age_s``
+        (left by a session that ended mid-import); returns how many were removed."""
+        import time
+
+        n = 0
+        if self.tmp_dir.is_dir():
+            cutoff = time.time() - max_age_s
+            for f in self.tmp_dir.iterdir():
+                try:
+                    if f.is_file() and f.stat().st_mtime < cutoff:
+                        f.unlink()
+                        n += 1
+                except OSError:
+                    continue
+        return n
 
     # ----------------------------------------------------------------- datasets
     def add_dataset(
