@@ -288,6 +288,19 @@ def test_data_page_refuses_hostile_uploads_from_a_staged_file(ws, tmp_path):
     assert [i.id for i in ws.list_datasets()] == before
 
 
+def test_data_page_refuses_colliding_video_names(ws):
+    raw = _log(n_users=6, n_videos=3, per_user=2)
+    at = _go(_app(), "data")
+    at.file_uploader(key="data_log_file").set_value(("log.csv", raw.to_csv(index=False).encode(), "text/csv")).run()
+    at.file_uploader(key="data_video_files").set_value(
+        [("v0001.webm", b"a", "video/webm"), ("../v0001.webm", b"b", "video/webm")]).run()
+    next(b for b in at.button if b.label == "Validate").click().run()
+    assert not at.exception
+    assert any("would all be stored as v0001" in e.replace("\\", "") for e in _errors(at)), _errors(at)
+    assert at.button(key="data_save").disabled
+    assert [i.id for i in ws.list_datasets() if not i.bundled] == []
+
+
 def test_data_page_validates_and_saves(ws):
     raw = _log(n_users=6, n_videos=3, per_user=2).rename(
         columns={S.PLAY: "play_time_ms", S.DURATION: "duration_ms", S.TIMESTAMP: "time_ms"}

@@ -16,13 +16,14 @@ import streamlit as st
 
 from app.components.data import DATASET_KEY, md_escape, workspace
 from frame_core.common import schema as S
+from frame_core.common.display import visible
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import to_csv_bytes
 from frame_core.data.intake import remove_quietly, stage_upload
 from frame_core.data.limits import DEFAULT_LIMITS, MIB, InputLimits, mib
 from frame_core.data.logio import preview_table
 from frame_core.data.validation import REASONS, import_log, suggest_mapping
-from frame_core.services.workspace import VIDEO_EXTENSIONS, safe_video_name
+from frame_core.services.workspace import VIDEO_EXTENSIONS, safe_video_name, video_collisions
 
 NONE = "(none)"
 PREVIEW_ROWS = 10
@@ -251,7 +252,12 @@ def _save(pending: dict, video_files) -> None:
             msg + ("" if hit == len(stems) else " Files must be named <video_id>.<ext>; unmatched files are stored "
                    "but not shown.")
         )
-    if st.button("Save dataset", type="primary", icon=":material/save:", key="data_save"):
+    clashes = video_collisions([v.name for v in video_files or []])
+    if clashes:
+        for stored, originals in clashes.items():
+            st.error(f"Video files {md_escape(', '.join(visible(o) for o in originals))} would all be stored as "
+                     f"{md_escape(stored)}: rename them so each video id has one file.")
+    if st.button("Save dataset", type="primary", icon=":material/save:", key="data_save", disabled=bool(clashes)):
         try:
             with st.spinner("Saving the dataset…"):
                 info = ws.add_dataset(
