@@ -258,6 +258,49 @@ def test_data_page_rejects_bad_files_and_keeps_datasets(ws, small):
     assert [i.id for i in ws.list_datasets()] == before
 
 
+def test_data_page_refuses_hostile_uploads_from_a_staged_file(ws, tmp_path):
+    """A gzip bomb and a 10⁵-column header: one-line refusals naming the limit, nothing stored,
+    the upload staged in the workspace's tmp/ and no decompressed copy left behind."""
+    from tests import hostile_inputs as H
+
+    before = [i.id for i in ws.list_datasets()]
+    at = _go(_app(), "data")
+    cases = {"bomb.csv.gz": (H.bomb(tmp_path / "bomb.csv.gz", 0.0, 1000), "expands more than 100×"),
+             "wide.csv.gz": (H.wide_header(tmp_path / "wide.csv.gz", 100_000), "more than 1,000 columns")}
+    for name, (path, message) in cases.items():
+        at.file_uploader(key="data_log_file").set_value((name, path.read_bytes(), "application/gzip")).run()
+        assert not at.exception, name
+        errors = [e.replace("\\", "") for e in _errors(at)]  # shown Markdown-escaped
+        assert len(errors) == 1 and message in errors[0] and "raise the limit with --max-" in errors[0], errors
+        staged = [f for f in ws.tmp_dir.iterdir()]
+        assert len(staged) == 1 and staged[0].name.startswith("upload-"), staged  # the upload, nothing else
+        assert staged[0].stat().st_size == path.stat().st_size
+    assert [i.id for i in ws.list_datasets()] == before
+    # raising the limit under "Import limits" lets a genuine wide header through to the real problem
+    wide = H.wide_header(tmp_path / "w1500.csv.gz", 1500).read_bytes()
+    at.file_uploader(key="data_log_file").set_value(("w1500.csv.gz", wide, "application/gzip")).run()
+    assert any("more than 1,000 columns" in e.replace("\\", "") for e in _errors(at))
+    at.number_input(key="data_lim_cols").set_value(2000).run()
+    assert not at.exception and not _errors(at)
+    next(b for b in at.button if b.label == "Validate").click().run()
+    assert not at.exception
+    assert any("lacks required column" in e for e in _errors(at)), _errors(at)
+    assert [i.id for i in ws.list_datasets()] == before
+
+
+def test_data_page_refuses_colliding_video_names(ws):
+    raw = _log(n_users=6, n_videos=3, per_user=2)
+    at = _go(_app(), "data")
+    at.file_uploader(key="data_log_file").set_value(("log.csv", raw.to_csv(index=False).encode(), "text/csv")).run()
+    at.file_uploader(key="data_video_files").set_value(
+        [("v0001.webm", b"a", "video/webm"), ("../v0001.webm", b"b", "video/webm")]).run()
+    next(b for b in at.button if b.label == "Validate").click().run()
+    assert not at.exception
+    assert any("would all be stored as v0001" in e.replace("\\", "") for e in _errors(at)), _errors(at)
+    assert at.button(key="data_save").disabled
+    assert [i.id for i in ws.list_datasets() if not i.bundled] == []
+
+
 def test_data_page_validates_and_saves(ws):
     raw = _log(n_users=6, n_videos=3, per_user=2).rename(
         columns={S.PLAY: "play_time_ms", S.DURATION: "duration_ms", S.TIMESTAMP: "time_ms"}

@@ -15,6 +15,7 @@ import streamlit as st
 from app.components.compare_charts import ablation_figure, experiment_figure, per_user_figure, roc_pr_figures
 from app.components.data import dataset_picker, md_escape, workspace
 from app.components.jobs import POLL_SECONDS, fmt_duration, job_progress, job_queue, pump, refresh_jobs
+from app.components.runs import unusable_runs_notice
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import to_csv_bytes
 from frame_core.evaluation import metrics as M
@@ -350,6 +351,7 @@ st.divider()
 
 runs_dir = workspace().runs_dir
 all_runs = load_runs(str(runs_dir), runs_signature(runs_dir))
+unusable_runs_notice(runs_dir, info.id if info is not None else None, key="compare_unusable")
 if all_runs.empty:
     st.info("No finished run yet. Run the experiment above, or train on the **Train** page.")
 else:

@@ -1,7 +1,9 @@
 """Data: upload a log (and videos), map its columns and units, validate, save; manage datasets.
 
 Every whole-file problem is an ``InputError`` from the engine and is shown with ``st.error``;
-nothing is stored until "Save dataset" is pressed after a successful validation.
+nothing is stored until "Save dataset" is pressed after a successful validation. An upload is
+first streamed into the workspace's ``tmp/`` folder and read from there, checked against the
+input limits (``frame_core.data.limits``), so the server never holds a decompressed copy.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ import streamlit as st
 
 from app.components.data import DATASET_KEY, md_escape, workspace
 from frame_core.common import schema as S
+from frame_core.common.display import visible
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import to_csv_bytes
-from frame_core.data.logio import read_table
+from frame_core.data.intake import remove_quietly, stage_upload
+from frame_core.data.limits import DEFAULT_LIMITS, MIB, InputLimits, mib
+from frame_core.data.logio import preview_table
 from frame_core.data.validation import REASONS, import_log, suggest_mapping
-from frame_core.services.workspace import VIDEO_EXTENSIONS, safe_video_name
+from frame_core.services.workspace import VIDEO_EXTENSIONS, safe_video_name, video_collisions
 
 NONE = "(none)"
 PREVIEW_ROWS = 10
 RAW_KEY = "data_raw"
 PENDING_KEY = "data_pending"
+STAGED_KEY = "data_staged"
 CONFIRM_KEY = "data_confirm_delete"
 FLASH_KEY = "data_flash"
 LOG_TYPES = ["csv", "tsv", "txt", "gz", "parquet"]
@@ -39,13 +45,14 @@ TARGET_HELP = {
 }
 
 ws = workspace()
-limit_mb = int(st.get_option("server.maxUploadSize"))
+limit_mb = int(st.get_option("server.maxUploadSize"))  # Streamlit counts it in MiB
 
 st.title("Data")
 st.markdown(
     "Upload an interaction log with **one row per view** (user, video, playing time, duration, "
     "timestamp), map its columns and time unit, check the validation report, then save it to the "
-    f"workspace. Files up to **{limit_mb} MB** each; CSV, TSV, Parquet, or gzip-compressed CSV/TSV, UTF-8."
+    f"workspace. Files up to **{limit_mb:,} MiB** each (up to {mib(DEFAULT_LIMITS.max_bytes)} once decompressed); "
+    "CSV, TSV, Parquet, or gzip-compressed CSV/TSV, UTF-8."
 )
 
 flash = st.session_state.pop(FLASH_KEY, None)
@@ -57,20 +64,64 @@ def _file_sig(f) -> tuple:
     return (getattr(f, "file_id", None), f.name, f.size)
 
 
-def _read_preview(f) -> dict:
-    """Read the uploaded file once per upload; keep only its columns and first rows."""
+def _limits() -> InputLimits:
+    """The input limits chosen under "Import limits" (the defaults until changed)."""
+    return st.session_state.get("data_limits") or DEFAULT_LIMITS
+
+
+def _limits_form() -> None:
+    d = _limits()
+    with st.expander("Import limits"):
+        st.caption("A file over one of these is refused before it is parsed (README, \"Input limits\"). Raise one only "
+                   "for a file you trust; the command line's options have the same names.")
+        c = st.columns(5)
+        mb = c[0].number_input("--max-mb (MiB)", 1, 1_048_576, d.max_bytes // MIB, key="data_lim_mb",
+                               help="Size after decompression, in MiB.")
+        ratio = c[1].number_input("--max-ratio", 1.0, 1e6, float(d.max_ratio), key="data_lim_ratio",
+                                  help="Decompressed / compressed size, judged past the first 16 MiB.")
+        cols = c[2].number_input("--max-columns", 1, 10_000_000, d.max_columns, key="data_lim_cols")
+        name_chars = c[3].number_input("--max-name-chars", 1, 1_000_000, d.max_name_chars, key="data_lim_name")
+        line = c[4].number_input("--max-line-bytes", 1, 2**31 - 1, d.max_line_bytes, key="data_lim_line")
+    st.session_state["data_limits"] = InputLimits.from_options(
+        max_mb=mb, max_ratio=ratio, max_columns=int(cols), max_name_chars=int(name_chars), max_line_bytes=int(line))
+
+
+def _staged_path(f) -> Path:
+    """The upload as a file in the workspace's tmp/ folder (copied once per upload)."""
     sig = _file_sig(f)
+    staged = st.session_state.get(STAGED_KEY)
+    if staged and staged["sig"] == sig and Path(staged["path"]).exists():
+        return Path(staged["path"])
+    if staged:
+        remove_quietly(staged["path"])
+    path = stage_upload(f, ws.tmp_dir, limits=_limits())
+    st.session_state[STAGED_KEY] = {"sig": sig, "path": str(path)}
+    return path
+
+
+def _drop_staged() -> None:
+    staged = st.session_state.pop(STAGED_KEY, None)
+    if staged:
+        remove_quietly(staged["path"])
+
+
+def _read_preview(f) -> dict:
+    """Check the uploaded file once per upload (and per limits) and keep its columns and first
+    rows; the full table is parsed only when it is validated."""
+    sig = (*_file_sig(f), _limits())
     cached = st.session_state.get(RAW_KEY)
     if cached and cached["sig"] == sig:
         return cached
     entry = {"sig": sig, "error": None, "columns": [], "head": None, "n": 0}
     try:
         with st.spinner(f"Reading {f.name}…"):
-            f.seek(0)
-            raw = read_table(f)
-        entry.update(columns=[str(c) for c in raw.columns], head=raw.head(PREVIEW_ROWS), n=len(raw))
+            head, lines = preview_table(_staged_path(f), limits=_limits(), tmp_dir=ws.tmp_dir, nrows=PREVIEW_ROWS,
+                                        name=f.name)
+        entry.update(columns=[str(c) for c in head.columns], head=head, n=lines)
     except InputError as exc:
         entry["error"] = str(exc)
+    except OSError as exc:
+        entry["error"] = f"The upload could not be staged in the workspace ({type(exc).__name__}: {exc})."
     st.session_state[RAW_KEY] = entry
     st.session_state.pop(PENDING_KEY, None)
     return entry
@@ -122,9 +173,9 @@ def _mapping_form(f, entry: dict) -> None:
     st.session_state.pop(PENDING_KEY, None)
     with st.status(f"Validating {f.name}…", expanded=False) as status:
         try:
-            f.seek(0)
-            clean, report = import_log(f, mapping=mapping, time_unit=unit, name=f.name)
-        except InputError as exc:
+            clean, report = import_log(_staged_path(f), mapping=mapping, time_unit=unit, name=f.name,
+                                       limits=_limits(), tmp_dir=ws.tmp_dir)
+        except (InputError, OSError) as exc:
             status.update(label="Validation failed", state="error")
             error = exc
         else:
@@ -201,7 +252,12 @@ def _save(pending: dict, video_files) -> None:
             msg + ("" if hit == len(stems) else " Files must be named <video_id>.<ext>; unmatched files are stored "
                    "but not shown.")
         )
-    if st.button("Save dataset", type="primary", icon=":material/save:", key="data_save"):
+    clashes = video_collisions([v.name for v in video_files or []])
+    if clashes:
+        for stored, originals in clashes.items():
+            st.error(f"Video files {md_escape(', '.join(visible(o) for o in originals))} would all be stored as "
+                     f"{md_escape(stored)}: rename them so each video id has one file.")
+    if st.button("Save dataset", type="primary", icon=":material/save:", key="data_save", disabled=bool(clashes)):
         try:
             with st.spinner("Saving the dataset…"):
                 info = ws.add_dataset(
@@ -219,6 +275,7 @@ def _save(pending: dict, video_files) -> None:
         st.session_state[DATASET_KEY] = info.id
         st.session_state[SAVED_SIG_KEY] = pending["sig"]  # the same upload is not offered for saving twice
         st.session_state.pop(PENDING_KEY, None)
+        _drop_staged()
         st.session_state[FLASH_KEY] = (
             f"Saved as dataset {md_escape(info.id)}: {info.rows:,} views, {info.users:,} users, {info.videos:,} videos. "
             "It is now selected on the other pages."
@@ -230,7 +287,7 @@ def _save(pending: dict, video_files) -> None:
 st.subheader("1 · Upload")
 up = st.file_uploader(
     "Interaction log", type=LOG_TYPES, key="data_log_file",
-    help=f"CSV/TSV (comma, tab, semicolon or pipe), Parquet, or .gz; up to {limit_mb} MB.",
+    help=f"CSV/TSV (comma, tab, semicolon or pipe), Parquet, or .gz; up to {limit_mb:,} MiB.",
 )
 videos = st.file_uploader(
     "Video files (optional), named <video_id>.webm", type=[e.lstrip(".") for e in VIDEO_EXTENSIONS],
@@ -238,9 +295,11 @@ videos = st.file_uploader(
     help="WebM (VP8/VP9) plays in every browser. The file name without extension must be the video id.",
 )
 
+_limits_form()
 if up is None:
     st.session_state.pop(RAW_KEY, None)
     st.session_state.pop(PENDING_KEY, None)
+    _drop_staged()
     st.info("Choose a log file to start. The bundled samples are already listed below.")
 else:
     entry = _read_preview(up)
@@ -249,7 +308,8 @@ else:
     elif st.session_state.get(SAVED_SIG_KEY) == entry["sig"]:
         st.success("This file is saved (see Stored datasets below). Choose another file to import more.")
     else:
-        st.markdown(f"**Preview**: first {min(PREVIEW_ROWS, entry['n'])} of {entry['n']:,} rows as read from the file")
+        st.markdown(f"**Preview**: first {min(PREVIEW_ROWS, len(entry['head']))} rows as read from the file, "
+                    f"which has {entry['n']:,} data lines")
         st.dataframe(entry["head"], width="stretch", hide_index=True)
         _mapping_form(up, entry)
         pending = st.session_state.get(PENDING_KEY)
@@ -267,13 +327,13 @@ if infos:
             {
                 "id": i.id, "name": i.name, "kind": "bundled sample" if i.bundled else "uploaded",
                 "rows": i.rows, "users": i.users, "videos": i.videos, "video files": "yes" if i.has_videos else "no",
-                "size (MB)": i.bytes / 1e6, "created (UTC)": "" if i.bundled else i.created,
+                "size (MiB)": i.bytes / MIB, "created (UTC)": "" if i.bundled else i.created,
             }
             for i in infos
         ]
     )
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"size (MB)": st.column_config.NumberColumn(format="%.2f")})
+                 column_config={"size (MiB)": st.column_config.NumberColumn(format="%.2f")})
 else:
     st.info("No dataset stored yet.")
 

@@ -12,6 +12,7 @@ from app.components.charts import bipartite_figure, signed_matrix_figure
 from app.components.data import dataset_picker, dataset_version
 from app.components.toy import show_graphs, show_labels, show_normalised, show_views, toy_editor
 from frame_core.common import schema as S
+from frame_core.common.display import visible
 from frame_core.data.graphs import NORMS
 from frame_core.services import graph_views as GV
 
@@ -50,7 +51,7 @@ if mode == "One user":
     ranked = E.ranked_ids(info.id, version, S.USER)
     options, cut = E.capped(ranked, keep=st.session_state.get("gi_user"))
     E.pick_option("gi_user", options)
-    who = c2.selectbox("User (most active first)", options, key="gi_user")
+    who = c2.selectbox("User (most active first)", options, key="gi_user", format_func=visible)
     cap = c3.slider("Most clips shown", 8, 120, 48, step=4, key="gi_cap_clips")
     u = int(maps.user_index([who])[0])
     ego = GV.ego_user(g, maps, u, cap)
@@ -60,7 +61,7 @@ else:
     ranked = E.ranked_ids(info.id, version, S.VIDEO)
     options, cut = E.capped(ranked, keep=st.session_state.get("gi_video"))
     E.pick_option("gi_video", options)
-    who = c2.selectbox("Video (most viewed first)", options, key="gi_video")
+    who = c2.selectbox("Video (most viewed first)", options, key="gi_video", format_func=visible)
     cap = c3.slider("Most users shown", 4, 80, 30, step=2, key="gi_cap_users")
     v = int(maps.video_index([who])[0])
     ego = GV.ego_video(g, maps, v, cap)

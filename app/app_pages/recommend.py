@@ -13,7 +13,9 @@ import streamlit as st
 
 from app.components.baseline_curves import baselines_section
 from app.components.data import dataset_picker, dataset_version, md_escape, workspace
+from app.components.runs import unusable_runs_notice
 from frame_core.common import schema as S
+from frame_core.common.display import visible, visible_frame
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import to_csv_bytes
 from frame_core.evaluation import run_analysis as A
@@ -43,7 +45,7 @@ def recommend(run_path: str, done_mtime: float, user: str, k: int) -> pd.DataFra
 
 def esc(text) -> str:
     """Ids from an uploaded log, made plain text for Plotly (which renders a little HTML)."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def clip_figure(p_clip: np.ndarray, duration: float, mode: str, actual, title: str) -> go.Figure:
@@ -116,6 +118,7 @@ if len(log) == 0:
 
 runs_dir = workspace().runs_dir
 runs = E.list_finished_runs(runs_dir)
+unusable_runs_notice(runs_dir, info.id, key="rec_unusable")
 runs = runs[runs["dataset"].astype(str) == info.id] if len(runs) else runs
 if runs.empty:
     st.info(f"No finished run on **{md_escape(info.name)}** yet: train one on the Train page (or run the fine vs coarse "
@@ -145,7 +148,7 @@ full_log = dataset_split(info.id, version, log)
 counts = R.user_activity(full_log)
 users = list(counts.index)
 user = c2.selectbox("User", users, key="rec_user",
-                    format_func=lambda u: f"{u} ({counts.loc[u, 'views']} views, {counts.loc[u, 'held_out']} held out)")
+                    format_func=lambda u: f"{visible(u)} ({counts.loc[u, 'views']} views, {counts.loc[u, 'held_out']} held out)")
 k = c3.number_input("Top K", 1, 50, 10, key="rec_k")
 
 nc = run.nc
@@ -172,7 +175,7 @@ st.subheader(f"Top {len(top)} videos for user {md_escape(user)}")
 st.caption(f"Video score = {mode} of the {nc} clip probabilities. "
            "'What the user did' is known only for videos they viewed in the validation or test period.")
 st.dataframe(
-    top[["rank", S.VIDEO, "p_full", S.DURATION, "weakest clip", "P(weakest clip)", "what the user did"]],
+    visible_frame(top[["rank", S.VIDEO, "p_full", S.DURATION, "weakest clip", "P(weakest clip)", "what the user did"]]),
     hide_index=True, width="stretch",
     column_config={
         "p_full": st.column_config.ProgressColumn("P(full view)", min_value=0.0, max_value=1.0, format="%.3f"),
@@ -187,7 +190,7 @@ if nc > 1:
 
 st.subheader("Why this score?")
 vid = st.selectbox("Video", list(top[S.VIDEO]), key="rec_video",
-                   format_func=lambda v: f"#{int(top.loc[top[S.VIDEO] == v, 'rank'].iloc[0])} {v}")
+                   format_func=lambda v: f"#{int(top.loc[top[S.VIDEO] == v, 'rank'].iloc[0])} {visible(v)}")
 sel = top[top[S.VIDEO] == vid].iloc[0]
 p_clip = sel[clip_cols].to_numpy(dtype="float64")
 act = act_by_video.get(vid)

@@ -14,6 +14,7 @@ from app.components import explore as E
 from app.components.charts import heatmap_chart, label_profile_figure, timeline_figure, user_strip_figure
 from app.components.data import dataset_picker, dataset_version, md_escape
 from frame_core.common import schema as S
+from frame_core.common.display import visible, visible_frame
 from frame_core.services import analytics as A
 from frame_core.services.thumbnails import find_video_file, video_mime
 
@@ -96,7 +97,7 @@ if tab_video.open:
         table = E.video_table(info.id, version, nc)
         vid = st.selectbox(
             "Video (type to search; most viewed first)", options, key=VIDEO_KEY,
-            format_func=lambda v: f"{v} ({int(table.at[v, 'views']) if v in table.index else 0} views)",
+            format_func=lambda v: f"{visible(v)} ({int(table.at[v, 'views']) if v in table.index else 0} views)",
         )
         if cut:
             st.caption(f"The list holds the {E.MAX_OPTIONS:,} most-viewed of {len(ranked):,} videos.")
@@ -154,7 +155,7 @@ if tab_user.open:
         ranked_u = E.ranked_ids(info.id, version, S.USER)
         options_u, cut_u = E.capped(ranked_u, keep=st.session_state.get(USER_KEY))
         E.pick_option(USER_KEY, options_u)
-        user = st.selectbox("User (type to search; most active first)", options_u, key=USER_KEY)
+        user = st.selectbox("User (type to search; most active first)", options_u, key=USER_KEY, format_func=visible)
         if cut_u:
             st.caption(f"The list holds the {E.MAX_OPTIONS:,} most active of {len(ranked_u):,} users.")
         uv = E.user_views(info.id, version, str(user), nc)
@@ -178,7 +179,7 @@ if tab_user.open:
         table_u["labels"] = A.label_strings(shown[S.PLAY], shown[S.DURATION], nc, policy)
         table_u["skip_clip"] = table_u["skip_clip"].astype("string").fillna("full view")
         st.dataframe(
-            table_u, hide_index=True, width="stretch",
+            visible_frame(table_u), hide_index=True, width="stretch",
             column_config={
                 S.TIMESTAMP: st.column_config.NumberColumn("timestamp", format="%.0f"),
                 S.DURATION: st.column_config.NumberColumn("duration (s)", format="%.1f"),

@@ -25,6 +25,7 @@ from app.components.tune import tune_section
 from frame_core.common.errors import InputError
 from frame_core.data.labels import POLICIES
 from frame_core.model.config import ACTIVATIONS, NORMS, VIDEO_SCORES, FrameConfig, field_help
+from frame_core.runs.check import run_problem, unusable_message
 from frame_core.services.jobs import DONE, FAILED, RUNNING
 
 INSPECT_KEY = "train_inspect_job"
@@ -173,6 +174,10 @@ def job_detail(job) -> None:
             v = r.get(key)
             col.metric(name, "–" if v is None else f"{v:.4f}")
         st.caption(f"N_c = {cfg.get('nc')}, policy {cfg.get('policy')}, best epoch {r.get('best_epoch', '–')}.")
+        problem = run_problem(job.out_dir) if job.out_dir else None
+        if problem is not None:  # the run folder was damaged after the job ended
+            st.warning(md_escape(unusable_message(job.out_dir, problem)), icon=":material/report:")
+            return
         c1, c2 = st.columns(2)
         c1.page_link("app_pages/compare.py", label="Compare this run", icon=":material/leaderboard:")
         c2.page_link("app_pages/recommend.py", label="Recommend with this run", icon=":material/recommend:")

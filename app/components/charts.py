@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from frame_core.common import schema as S
+from frame_core.common.display import visible
 
 GREEN = "#16a34a"
 RED = "#dc2626"
@@ -22,8 +23,8 @@ MAX_THUMBS = 64
 
 def _esc(text) -> str:
     """Plotly renders a little HTML in titles, labels and hover text; ids from an uploaded log
-    are shown as plain text."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    are shown as plain text, bidirectional and invisible characters as ``\\uXXXX``."""
+    return visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _vlines(xs, rows: int = 1) -> list[dict]:

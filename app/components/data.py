@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from frame_core.common.display import visible
 from frame_core.common.errors import InputError
 from frame_core.services.workspace import Workspace
 
@@ -13,8 +14,10 @@ DATASET_KEY = "dataset_id"
 
 @st.cache_resource
 def workspace() -> Workspace:
-    """The app's workspace ($FRAME_WORKSPACE or ./workspace)."""
-    return Workspace().ensure()
+    """The app's workspace ($FRAME_WORKSPACE or ./workspace); stale staged uploads are swept."""
+    ws = Workspace().ensure()
+    ws.sweep_tmp()
+    return ws
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading dataset…")
@@ -60,6 +63,7 @@ _MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>:~$=")
 
 def md_escape(text) -> str:
     """User-provided text made inert for ``st.markdown`` and friends: every Markdown / Streamlit
-    directive character is backslash-escaped and newlines become spaces."""
-    s = " ".join(str(text).split())
+    directive character is backslash-escaped, newlines become spaces, and bidirectional or
+    invisible characters are shown as ``\\uXXXX`` (:func:`frame_core.common.display.visible`)."""
+    s = " ".join(visible(text).split())
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)

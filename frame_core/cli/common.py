@@ -29,13 +29,27 @@ def add_import_options(p: argparse.ArgumentParser) -> None:
         "--map", action="append", default=[], metavar="SRC=DST",
         help="rename a source column to a schema column, e.g. play_time_ms=playing_time (repeatable)",
     )
-    p.add_argument("--max-mb", type=float, default=2048, help="size limit after decompression (MB)")
+    g = p.add_argument_group("input limits (README \"Input limits\"; a file over one is refused)")
+    g.add_argument("--max-mb", type=float, default=None, metavar="MIB",
+                   help="size limit after decompression, in MiB (1 MiB = 1,048,576 bytes; default 2,048)")
+    g.add_argument("--max-ratio", type=float, default=None, help="decompression ratio limit (default 100)")
+    g.add_argument("--max-columns", type=int, default=None, help="columns in the header (default 1,000)")
+    g.add_argument("--max-name-chars", type=int, default=None, help="characters in a column name (default 256)")
+    g.add_argument("--max-line-bytes", type=int, default=None, help="bytes in one line (default 1,048,576)")
+
+
+def input_limits(args):
+    """InputLimits from the --max-* options (defaults where not given)."""
+    from frame_core.data.limits import InputLimits
+
+    return InputLimits.from_options(max_mb=args.max_mb, max_ratio=args.max_ratio, max_columns=args.max_columns,
+                                    max_name_chars=args.max_name_chars, max_line_bytes=args.max_line_bytes)
 
 
 def import_clean(args):
     from frame_core.data.validation import import_log
 
-    return import_log(args.log, mapping=args.map, time_unit=args.time_unit, max_bytes=int(args.max_mb * 1e6))
+    return import_log(args.log, mapping=args.map, time_unit=args.time_unit, limits=input_limits(args))
 
 
 def progress_bar(desc: str, total: int | None = None):

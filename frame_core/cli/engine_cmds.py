@@ -11,6 +11,7 @@ from frame_core.cli.common import (
     engine_progress,
     frame_config,
     import_clean,
+    input_limits,
     progress_bar,
     train_features,
 )
@@ -65,7 +66,7 @@ def _read_pairs(args):
 
     mapping = parse_mapping(args.map)
     inverse = {v: k for k, v in mapping.items()}
-    raw = read_table(args.log, max_bytes=int(args.max_mb * 1e6),
+    raw = read_table(args.log, limits=input_limits(args),
                      id_columns=[inverse.get(S.USER, S.USER), inverse.get(S.VIDEO, S.VIDEO)])
     df = raw.rename(columns=mapping)
     if S.PLAY in df.columns:

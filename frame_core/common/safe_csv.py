@@ -1,9 +1,15 @@
-"""CSV export that is safe to open in a spreadsheet.
+"""CSV files: downloads that are safe to open in a spreadsheet, and data files that keep the
+true values.
 
 Text cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return would be run as
 formulas by Excel/LibreOffice (CSV/formula injection). :func:`neutralise` prefixes such cells
-with a single quote, as OWASP recommends; numeric columns are left alone. Every CSV the app
-offers for download and every CSV the CLI writes goes through here.
+with a single quote, as OWASP recommends; numeric columns are left alone.
+
+Decision (issue 17): the quoting is applied **only to downloads meant for spreadsheets** (the
+app's download buttons, :func:`to_csv_bytes`). Files the engine stores or the CLI writes
+(``runs/*/test_predictions.csv``, ``predict --out``, ``labels --out``, ``rejected.csv`` …)
+are data that the project and scripts read back, so they keep the true ids
+(:func:`write_csv`): an id ``=A1`` must still match the log after a round trip.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a formula-safe CSV atomically (temp file in the same folder + rename)."""
+def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, spreadsheet: bool = False) -> None:
+    """Write a CSV atomically (temp file in the same folder + rename) with the true values;
+    ``spreadsheet=True`` neutralises formula-like cells as the downloads do."""
     with atomic_path(path) as tmp:
-        neutralise(df).to_csv(tmp, index=False)
+        (neutralise(df) if spreadsheet else df).to_csv(tmp, index=False)

@@ -10,111 +10,35 @@ Whole-file problems raise :class:`~frame_core.common.errors.InputError` with one
 
 from __future__ import annotations
 
-import gzip
-import io
-import os
-from pathlib import Path
-from typing import BinaryIO
-
 import pandas as pd
 
 from frame_core.common.errors import InputError
+from frame_core.data import intake
+from frame_core.data.limits import DEFAULT_LIMITS, InputLimits
 
-DEFAULT_MAX_BYTES = 2 * 1024**3  # 2 GiB after decompression
-_DELIMITERS = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
-
-Source = str | os.PathLike | bytes | BinaryIO
-
-
-def _read_bytes(source: Source, max_bytes: int) -> tuple[bytes, str]:
-    """Return (raw bytes, display name) of a path, bytes or binary file object."""
-    if isinstance(source, (bytes, bytearray)):
-        data, name = bytes(source), "uploaded file"
-    elif hasattr(source, "read"):
-        data = source.read(max_bytes + 1)
-        name = getattr(source, "name", "uploaded file")
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise InputError(f"file not found: {path}")
-        if path.is_dir():
-            raise InputError(f"{path} is a folder; give the path of a log file inside it")
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(
-                f"{path.name} is {size / 1e6:,.0f} MB, over the {max_bytes / 1e6:,.0f} MB limit; "
-                "split the log or raise the limit"
-            )
-        data, name = path.read_bytes(), path.name
-    if len(data) > max_bytes:
-        raise InputError(f"{name} is over the {max_bytes / 1e6:,.0f} MB size limit")
-    return data, str(name)
+Source = intake.Source
+DEFAULT_MAX_BYTES = DEFAULT_LIMITS.max_bytes  # 2,048 MiB after decompression
+_DELIMITERS = intake.DELIMITERS
 
 
-def _gunzip(data: bytes, name: str, max_bytes: int) -> bytes:
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
-            out = fh.read(max_bytes + 1)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{name} looks gzip-compressed but cannot be decompressed ({exc})") from None
-    if len(out) > max_bytes:
-        raise InputError(
-            f"{name} expands past the {max_bytes / 1e6:,.0f} MB size limit when decompressed; "
-            "split the log into smaller files"
-        )
-    return out
-
-
-def _decode(data: bytes, name: str) -> str:
-    if b"\x00" in data[:65536]:
-        raise InputError(
-            f"{name} is not a text table (it contains binary data); "
-            "upload a CSV, TSV, Parquet or gzip-compressed CSV file"
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
+def _parse_text(staged: intake.StagedLog, dtype: dict, nrows: int | None) -> pd.DataFrame:
+    """Parse a checked text table from disk: Arrow's multithreaded parser first (fast); when it
+    refuses the file, pandas' C parser, which also gives the precise message for malformed
+    files. Both read the file from disk, so no decoded copy of it is held."""
+    name, delim = staged.name, staged.delimiter
+    if nrows is None:
         try:
-            data.decode("cp1252")
-            guess = "Latin-1/Windows-1252"
-        except UnicodeDecodeError:
-            guess = "an unknown encoding"
-        raise InputError(
-            f"{name} is not UTF-8 text (byte {exc.start} is invalid; it looks like {guess}); "
-            "re-save it as UTF-8 and upload again"
-        ) from None
-    return text.lstrip("\ufeff")
-
-
-def _sniff_delimiter(text: str, name: str) -> str:
-    header = text[: text.find("\n")] if "\n" in text else text
-    counts = {d: header.count(d) for d in _DELIMITERS}
-    best = max(counts, key=counts.get)
-    if counts[best] == 0:
-        raise InputError(
-            f"{name} has a single column (header: {header[:80]!r}); "
-            "use comma, tab, semicolon or pipe between columns"
-        )
-    return best
-
-
-def _parse_text(text: str, data: bytes, delim: str, dtype: dict, name: str) -> pd.DataFrame:
-    """Parse delimited text: Arrow's multithreaded parser first (fast); when it refuses the
-    file, pandas' C parser, which also gives the precise message for malformed files."""
-    body = data[3:] if data[:3] == b"\xef\xbb\xbf" else data
+            return pd.read_csv(staged.path, sep=delim, dtype=dtype or None, engine="pyarrow", encoding="utf-8")
+        except Exception:  # noqa: BLE001 - any Arrow refusal falls back to the C parser below
+            pass
     try:
-        return pd.read_csv(io.BytesIO(body), sep=delim, dtype=dtype or None, engine="pyarrow")
-    except Exception:  # noqa: BLE001 - any Arrow refusal falls back to the C parser below
-        pass
-    try:
-        return pd.read_csv(
-            io.StringIO(text), sep=delim, dtype=dtype or None, skipinitialspace=True, low_memory=False
-        )
+        return pd.read_csv(staged.path, sep=delim, dtype=dtype or None, skipinitialspace=True, low_memory=False,
+                           encoding="utf-8-sig", nrows=nrows)
     except pd.errors.EmptyDataError:
         raise InputError(f"{name} has no columns; it needs a header row") from None
     except (pd.errors.ParserError, ValueError) as exc:
         msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{name} is not a well-formed {_DELIMITERS[delim]}-separated table: {msg}") from None
+        raise InputError(f"{name} is not a well-formed {_DELIMITERS[delim]}-separated table: {msg[:200]}") from None
 
 
 def _check_row_delimiter(df: pd.DataFrame, delim: str, name: str) -> None:
@@ -134,39 +58,45 @@ def _check_row_delimiter(df: pd.DataFrame, delim: str, name: str) -> None:
             )
 
 
-def read_table(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES, id_columns=()) -> pd.DataFrame:
+def read_table(source: Source, *, max_bytes: int | None = None, limits: InputLimits | None = None, id_columns=(),
+               tmp_dir=None, nrows: int | None = None, name: str | None = None) -> pd.DataFrame:
     """Read a log file into a raw DataFrame with the source's own column names.
 
-    ``id_columns`` are source column names read as strings (ids keep leading zeros).
-    Raises InputError for whole-file problems: empty, binary, not UTF-8, not a table, too big.
+    The file is first checked against ``limits`` (:mod:`frame_core.data.limits`; ``max_bytes``
+    overrides its size limit) by :func:`frame_core.data.intake.staged_log`, in bounded memory,
+    with temporary files in ``tmp_dir``; ``name`` is the file name messages use. ``id_columns`` are source column names read as strings
+    (ids keep leading zeros). ``nrows`` reads only the first rows (a preview). Raises
+    InputError for whole-file problems: empty, binary, not UTF-8, not a table, over a limit.
     """
-    data, name = _read_bytes(source, max_bytes)
-    if not data.strip():
-        raise InputError(f"{name} is empty; it needs a header row and at least one data row")
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, name, max_bytes)
-        if not data.strip():
-            raise InputError(f"{name} is an empty gzip file")
-    if data[:4] == b"PAR1":
+    limits = limits or DEFAULT_LIMITS
+    if max_bytes is not None:
+        limits = InputLimits(**{**limits.__dict__, "max_bytes": int(max_bytes)})
+    with intake.staged_log(source, limits=limits, tmp_dir=tmp_dir, name=name) as staged:
+        return _read_staged(staged, id_columns, nrows)
+
+
+def _read_staged(staged: intake.StagedLog, id_columns, nrows: int | None) -> pd.DataFrame:
+    name = staged.name
+    if staged.kind == "parquet":
         try:
-            df = pd.read_parquet(io.BytesIO(data))
+            if nrows is None:
+                df = pd.read_parquet(staged.path)
+            else:  # a preview reads the first batch only
+                import pyarrow.parquet as pq
+
+                batch = next(pq.ParquetFile(staged.path).iter_batches(batch_size=max(1, nrows)), None)
+                df = batch.to_pandas() if batch is not None else pd.read_parquet(staged.path)
         except Exception as exc:  # pyarrow raises many types for corrupt files
             raise InputError(f"{name} is not a readable Parquet file ({type(exc).__name__})") from None
         for col in id_columns:
             if col in df.columns:
                 df[col] = df[col].astype("str")
         return df
-    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise InputError(
-            f"{name} is a spreadsheet or zip archive, not a text table; "
-            "export it from the spreadsheet as CSV (UTF-8) and upload that"
-        )
-    text = _decode(data, name)
-    delim = _sniff_delimiter(text, name)
-    header = text[: text.find("\n")] if "\n" in text else text
-    columns = [c.strip().strip('"') for c in header.split(delim)]
-    dtype = {c: "str" for c in id_columns if c in columns}
-    df = _parse_text(text, data, delim, dtype, name)
+    if staged.delimiter is None:
+        raise InputError(f"{name} has no header row; the first line must name the columns")
+    delim = staged.delimiter
+    dtype = {c: "str" for c in id_columns if c in staged.columns}
+    df = _parse_text(staged, dtype, nrows)
     df.columns = [str(c).strip() for c in df.columns]
     _check_row_delimiter(df, delim, name)
     if len(df) == 0:
@@ -175,3 +105,12 @@ def read_table(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES, id_columns
             "export the log with its rows"
         )
     return df
+
+
+def preview_table(source: Source, *, limits: InputLimits | None = None, tmp_dir=None, nrows: int = 10,
+                  name: str | None = None) -> tuple[pd.DataFrame, int]:
+    """(first ``nrows`` rows, data lines in the file) after the same checks as
+    :func:`read_table`; the whole file is scanned but only the first rows are parsed. The line
+    count is the row count unless a quoted field holds a line break (Parquet: its rows)."""
+    with intake.staged_log(source, limits=limits or DEFAULT_LIMITS, tmp_dir=tmp_dir, name=name) as staged:
+        return _read_staged(staged, (), nrows), staged.lines

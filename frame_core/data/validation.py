@@ -27,7 +27,8 @@ import pandas as pd
 
 from frame_core.common import schema as S
 from frame_core.common.errors import InputError
-from frame_core.data.logio import DEFAULT_MAX_BYTES, Source, read_table
+from frame_core.data.limits import InputLimits
+from frame_core.data.logio import Source, read_table
 
 REASONS = {
     "missing_id": "user_id or video_id is missing",
@@ -361,14 +362,18 @@ def import_log(
     *,
     mapping=None,
     time_unit: str = "s",
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = None,
+    limits: InputLimits | None = None,
+    tmp_dir=None,
     name: str | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    """Read and validate a log file: the one call the CLI and the app use."""
+    """Read and validate a log file: the one call the CLI and the app use. ``limits`` bound
+    the file (:mod:`frame_core.data.limits`; ``max_bytes`` overrides the size limit);
+    temporary files go to ``tmp_dir``."""
     mapping = parse_mapping(mapping)
     inverse = {v: k for k, v in mapping.items()}
     id_cols = [inverse.get(S.USER, S.USER), inverse.get(S.VIDEO, S.VIDEO)]
-    raw = read_table(source, max_bytes=max_bytes, id_columns=id_cols)
+    raw = read_table(source, max_bytes=max_bytes, limits=limits, id_columns=id_cols, tmp_dir=tmp_dir, name=name)
     if name is None:
         name = getattr(source, "name", None) or (
             "uploaded file" if isinstance(source, (bytes, bytearray)) else str(source)

@@ -98,6 +98,8 @@ def run_status(run_dir: str | os.PathLike) -> str:
         cfg = read_json(run_dir / CONFIG)
     except (OSError, ValueError):
         return "interrupted"
+    if not isinstance(cfg, dict):
+        return "interrupted"
     status = cfg.get("status", "running")
     if status == "finished":  # config written but DONE never was
         return "interrupted"
@@ -112,65 +114,91 @@ def run_status(run_dir: str | os.PathLike) -> str:
 # ---------------------------------------------------------------------- listing
 
 
+def _listing_rows(root: Path, include_unfinished: bool):
+    """(row, problem) per run sub-folder of ``root``; ``problem`` is the one-line reason a
+    finished run cannot be used (:func:`frame_core.runs.check.run_problem`), else None."""
+    from frame_core.runs.check import run_problem
+
+    if not root.is_dir():
+        return
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        done = (d / DONE).exists()
+        if not (d / CONFIG).exists() and not done:
+            continue
+        status = run_status(d)
+        if status != "finished" and not include_unfinished:
+            continue
+        problem = run_problem(d) if status == "finished" else None
+        try:
+            info = read_json(d / CONFIG)
+        except (OSError, ValueError):
+            info = {}
+        info = info if isinstance(info, dict) else {}
+        cfg = info.get("config") if isinstance(info.get("config"), dict) else {}
+        data = info.get("data") if isinstance(info.get("data"), dict) else {}
+        row = {
+            "run_id": d.name, "path": str(d), "status": status, "created": info.get("created"),
+            "name": info.get("name"), "dataset": data.get("source"), "data_sha256": data.get("sha256"),
+            "nc": cfg.get("nc"), "policy": cfg.get("policy"), "video_score": cfg.get("video_score"),
+            "seed": cfg.get("seed"), "features": bool(info.get("features")), "error": info.get("error"),
+            "kind": info.get("kind", "frame"),
+        }
+        met = {}
+        if status == "finished" and problem is None:
+            try:
+                met = read_json(d / METRICS)
+            except (OSError, ValueError):
+                met = {}
+        for k in RUN_METRIC_KEYS:
+            v = met.get(k)
+            row[k] = float("nan") if v is None else v
+        yield row, problem
+
+
+LIST_COLUMNS = ["run_id", "path", "status", "created", "name", "dataset", "data_sha256", "nc", "policy",
+                "video_score", "seed", "features", *RUN_METRIC_KEYS, "error", "kind"]
+
+
 def list_runs(root: str | os.PathLike, include_unfinished: bool = False) -> pd.DataFrame:
     """Runs in the sub-folders of ``root`` (one level), newest first.
 
-    By default only finished runs (``DONE`` present). With ``include_unfinished`` also running,
-    failed, cancelled and interrupted ones. Columns: ``run_id`` (folder name), ``path``,
-    ``status``, ``created``, ``name``, ``dataset``, ``data_sha256``, ``nc``, ``policy``,
-    ``video_score``, ``seed``, ``features`` (bool), the metrics in ``RUN_METRIC_KEYS`` (NaN when
-    missing) and ``error``.
+    By default only finished runs (``DONE`` present) that can be used; a finished run whose
+    folder is damaged is listed by :func:`unusable_runs` instead, never here. With
+    ``include_unfinished`` also running, failed, cancelled and interrupted ones. Columns:
+    ``run_id`` (folder name), ``path``, ``status``, ``created``, ``name``, ``dataset``,
+    ``data_sha256``, ``nc``, ``policy``, ``video_score``, ``seed``, ``features`` (bool), the
+    metrics in ``RUN_METRIC_KEYS`` (NaN when missing), ``error`` and ``kind``.
     """
-    root = Path(root)
-    rows = []
-    if root.is_dir():
-        for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if not (d / CONFIG).exists():
-                continue
-            status = run_status(d)
-            if status != "finished" and not include_unfinished:
-                continue
-            try:
-                info = read_json(d / CONFIG)
-            except (OSError, ValueError):
-                info = {}
-            cfg = info.get("config", {})
-            row = {
-                "run_id": d.name, "path": str(d), "status": status, "created": info.get("created"),
-                "name": info.get("name"), "dataset": info.get("data", {}).get("source"),
-                "data_sha256": info.get("data", {}).get("sha256"),
-                "nc": cfg.get("nc"), "policy": cfg.get("policy"), "video_score": cfg.get("video_score"),
-                "seed": cfg.get("seed"), "features": bool(info.get("features")), "error": info.get("error"),
-                "kind": info.get("kind", "frame"),
-            }
-            met = {}
-            if status == "finished":
-                try:
-                    met = read_json(d / METRICS)
-                except (OSError, ValueError):
-                    met = {}
-            for k in RUN_METRIC_KEYS:
-                v = met.get(k)
-                row[k] = float("nan") if v is None else v
-            rows.append(row)
-    cols = ["run_id", "path", "status", "created", "name", "dataset", "data_sha256", "nc", "policy",
-            "video_score", "seed", "features", *RUN_METRIC_KEYS, "error", "kind"]
-    df = pd.DataFrame(rows, columns=cols)
+    rows = [row for row, problem in _listing_rows(Path(root), include_unfinished) if problem is None]
+    df = pd.DataFrame(rows, columns=LIST_COLUMNS)
     if len(df):
         df = df.sort_values(["created", "run_id"], ascending=False, na_position="last").reset_index(drop=True)
     return df
 
 
+def unusable_runs(root: str | os.PathLike) -> pd.DataFrame:
+    """Finished runs under ``root`` whose folder cannot be used (damaged or tampered with):
+    columns ``run_id``, ``path``, ``dataset`` (None when ``config.json`` itself is unreadable)
+    and ``problem`` (one line: "run <id> cannot be used: <reason>"), sorted by ``run_id``."""
+    from frame_core.runs.check import unusable_message
+
+    rows = [{"run_id": row["run_id"], "path": row["path"],
+             "dataset": None if row["dataset"] is None else str(row["dataset"]),
+             "problem": unusable_message(row["path"], problem)}
+            for row, problem in _listing_rows(Path(root), False) if problem is not None]
+    return pd.DataFrame(rows, columns=["run_id", "path", "dataset", "problem"])
+
+
 def finished_info(run_dir: str | os.PathLike) -> dict:
-    """``config.json`` of a **finished** run folder; InputError (one line) for a folder that is
-    not a run folder or whose run did not finish."""
+    """``config.json`` of a **finished**, undamaged run folder; InputError (one line) for a
+    folder that is not a run folder, whose run did not finish, or that cannot be used
+    (:func:`frame_core.runs.check.checked_info`)."""
+    from frame_core.runs.check import checked_info
+
     run_dir = Path(run_dir)
-    if not (run_dir / CONFIG).exists():
+    if not (run_dir / CONFIG).exists() and not (run_dir / DONE).exists():
         raise InputError(f"{run_dir} is not a run folder (no {CONFIG})")
     status = run_status(run_dir)
     if status != "finished":
         raise InputError(f"run {run_dir.name} did not finish (status: {status}); train it again")
-    info = read_json(run_dir / CONFIG)
-    if not isinstance(info, dict):
-        raise InputError(f"run {run_dir.name}: {CONFIG} does not hold a JSON object")
-    return info
+    return checked_info(run_dir)

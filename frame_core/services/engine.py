@@ -107,6 +107,21 @@ def list_finished_runs(runs_dir: Path) -> pd.DataFrame:
     return df
 
 
+def unusable_runs(runs_dir: Path, dataset: str | None = None) -> pd.DataFrame:
+    """Finished runs whose folder is damaged (:func:`frame_core.runs.store.unusable_runs`):
+    ``run_id``, ``path``, ``dataset``, ``problem``. With ``dataset``, those of that dataset and
+    those whose dataset cannot be read (a broken ``config.json`` hides it)."""
+    from frame_core.runs.store import unusable_runs as _unusable
+
+    try:
+        df = _unusable(runs_dir)
+    except OSError:
+        return pd.DataFrame(columns=["run_id", "path", "dataset", "problem"])
+    if dataset is not None and len(df):
+        df = df[df["dataset"].isna() | (df["dataset"] == str(dataset))].reset_index(drop=True)
+    return df
+
+
 SETTING_EXCLUDES = ("seed", "nc", "policy")
 
 

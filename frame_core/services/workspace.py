@@ -11,6 +11,7 @@ The workspace is ``$FRAME_WORKSPACE`` if set, else ``./workspace`` (resolved whe
                            videos/           optional video files <video_id>.<ext>
       runs/<run_id>/...                      training runs (see frame_core.runs.store)
       cache/                                 derived artefacts (clip embeddings)
+      tmp/                                   uploads being validated (streamed here, removed after)
 
 Writes are atomic: a dataset is written into a hidden temporary folder and renamed into place,
 so a crash leaves either the whole dataset or nothing. Nothing stored is overwritten: a new
@@ -126,11 +127,29 @@ class Workspace:
         self.datasets_dir = self.root / "datasets"
         self.runs_dir = self.root / "runs"
         self.cache_dir = self.root / "cache"
+        self.tmp_dir = self.root / "tmp"
 
     def ensure(self) -> Workspace:
-        for d in (self.datasets_dir, self.runs_dir, self.cache_dir):
+        for d in (self.datasets_dir, self.runs_dir, self.cache_dir, self.tmp_dir):
             d.mkdir(parents=True, exist_ok=True)
         return self
+
+    def sweep_tmp(self, max_age_s: float = 24 * 3600) -> int:
+        """Delete staged uploads and decompressed copies in ``tmp/`` older than ``max_age_s``
+        (left by a session that ended mid-import); returns how many were removed."""
+        import time
+
+        n = 0
+        if self.tmp_dir.is_dir():
+            cutoff = time.time() - max_age_s
+            for f in self.tmp_dir.iterdir():
+                try:
+                    if f.is_file() and f.stat().st_mtime < cutoff:
+                        f.unlink()
+                        n += 1
+                except OSError:
+                    continue
+        return n
 
     # ----------------------------------------------------------------- datasets
     def add_dataset(
@@ -159,12 +178,12 @@ class Workspace:
                 write_csv(report.rejected_rows, tmp / "rejected.csv")
             n_videos = 0
             if videos:
+                refuse_video_collisions([fname for fname, _ in videos])
                 vdir = tmp / "videos"
                 vdir.mkdir()
                 for fname, data in videos:
-                    safe = safe_video_name(fname)
-                    atomic_write_bytes(vdir / safe, data)
-                    n_videos += 1
+                    atomic_write_bytes(vdir / safe_video_name(fname), data)
+                n_videos = sum(1 for f in vdir.iterdir() if f.is_file())  # what is on disk
             manifest = {
                 "id": ds_id,
                 "name": str(name)[:200],
@@ -271,6 +290,33 @@ def safe_video_name(fname: str) -> str:
     if ext.lower() not in VIDEO_EXTENSIONS or not stem:
         raise InputError(f"{base!r} is not a video file name <video_id>.<{'|'.join(e[1:] for e in VIDEO_EXTENSIONS)}>")
     return stem + ext.lower()
+
+
+def video_collisions(names) -> dict[str, list[str]]:
+    """Uploaded video names that would be stored under the same file name (after
+    :func:`safe_video_name`, which lower-cases the extension): stored name → the uploaded
+    names, for every stored name claimed more than once. Names that are not valid video file
+    names are left to :func:`safe_video_name` to refuse."""
+    by_safe: dict[str, list[str]] = {}
+    for n in names:
+        try:
+            safe = safe_video_name(n)
+        except InputError:
+            continue
+        by_safe.setdefault(safe, []).append(str(n))
+    return {k: v for k, v in by_safe.items() if len(v) > 1}
+
+
+def refuse_video_collisions(names) -> None:
+    """InputError (one line) when two uploads would be stored under one name: nothing is
+    overwritten silently (issue 17)."""
+    clashes = video_collisions(names)
+    if clashes:
+        first, originals = next(iter(clashes.items()))
+        shown = ", ".join(repr(o) for o in originals[:4])
+        more = f" (and {len(clashes) - 1} more clash{'es' if len(clashes) > 2 else ''})" if len(clashes) > 1 else ""
+        raise InputError(f"video files {shown} would all be stored as {first}{more}; rename them so each video id "
+                         "has one file, and upload again")
 
 
 _COUNTS: dict[tuple[str, float], dict[str, int]] = {}

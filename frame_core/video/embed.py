@@ -237,17 +237,14 @@ def save_clip_features(features: ClipFeatures, path: str | os.PathLike) -> Path:
     """Write features atomically: Parquet (``video_id`` string, ``clip`` int64, ``f0…`` float32,
     with ``encoder_id`` and ``nc`` in the schema metadata), or CSV when ``path`` ends in
     ``.csv`` (no metadata; floats with 9 significant digits, so float32 values round-trip
-    exactly; formula-safe: a video id starting with ``= + - @`` gets a leading ``'``, so prefer
-    Parquet for such ids). Returns the path."""
+    exactly; video ids are written as they are, so they match the log). Returns the path."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)
     with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".csv":
-            from frame_core.common.safe_csv import neutralise
-
-            neutralise(features.to_frame()).to_csv(tmp, index=False, float_format="%.9g")
+        if path.suffix.lower() == ".csv":  # a data file: true ids (frame_core.common.safe_csv)
+            features.to_frame().to_csv(tmp, index=False, float_format="%.9g")
         else:
             cols = {
                 "video_id": pa.array(features.video_ids.tolist(), pa.string()),

@@ -231,6 +231,20 @@ def test_upload_valid_then_bad_logs(page, server, tmp_path, training_job):
     assert stored_table(page) == after, "the stored-datasets table changed after a refused validation"
     full_screenshot(page, SHOTS / "upload" / "data-missing-columns.png")
 
+    # hostile files (issue 17): a gzip bomb and a 10⁵-column header, refused in one line naming the limit
+    from tests import hostile_inputs as H
+
+    for fname, path, want in (
+        ("bomb", H.bomb(tmp_path / "bomb_400x.csv.gz", 0.0, 1000), "expands more than 100×"),
+        ("wide header", H.wide_header(tmp_path / "wide_1e5.csv.gz", 100_000), "the header has more than 1,000 columns"),
+    ):
+        upload(page, path)
+        errors = error_texts(page)
+        assert len(errors) == 1 and want in errors[0] and "raise the limit with --max-" in errors[0], (fname, errors)
+        assert_page_ok(page, f"Data page with a {fname}", allow_errors=True)
+        assert stored_table(page) == after, f"the stored-datasets table changed after a {fname}"
+        full_screenshot(page, SHOTS / "upload" / f"data-{fname.replace(' ', '-')}.png")
+
 
 # ------------------------------------------------------------------------------ walk
 def check_videos_play(page, what: str, timeout_s: float = 30) -> None:
