@@ -41,10 +41,37 @@ def prepare_runs(df: pd.DataFrame) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def trained_when(created) -> str:
+    """A run's ``created`` (ISO 8601, UTC) in words: "3 Dec 14:02 UTC"; "" when unknown."""
+    t = pd.to_datetime(created, errors="coerce", utc=True)
+    return "" if pd.isna(t) else f"{t.day} {t.strftime('%b %H:%M')} UTC"
+
+
+def _auc_text(v) -> str:
+    v = pd.to_numeric(v, errors="coerce")
+    return "test AUC –" if pd.isna(v) else f"test AUC {float(v):.3f}"
+
+
 def run_label(r) -> str:
-    """A run in words: model, N_c, policy, inputs, seed and the folder's last 8 characters."""
+    """A run in words, short (select boxes): model, N_c, policy, inputs, seed, test AUC and when
+    it was trained, e.g. "FRAME N_c=8, watched-positive, visual, seed 0, test AUC 0.717,
+    3 Dec 14:02 UTC". No folder hash."""
     pol = "" if r["nc"] == 1 else f", {r['policy']}"
-    return f"{r['model']} N_c={r['nc']}{pol}, {r['embeddings']}, seed {r['seed']} · {r['run_id'][-8:]}"
+    when = trained_when(r.get("created"))
+    return (f"{r['model']} N_c={r['nc']}{pol}, {r['embeddings']}, seed {r['seed']}, {_auc_text(r.get('auc'))}"
+            + (f", {when}" if when else ""))
+
+
+def run_title(r) -> str:
+    """A run in a sentence (page headers): "FRAME with N_c = 8 clips (label policy
+    watched-positive), visual clip-feature inputs, seed 0 · test AUC 0.717 · trained 3 Dec
+    14:02 UTC"."""
+    nc = int(r["nc"])
+    model = "The coarse model (N_c = 1, one clip per video)" if nc == 1 else \
+        f"{'FRAME' if r['model'] == 'FRAME' else r['model']} with N_c = {nc} clips (label policy {r['policy']})"
+    inputs = "visual clip-feature inputs" if r["embeddings"] == "visual" else "learned id-embedding inputs"
+    when = trained_when(r.get("created"))
+    return f"{model}, {inputs}, seed {r['seed']} · {_auc_text(r.get('auc'))}" + (f" · trained {when}" if when else "")
 
 
 def summary_table(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
