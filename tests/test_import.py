@@ -180,4 +180,3 @@ def test_import_never_crashes_and_keeps_invariants(rows):
     assert (clean.duration_time > 0).all() and (clean.playing_time >= 0).all()
     assert np.isfinite(clean[["playing_time", "duration_time", "interaction_timestamp"]].to_numpy()).all()
     assert clean.user_id.str.len().gt(0).all() and clean.video_id.str.len().gt(0).all()
-
