@@ -108,3 +108,17 @@ def test_train_page_leaves_skip_hit_blank_for_one_clip_and_links_the_run(ws):  #
     assert any(n.value.startswith("The weights of epoch") or n.value.startswith("Overfitting")
                for n in [*at.info, *at.warning])
     assert np.isfinite(job.result["auc"])
+
+
+def test_a_fresh_session_opens_on_the_newest_upload(ws):  # noqa: F811
+    from types import SimpleNamespace
+
+    from app.components.data import default_dataset
+
+    infos = [SimpleNamespace(bundled=True, created="bundled"), SimpleNamespace(bundled=False, created="2026-12-01T10:00:00+00:00"),
+             SimpleNamespace(bundled=False, created="2026-12-03T09:00:00+00:00"), SimpleNamespace(bundled=True, created="")]
+    assert default_dataset(infos) == 2
+    assert default_dataset(infos[:1]) == 0
+    ds = tiny_dataset(ws)
+    at = open_page("app_pages/train.py")  # no dataset chosen: a fresh session
+    assert at.selectbox(key="dataset_picker").value == ds

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.components.data import DATASET_KEY, md_escape, workspace
+from app.components.data import DATASET_KEY, md_escape, short_time, workspace
 from frame_core.common import schema as S
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import to_csv_bytes
@@ -267,13 +267,14 @@ if infos:
             {
                 "id": i.id, "name": i.name, "kind": "bundled sample" if i.bundled else "uploaded",
                 "rows": i.rows, "users": i.users, "videos": i.videos, "video files": "yes" if i.has_videos else "no",
-                "size (MB)": i.bytes / 1e6, "created (UTC)": "" if i.bundled else i.created,
+                "size (MB)": i.bytes / 1e6, "created (UTC)": "" if i.bundled else short_time(i.created),
             }
             for i in infos
         ]
     )
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"size (MB)": st.column_config.NumberColumn(format="%.2f")})
+                 column_config={"size (MB)": st.column_config.NumberColumn(format="%.2f"),
+                                "created (UTC)": st.column_config.TextColumn(width="medium")})
 else:
     st.info("No dataset stored yet.")
 
