@@ -58,7 +58,8 @@ def run_label(r) -> str:
     3 Dec 14:02 UTC". No folder hash."""
     pol = "" if r["nc"] == 1 else f", {r['policy']}"
     when = trained_when(r.get("created"))
-    return (f"{r['model']} N_c={r['nc']}{pol}, {r['embeddings']}, seed {r['seed']}, {_auc_text(r.get('auc'))}"
+    model = "coarse" if str(r["model"]).startswith("coarse") else r["model"]
+    return (f"{model} N_c={r['nc']}{pol}, {r['embeddings']}, seed {r['seed']}, {_auc_text(r.get('auc'))}"
             + (f", {when}" if when else ""))
 
 
