@@ -361,7 +361,7 @@ def test_classroom_says_no_clear_difference_on_mostly_new_videos(page, server, t
     assert "6 of 6 runs finished" in text, f"the experiment did not finish in {TRAIN_WAIT_S} s"
     assert "No clear difference on this dataset" in text, text[:3000]
     assert "no training view" in text and "no content features" in text, "the verdict gives no reason"
-    assert "FRAME is better" not in text
+    assert "FRAME (N_c = 8) is better" not in text
     table = page.locator('[data-testid="stDataFrame"]').first.inner_text()
     assert "None" not in table
     assert_page_ok(page, "Compare after the classroom experiment")
