@@ -383,7 +383,7 @@ def test_train_to_recommend_opens_the_run_that_was_shown(page, server):
     m = re.search(r"job (\S+) · elapsed", shown)
     assert m, "the Train page shows no finished job"
     job_id = m.group(1)
-    assert re.search(r"N_c=1 · seed 2\b.*— done", shown), "the latest job should be the coarse run of seed 2"
+    assert re.search(r"N_c=1 · seed 2\s*—\s*\S*\s*done", shown), "the latest job should be the coarse run of seed 2"
     page.get_by_role("link", name="Recommend with this run").click()
     wait_idle(page, started_s=3)
     assert_page_ok(page, "Recommend opened from Train")
