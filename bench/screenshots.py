@@ -3,8 +3,11 @@
     .venv/bin/python bench/screenshots.py [--out assets/screenshots]
 
 Builds a temporary workspace on the bundled KuaiRand sample with real work done by the app's
-own job queue: a FRAME (N_c = 8) and a coarse (N_c = 1) training job, a comparison with the
-ensemble and a one-minute tuning job. Then it serves the app with ``streamlit run`` and takes
+own job queue: the classroom experiment (FRAME N_c = 8 and coarse N_c = 1, seeds 0–2, as the
+Compare page's button queues it), a comparison with the ensemble and a one-minute tuning job.
+Shots: Train (the last finished job, its curves and curve note), Train in Tune mode, Compare
+(verdicts), Recommend (opened from Train's "Recommend with this run": held-out check and the
+score attribution). Then it serves the app with ``streamlit run`` and takes
 full-page screenshots in headless Chromium (``tests/browser/helpers.py``).
 """
 
@@ -42,8 +45,11 @@ def prepare(ws_root: Path) -> None:
     os.environ["FRAME_WORKSPACE"] = str(ws_root)
     ws = Workspace(ws_root).ensure()
     q = JobQueue(ws)
-    jobs = [q.submit("train", {"dataset_id": DATASET, "visual": False, "config": {"nc": nc, "seed": 0}},
-                     label=f"{DATASET} · N_c={nc} · seed 0") for nc in (8, 1)]
+    from frame_core.services import run_tables as T
+
+    specs = [(kind, {**params, "visual": False, "config": {**params["config"], "id_embeddings": True}}, label)
+             for kind, params, label in T.classroom_specs(DATASET, False)]
+    jobs = q.submit_many(specs, group=f"{T.CLASSROOM_PREFIX}screenshots")
     jobs.append(q.submit("compare", {"dataset_id": DATASET, "models": ["frame", "coarse", "logreg", "ensemble"],
                                      "seeds": 1, "visual": False}, label=f"baselines · {DATASET}"))
     jobs.append(q.submit("tune", {"dataset_id": DATASET, "nc": 8, "budget_s": 60.0, "visual": False},
@@ -72,12 +78,17 @@ def main() -> None:
                 open_page(page, server)
                 choose(page, "Dataset", "KuaiRand like/hate (real, no videos)")
                 go_to(page, "Train")
+                full_screenshot(page, out / "train.png")
                 page.locator('[data-testid="stButtonGroup"] button').filter(has_text="Tune").first.click()
                 wait_idle(page)
                 full_screenshot(page, out / "train_tune.png")
                 go_to(page, "Compare")
                 full_screenshot(page, out / "compare.png")
-                go_to(page, "Recommend")
+                go_to(page, "Train")
+                page.locator('[data-testid="stButtonGroup"] button').filter(has_text="Train").first.click()
+                wait_idle(page)
+                page.get_by_role("link", name="Recommend with this run").click()
+                wait_idle(page, started_s=3)
                 full_screenshot(page, out / "recommend.png")
                 browser.close()
         finally:

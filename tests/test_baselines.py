@@ -148,7 +148,7 @@ def test_comparison_writes_results_csv_and_md(tmp_path):
     assert csv[["model", "seed"]].values.tolist() == [[m, s] for m in ("popularity", "logreg", "difm") for s in (0, 1)]
     assert np.isfinite(csv[list(METRIC_KEYS)].to_numpy()).all()
     md = (tmp_path / "results.md").read_text()
-    table = [line for line in md.splitlines() if line.startswith("|")]
+    table = [line for line in md.split("Verdict:")[0].splitlines() if line.startswith("|")]  # the metrics table
     assert len(table) == 2 + 3 and table[0].startswith("| Model | AUC | GAUC | Logloss |")
     assert all(" ± " in line for line in table[2:])
     for col in range(len(METRIC_KEYS)):

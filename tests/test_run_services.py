@@ -64,7 +64,14 @@ def test_prepare_runs_and_labels():
     out = T.prepare_runs(raw)
     assert "x" not in set(out["run_id"]) and out["nc"].dtype.kind == "i"
     assert set(out.loc[out["nc"] == 1, "policy"]) == {"—"}
-    assert T.run_label(out.iloc[0]) == "FRAME N_c=8, paper, id, seed 0 · f0"
+    assert T.run_label(out.iloc[0]) == "FRAME N_c=8, paper, id, seed 0, test AUC 0.800"  # words, no folder id
+    r = out.iloc[0].copy()
+    r["created"] = "2026-12-03T14:02:09+00:00"
+    assert T.run_label(r).endswith(", 3 Dec 14:02 UTC")
+    assert T.run_title(r) == ("FRAME with N_c = 8 clips (label policy paper), learned id-embedding inputs, seed 0 · "
+                              "test AUC 0.800 · trained 3 Dec 14:02 UTC")
+    c = out[out["nc"] == 1].iloc[0]
+    assert T.run_title(c).startswith("The coarse model (N_c = 1, one clip per video), learned id-embedding inputs")
 
 
 def test_classroom_specs_and_results():

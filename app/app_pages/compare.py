@@ -4,26 +4,26 @@ model (N_c = 1), ROC/PR curves, the N_c ablation, per-user wins and losses, the 
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.components.compare_charts import ablation_figure, experiment_figure, per_user_figure, roc_pr_figures
-from app.components.data import dataset_picker, md_escape, workspace
-from app.components.jobs import POLL_SECONDS, fmt_duration, job_progress, job_queue, pump, refresh_jobs
+from app.components.classroom import experiment_section
+from app.components.compare_charts import ablation_figure, per_user_figure, roc_pr_figures
+from app.components.data import dataset_picker, dataset_version, md_escape, workspace
+from app.components.jobs import POLL_SECONDS, job_queue, pump, refresh_jobs
+from app.components.run_link import link_to_recommend
 from app.components.runs import unusable_runs_notice
+from app.components.verdicts import data_facts, predictions, summary_verdicts
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import to_csv_bytes
 from frame_core.evaluation import metrics as M
 from frame_core.evaluation import run_analysis as A
-from frame_core.evaluation.stats import aggregate_runs, mean_std_table
-from frame_core.runs import finished_at, runs_signature
+from frame_core.runs import runs_signature
 from frame_core.services import engine as E
 from frame_core.services import run_tables as T
+from frame_core.services import run_verdicts as RV
 from frame_core.services.jobs import DONE
 
 METRIC_KEYS = list(M.METRIC_KEYS)
@@ -35,123 +35,20 @@ def load_runs(runs_dir: str, signature: tuple) -> pd.DataFrame:
     return T.prepare_runs(E.list_finished_runs(Path(runs_dir)))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def load_predictions(path: str, mtime: float) -> pd.DataFrame:
-    return E.read_test_predictions(Path(path))
+GREEN = "background-color: rgba(0,204,150,0.22); font-weight: bold"
+RED = "background-color: rgba(239,85,59,0.16)"
+ORANGE = "background-color: rgba(255,161,90,0.22)"
 
 
-def predictions(run_path: str) -> pd.DataFrame:
-    return load_predictions(str(Path(run_path)), finished_at(run_path) or 0.0)
-
-
-def style_table(disp: pd.DataFrame, agg: pd.DataFrame):
-    best_auc = agg.loc[agg["nc"] != 1, "auc_mean"].max() if (agg["nc"] != 1).any() else np.nan
-
-    def row_style(row):
-        a = agg.loc[row.name]
-        if a["nc"] == 1:
-            return ["background-color: rgba(255,161,90,0.22)"] * len(row)
-        if np.isfinite(best_auc) and a["auc_mean"] == best_auc:
-            return ["background-color: rgba(0,204,150,0.22); font-weight: bold"] * len(row)
-        return [""] * len(row)
-
-    return disp.style.apply(row_style, axis=1).format({"Δ AUC vs coarse": lambda v: "—" if pd.isna(v) else f"{v:+.4f}"})
+def style_table(disp: pd.DataFrame, agg: pd.DataFrame, verdicts: pd.DataFrame):
+    """Highlights follow the verdict (:func:`frame_core.services.run_verdicts.row_highlights`):
+    coarse rows orange, FRAME rows green only when clearly better, red when clearly worse."""
+    colour = {"reference": ORANGE, "better": GREEN, "worse": RED, "": ""}
+    marks = dict(zip(agg.index, RV.row_highlights(agg, verdicts), strict=True))
+    return disp.style.apply(lambda row: [colour[marks[row.name]]] * len(row), axis=1)
 
 
 # ------------------------------------------------------------------------------ sections
-def start_experiment(info) -> None:
-    group = f"{T.CLASSROOM_PREFIX}{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
-    specs = T.classroom_specs(info.id, bool(info.has_videos))
-    try:
-        job_queue().submit_many(specs, group=group)
-    except InputError as exc:
-        st.error(f"Not queued: {md_escape(exc)}")
-        return
-    pump()
-    st.session_state["fvc_group"] = group
-    st.toast("Queued 6 training jobs (N_c = 8 and N_c = 1, seeds 0–2).", icon=":material/schedule:")
-
-
-def experiment_status(group: str) -> bool:
-    """Progress and results so far of one fine-vs-coarse group; True while some job is active."""
-    jobs = refresh_jobs(group=group)
-    if not jobs:
-        st.info("That experiment's jobs were removed.")
-        return False
-    done = [j for j in jobs if j.status == DONE]
-    active = [j for j in jobs if j.active]
-    ended_badly = [j for j in jobs if j.status in ("failed", "cancelled")]
-    running = next((j for j in jobs if j.status == "running"), None)
-    frac = (len(done) + len(ended_badly)) / len(jobs)
-    if running is not None:
-        f, cap = job_progress(running, job_queue().progress(running))
-        frac += f / len(jobs)
-        text = f"{len(done)} of {len(jobs)} runs finished; now {running.label.split('·')[-2].strip()}: {cap}"
-    else:
-        text = f"{len(done)} of {len(jobs)} runs finished"
-    st.progress(min(1.0, frac), text=text)
-    if ended_badly:
-        st.warning(f"{len(ended_badly)} run(s) did not finish: "
-                   + "; ".join(f"{j.label.split('·')[-2].strip()} seed {(j.params.get('config') or {}).get('seed')}: "
-                               f"{j.status} ({md_escape(j.error or 'no message')})" for j in ended_badly[:3]))
-    if done:
-        res = T.classroom_results(done)
-        c1, c2 = st.columns([3, 2])
-        with c1:
-            st.plotly_chart(experiment_figure(res), width="stretch", key=f"fvc_fig_{group}")
-        with c2:
-            agg = aggregate_runs(res, ["nc"], METRIC_KEYS).sort_values("nc", ascending=False)
-            tbl = mean_std_table(agg, ["nc"], ["auc", "gauc", "logloss"]).rename(columns={"nc": "N_c", "n": "runs"})
-            st.dataframe(tbl, hide_index=True, width="stretch")
-            means = agg.set_index("nc")["auc_mean"]
-            if 8 in means.index and 1 in means.index:
-                d = means[8] - means[1]
-                st.metric("FRAME (N_c = 8) − coarse (N_c = 1), test AUC", f"{d:+.4f}",
-                          help="Positive: splitting videos into clips helped on this dataset.")
-    if active:
-        st.button("Cancel this experiment", key=f"fvc_cancel_{group}", icon=":material/stop:",
-                  on_click=job_queue().cancel_group, args=(group,))
-    elif done:
-        st.caption(f"Finished in {fmt_duration(sum(j.elapsed() or 0 for j in jobs))} of training time. "
-                   "The runs are also in the tables below.")
-    return bool(active)
-
-
-@st.fragment(run_every=POLL_SECONDS)
-def experiment_live(group: str) -> None:
-    if not experiment_status(group):
-        st.rerun()
-
-
-def experiment_section(info) -> None:
-    st.subheader("Classroom experiment: fine versus coarse")
-    st.markdown(
-        "One click trains **FRAME with N_c = 8** and the **coarse model N_c = 1** for 3 seeds each "
-        "(the engine's default settings, early stopping on validation AUC; about two minutes on the bundled samples) on the selected dataset, "
-        "in the background. Results appear here as each run finishes."
-    )
-    groups = sorted({j.group for j in refresh_jobs(kinds=("train",))
-                     if j.group and j.group.startswith(T.CLASSROOM_PREFIX)
-                     and (info is None or (j.params or {}).get("dataset_id") == info.id)})
-    if info is None:
-        st.info("Pick a dataset in the sidebar to run the experiment.")
-    elif st.button("Run fine vs coarse (6 jobs)", type="primary", icon=":material/science:", key="fvc_start"):
-        start_experiment(info)
-        groups = sorted(set(groups) | {st.session_state["fvc_group"]})
-    if not groups:
-        return
-    current = st.session_state.get("fvc_group")
-    if current not in groups:
-        current = groups[-1]
-    if len(groups) > 1:
-        current = st.selectbox("Experiment", groups[::-1], index=groups[::-1].index(current), key="fvc_pick")
-    st.session_state["fvc_group"] = current
-    if any(j.active for j in job_queue().list(group=current)):
-        experiment_live(current)
-    else:
-        experiment_status(current)
-
-
 def baselines_section(info) -> None:
     st.subheader("Baselines comparison")
     models = E.compare_models()
@@ -212,6 +109,11 @@ def _comparison_body() -> bool:
                     st.warning("This comparison finished but its results.csv is missing or empty.")
                     continue
                 st.dataframe(T.comparison_summary(res), hide_index=True, width="stretch")
+                ver = RV.read_verdicts(q.output_dir(j))
+                if ver is not None and len(ver):
+                    st.markdown("**Verdict** (paired difference in test AUC on the same test rows; 95 % interval from a "
+                                "bootstrap over test users plus the spread over seeds)")
+                    st.dataframe(RV.verdict_display(ver), hide_index=True, width="stretch")
                 blends = T.blend_weights(E.read_comparison_details(q.output_dir(j)))
                 if len(blends):
                     st.markdown("**Ensemble blend** (logistic stacking on validation scores: "
@@ -239,17 +141,28 @@ def comparison_results() -> None:
         _comparison_body()
 
 
-def runs_sections(runs: pd.DataFrame) -> None:
+def runs_sections(runs: pd.DataFrame, facts=None) -> None:
     st.subheader("Finished runs: test metrics (mean ± std over seeds)")
     st.caption(
         "Grouped like the paper's Tables 3 and 4: one row per model, N_c, label policy and setting (all other "
-        "hyper-parameters; runs are averaged only when everything but the seed matches). Highlighted: the coarse "
-        "model N_c = 1 (orange) and the best FRAME row by AUC (green). Δ AUC compares each FRAME row with the "
-        "coarse row of the same setting. Metrics are at video level, label = full view; higher is better "
-        "except Logloss."
+        "hyper-parameters; runs are averaged only when everything but the seed matches). Δ AUC compares each FRAME "
+        "row with the coarse row of the same setting, with its 95 % interval (paired bootstrap over test users plus "
+        "the spread over seeds). Highlighted: the coarse reference (orange), FRAME rows clearly better than it "
+        "(green) or clearly worse (red); rows within noise stay plain. Metrics are at video level, label = full "
+        "view; higher is better except Logloss."
     )
     agg, disp = T.summary_table(runs)
-    st.dataframe(style_table(disp, agg), hide_index=True, width="stretch")
+    ver = summary_verdicts(runs, agg, tuple(T.GROUP), facts, runs_signature(workspace().runs_dir))
+    disp = T.with_verdicts(disp, agg, ver)
+    st.dataframe(style_table(disp, agg, ver), hide_index=True, width="stretch",
+                 column_config={"verdict vs coarse": st.column_config.TextColumn(
+                     help="From the 95 % interval of Δ AUC: FRAME better (above 0), coarse better (below 0), or no "
+                          "clear difference (it contains 0).")})
+    for i in ver.index[ver["verdict"] != ""]:
+        r = ver.loc[i]
+        line = f"**N_c = {agg.loc[i, 'nc']}, {md_escape(agg.loc[i, 'policy'])}, {md_escape(agg.loc[i, 'embeddings'])} inputs:** " \
+               f"{md_escape(r['sentence'])}" + (f" {md_escape(r['reason'])}" if r["reason"] else "")
+        st.markdown(line)
     d1, d2, _ = st.columns([1, 1, 2])
     d1.download_button("Download table (CSV)", to_csv_bytes(disp), file_name="frame_runs_summary.csv", mime="text/csv")
     raw_cols = ["run_id", "created", "dataset", "model", "nc", "policy", "embeddings", "video_score", "seed", "epochs",
@@ -257,7 +170,11 @@ def runs_sections(runs: pd.DataFrame) -> None:
     raw = runs[[c for c in raw_cols if c in runs.columns]]
     d2.download_button("Download all runs (CSV)", to_csv_bytes(raw), file_name="frame_runs.csv", mime="text/csv")
     with st.expander(f"All {len(runs)} finished runs"):
-        st.dataframe(raw, hide_index=True, width="stretch")
+        st.dataframe(T.raw_display(raw), hide_index=True, width="stretch", column_config={
+            "created": st.column_config.TextColumn("created (UTC)", width="medium"),
+            "skip_hit@1": st.column_config.TextColumn(
+                help="Skip localisation hit rate at 1. Blank for N_c = 1: with one clip the skip is always in it, "
+                     "so it would be 1 by construction.")})
 
     labels = {r["run_id"]: T.run_label(r) for _, r in runs.iterrows()}
     best_frame, coarse = T.frame_and_coarse(runs)
@@ -314,6 +231,11 @@ def runs_sections(runs: pd.DataFrame) -> None:
     b_id = c2.selectbox("Coarse run (B)", [twin] + [r for r in coarse_ids if r != twin], format_func=labels.get,
                         key="pu_b", help="Defaults to the coarse run of the same setting and seed when there is one.")
     pu_metric = c3.radio("Per-user metric", ["auc", "logloss"], format_func=A.METRIC_NAMES.get, key="pu_metric")
+    l1, l2, _ = st.columns([2, 2, 1])
+    with l1:
+        link_to_recommend(a_id, label="Recommend with run A")
+    with l2:
+        link_to_recommend(b_id, label="Recommend with run B")
     ra, rb = runs.set_index("run_id").loc[a_id], runs.set_index("run_id").loc[b_id]
     if ra["data_sha256"] != rb["data_sha256"]:
         st.warning("These two runs were trained on different data; only the test views they share are compared.")
@@ -346,7 +268,7 @@ st.title("Compare")
 st.caption("How does fine-grained FRAME do against the coarse model and the baselines? Everything here comes "
            "from finished runs in the workspace; failed or cancelled runs are never listed.")
 info, _log = dataset_picker()
-experiment_section(info)
+experiment_section(info, _log)
 st.divider()
 
 runs_dir = workspace().runs_dir
@@ -362,6 +284,7 @@ else:
         st.info(f"No finished run on this dataset yet. Datasets with finished runs: {others}. "
                 "Pick one in the sidebar, run the experiment above, or train on the **Train** page.")
     else:
-        runs_sections(runs)
+        facts = data_facts(info.id, dataset_version(info), bool(info.has_videos), _log) if info is not None else None
+        runs_sections(runs, facts)
 st.divider()
 baselines_section(info)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.components.data import DATASET_KEY, md_escape, workspace
+from app.components.data import DATASET_KEY, md_escape, short_time, workspace
 from frame_core.common import schema as S
 from frame_core.common.display import visible
 from frame_core.common.errors import InputError
@@ -327,13 +327,14 @@ if infos:
             {
                 "id": i.id, "name": i.name, "kind": "bundled sample" if i.bundled else "uploaded",
                 "rows": i.rows, "users": i.users, "videos": i.videos, "video files": "yes" if i.has_videos else "no",
-                "size (MiB)": i.bytes / MIB, "created (UTC)": "" if i.bundled else i.created,
+                "size (MiB)": i.bytes / MIB, "created (UTC)": "" if i.bundled else short_time(i.created),
             }
             for i in infos
         ]
     )
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"size (MiB)": st.column_config.NumberColumn(format="%.2f")})
+                 column_config={"size (MiB)": st.column_config.NumberColumn(format="%.2f"),
+                                "created (UTC)": st.column_config.TextColumn(width="medium")})
 else:
     st.info("No dataset stored yet.")
 

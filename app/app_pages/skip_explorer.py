@@ -98,6 +98,8 @@ if tab_video.open:
         vid = st.selectbox(
             "Video (type to search; most viewed first)", options, key=VIDEO_KEY,
             format_func=lambda v: f"{visible(v)} ({int(table.at[v, 'views']) if v in table.index else 0} views)",
+            help=(f"Only the {E.MAX_OPTIONS:,} most-viewed of {len(ranked):,} videos are listed: videos "
+                  "with fewer views are not in this list." if cut else None),
         )
         if cut:
             st.caption(f"The list holds the {E.MAX_OPTIONS:,} most-viewed of {len(ranked):,} videos.")

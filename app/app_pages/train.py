@@ -6,9 +6,12 @@ and reads progress files, so it never blocks and survives a browser refresh.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-from app.components.data import dataset_picker, md_escape
+from app.components.data import dataset_picker, md_escape, workspace
 from app.components.jobs import (
     POLL_SECONDS,
     auc_figure,
@@ -21,18 +24,20 @@ from app.components.jobs import (
     refresh_jobs,
     status_text,
 )
+from app.components.run_link import link_to_recommend
 from app.components.tune import tune_section
 from frame_core.common.errors import InputError
 from frame_core.data.labels import POLICIES
 from frame_core.model.config import ACTIVATIONS, NORMS, VIDEO_SCORES, FrameConfig, field_help
 from frame_core.runs.check import run_problem, unusable_message
+from frame_core.services import estimates as ES
 from frame_core.services.jobs import DONE, FAILED, RUNNING
 
 INSPECT_KEY = "train_inspect_job"
 LATEST = "(running or latest)"
 
 
-def new_run_form(info) -> None:
+def new_run_form(info, n_rows: int) -> None:
     d = FrameConfig()
     h = field_help()
     has_videos = bool(info.has_videos)
@@ -95,7 +100,15 @@ def new_run_form(info) -> None:
                 metadata = st.checkbox("Clip metadata in H_c0", d.metadata, help=h.get("metadata"))
                 user_bias = st.checkbox("Per-user bias", d.user_bias, help=h.get("user_bias"))
                 user_embedding = st.checkbox("Per-user vector", d.user_embedding, help=h.get("user_embedding"))
-        submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
+        est = ES.estimate_training(workspace().runs_dir, int(n_rows), d.nc, d.epochs)
+        est1 = ES.estimate_training(workspace().runs_dir, int(n_rows), 1, d.epochs)
+        if est is not None and est1 is not None:
+            st.caption(f"On this machine one run on this dataset takes **{est.text}** with N_c > 1 and "
+                       f"**{est1.text}** with N_c = 1 ({est.basis}; training only, per seed).")
+        else:
+            st.caption("A time estimate appears here after the first finished run on this machine.")
+        label = "Start training" + (f" ({est.text} per seed)" if est is not None else "")
+        submitted = st.form_submit_button(label, type="primary", icon=":material/play_arrow:")
     if not submitted:
         return
     try:
@@ -168,19 +181,38 @@ def job_detail(job) -> None:
                        "with both full views and skips).")
     if job.status == DONE:
         r = job.result or {}
+        coarse = cfg.get("nc") == 1
         m = st.columns(5)
         for col, (key, name) in zip(m, [("auc", "test AUC"), ("gauc", "test GAUC"), ("logloss", "test logloss"),
                                        ("val_auc", "val AUC"), ("skip_hit@1", "skip hit@1")], strict=True):
             v = r.get(key)
+            if key == "skip_hit@1" and coarse:
+                col.metric(name, "–", help="Not meaningful for N_c = 1: with one clip the skip is always in it, so "
+                                           "the hit rate is 1 by construction.")
+                continue
             col.metric(name, "–" if v is None else f"{v:.4f}")
-        st.caption(f"N_c = {cfg.get('nc')}, policy {cfg.get('policy')}, best epoch {r.get('best_epoch', '–')}.")
+        policy = "label policy does not apply (one clip per video)" if coarse else f"label policy {cfg.get('policy')}"
+        st.caption(f"N_c = {cfg.get('nc')}, {policy}.")
         problem = run_problem(job.out_dir) if job.out_dir else None
         if problem is not None:  # the run folder was damaged after the job ended
             st.warning(md_escape(unusable_message(job.out_dir, problem)), icon=":material/report:")
             return
+        hist = _history(q.output_dir(job))
+        note = ES.curve_note(hist, r.get("best_epoch"))
+        if note:
+            (st.warning if note.startswith("Overfitting") else st.info)(note, icon=":material/insights:")
         c1, c2 = st.columns(2)
         c1.page_link("app_pages/compare.py", label="Compare this run", icon=":material/leaderboard:")
-        c2.page_link("app_pages/recommend.py", label="Recommend with this run", icon=":material/recommend:")
+        with c2:
+            link_to_recommend(job.id)
+
+
+def _history(run_dir) -> pd.DataFrame | None:
+    """A finished run's history.csv (None when missing or unreadable)."""
+    try:
+        return pd.read_csv(Path(run_dir) / "history.csv")
+    except (OSError, ValueError):
+        return None
 
 
 def render_jobs() -> bool:
@@ -261,7 +293,7 @@ if mode == "Tune":
     tune_section(info if usable else None)
 else:
     if usable:
-        new_run_form(info)
+        new_run_form(info, len(log))
     active_now = any(j.active for j in refresh_jobs(kinds=("train",)))
     if active_now:
         live_jobs()

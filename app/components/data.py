@@ -36,8 +36,22 @@ def dataset_version(info) -> str:
     return f"{info.created}:{mtime}"
 
 
+def short_time(iso) -> str:
+    """An ISO 8601 UTC time as "2026-12-03 14:02:09" ("" when unreadable)."""
+    t = pd.to_datetime(iso, errors="coerce", utc=True)
+    return "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def default_dataset(infos) -> int:
+    """Index of the dataset a fresh session opens on: the most recently uploaded one, else the
+    first bundled sample."""
+    uploads = [(str(i.created), k) for k, i in enumerate(infos) if not i.bundled and i.created]
+    return max(uploads)[1] if uploads else 0
+
+
 def dataset_picker(sidebar: bool = True):
-    """Select box over bundled and stored datasets; returns (DatasetInfo, log) or (None, None)."""
+    """Select box over bundled and stored datasets; returns (DatasetInfo, log) or (None, None).
+    A fresh session opens on the newest upload (:func:`default_dataset`)."""
     infos = workspace().list_datasets()
     where = st.sidebar if sidebar else st
     if not infos:
@@ -45,7 +59,7 @@ def dataset_picker(sidebar: bool = True):
         return None, None
     ids = [i.id for i in infos]
     current = st.session_state.get(DATASET_KEY)
-    index = ids.index(current) if current in ids else 0
+    index = ids.index(current) if current in ids else default_dataset(infos)
     choice = where.selectbox(
         "Dataset", ids, index=index, format_func=lambda i: next(x.name for x in infos if x.id == i), key="dataset_picker"
     )

@@ -16,7 +16,10 @@ Outputs written to ``out_dir`` (all atomically, CSVs formula-safe):
   for ``ensemble``, ``blend`` (its weights as JSON, :class:`frame_core.model.blend.Blend`);
 - ``test_predictions.csv`` (unless ``save_predictions=False``): model, seed, user_id, video_id,
   interaction_timestamp, y, p_full for every test row, for ROC/PR curves and per-user analyses;
-- ``comparison.json``: split sizes, models, seeds and training-length overrides.
+- ``comparison.json``: split sizes, models, seeds and training-length overrides;
+- ``verdict.csv``: model_a, model_b, delta_auc, ci_low, ci_high, verdict, reason: FRAME (else the
+  first model) against every other model on the same test rows, a paired bootstrap over test
+  users plus the seed spread (:mod:`frame_core.evaluation.verdict`); also in ``results.md``.
 
 ``progress(event)`` receives dicts with ``event`` = ``"run_start"`` (model, seed, run, n_runs),
 ``"epoch"`` (a model's epoch event: model, epoch, loss, val_auc, elapsed, plus seed, run,
@@ -41,6 +44,7 @@ from frame_core.common import schema as S
 from frame_core.common.errors import InputError
 from frame_core.common.seeds import parse_seeds
 from frame_core.data.split import TEST, TRAIN, VAL, with_split
+from frame_core.evaluation import verdict as V
 from frame_core.evaluation.metrics import LOWER_IS_BETTER, METRIC_KEYS, METRIC_TITLES, video_metrics
 from frame_core.evaluation.stats import aggregate_runs, fmt_mean_std
 
@@ -94,7 +98,7 @@ def run_comparison(
     y_test = full_view(test)
     n_runs = len(names) * len(seed_list)
     emit = progress if progress is not None else (lambda event: None)
-    rows, details, preds = [], [], []
+    rows, details, preds, scored = [], [], [], []
     keep_members = "ensemble" in names
     fitted: dict[int, dict] = {}  # seed → members of the ensemble already fitted for that seed
     run = 0
@@ -117,6 +121,7 @@ def run_comparison(
             if keep_members and name in ENSEMBLE_MEMBERS:
                 fitted.setdefault(seed, {})[name] = model
             p = model.predict(test)
+            scored.append({"p": np.asarray(p, dtype="float64")})
             metrics = video_metrics(pd.DataFrame({S.USER: test[S.USER].to_numpy(), "y": y_test, "p_full": p}))
             rows.append({"model": name, "seed": seed, **metrics})
             details.append(
@@ -146,6 +151,14 @@ def run_comparison(
             emit({"event": "run_done", **ctx, **metrics})
     results = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     if out_dir is not None:
+        facts = V.DataFacts(
+            new_video_share=float((~test[S.VIDEO].isin(set(train[S.VIDEO]))).mean()),
+            visual=features_for_nc is not None,
+            median_views_per_video=float(pd.concat([train[S.VIDEO], val[S.VIDEO], test[S.VIDEO]]).value_counts().median()),
+            test_users=int(test[S.USER].nunique()),
+        )
+        scores = {(r["model"], r["seed"]): p for r, p in zip(rows, [d["p"] for d in scored], strict=True)}
+        verdicts = verdict_table(names, seed_list, scores, y_test, test[S.USER].to_numpy(), facts)
         info = {
             "models": names,
             "seeds": seed_list,
@@ -157,8 +170,38 @@ def run_comparison(
             "test_full_view_share": float(y_test.mean()),
             "engine_inputs": "visual clip features" if features_for_nc is not None else "id embeddings",
         }
-        write_outputs(out_dir, results, pd.DataFrame(details), pd.concat(preds) if preds else None, info)
+        write_outputs(out_dir, results, pd.DataFrame(details), pd.concat(preds) if preds else None, info, verdicts)
     return results
+
+
+def verdict_table(names: list[str], seeds: list[int], scores: dict, y: np.ndarray, users: np.ndarray,
+                  facts: V.DataFacts | None) -> pd.DataFrame:
+    """``verdict.csv``: FRAME (else the first model) against each other model, all seeds of a
+    model as one group (:func:`frame_core.evaluation.verdict.paired_verdict`). Empty with one
+    model or when the test rows lack a class."""
+    ref = "frame" if "frame" in names else names[0]
+    out = []
+    for other in (n for n in names if n != ref):
+        try:
+            v = V.paired_verdict(y, users, [scores[(ref, s)] for s in seeds], [scores[(other, s)] for s in seeds],
+                                 seeds_a=seeds, seeds_b=seeds)
+        except InputError:
+            continue
+        out.append(V.verdict_row(ref, other, v, facts))
+    return pd.DataFrame(out, columns=list(V.VERDICT_COLUMNS))
+
+
+def verdict_markdown(verdicts: pd.DataFrame) -> str:
+    """The verdicts as a Markdown table (empty string when there are none)."""
+    if verdicts is None or verdicts.empty:
+        return ""
+    words = {V.A_BETTER: "A better", V.B_BETTER: "B better", V.NO_CLEAR: "no clear difference"}
+    lines = ["| A | B | ΔAUC (A − B) | 95 % interval | verdict | likely reason |", "|---|---|---:|---|---|---|"]
+    for _, r in verdicts.iterrows():
+        lines.append(f"| {r['model_a']} | {r['model_b']} | {r['delta_auc']:+.4f} | {r['ci_low']:+.4f} to "
+                     f"{r['ci_high']:+.4f} | {words.get(r['verdict'], r['verdict'])} | {r['reason'] or '—'} |")
+    return ("Verdict: paired difference in test AUC on the same test rows, 95 % interval from a bootstrap over "
+            "test users plus the spread over seeds.\n\n" + "\n".join(lines) + "\n")
 
 
 # ------------------------------------------------------------------------------- tables
@@ -203,8 +246,9 @@ def write_outputs(
     details: pd.DataFrame,
     predictions: pd.DataFrame | None,
     info: dict,
+    verdicts: pd.DataFrame | None = None,
 ) -> None:
-    """Write results.csv, results.md, runs.csv, comparison.json (and test_predictions.csv)."""
+    """Write results.csv, results.md, runs.csv, comparison.json, verdict.csv (and test_predictions.csv)."""
     from frame_core.common.atomic import atomic_write_bytes
     from frame_core.common.safe_csv import write_csv
 
@@ -214,5 +258,8 @@ def write_outputs(
     write_csv(details, out / "runs.csv")
     if predictions is not None:
         write_csv(predictions, out / "test_predictions.csv")
-    atomic_write_bytes(out / "results.md", results_markdown(results).encode("utf-8"))
+    if verdicts is not None:
+        write_csv(verdicts, out / "verdict.csv")
+    md = results_markdown(results) + ("\n" + verdict_markdown(verdicts) if verdicts is not None and len(verdicts) else "")
+    atomic_write_bytes(out / "results.md", md.encode("utf-8"))
     atomic_write_bytes(out / "comparison.json", json.dumps(info, indent=2, default=str).encode("utf-8"))

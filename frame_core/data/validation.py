@@ -29,6 +29,7 @@ from frame_core.common import schema as S
 from frame_core.common.errors import InputError
 from frame_core.data.limits import InputLimits
 from frame_core.data.logio import Source, read_table
+from frame_core.data.sparsity import loop_note, sparsity_warnings
 
 REASONS = {
     "missing_id": "user_id or video_id is missing",
@@ -314,10 +315,9 @@ def _duplicated(raw, df, users, videos, play, dur, ts, keep) -> np.ndarray:
 def _add_warnings_and_stats(clean: pd.DataFrame, report: ValidationReport, time_unit: str) -> None:
     r = (clean[S.PLAY] / clean[S.DURATION]).to_numpy()
     n = len(clean)
-    loops = float((r > 1).mean())
     w = report.warnings
-    if loops > 0:
-        w.append(f"{loops:.1%} of views are loops (watch ratio > 1); they count as full views")
+    if (note := loop_note(r)) is not None:
+        w.append(note)
     huge = int((r > 100).sum())
     if huge:
         w.append(
@@ -348,6 +348,7 @@ def _add_warnings_and_stats(clean: pd.DataFrame, report: ValidationReport, time_
             f"{few:,} of {len(counts):,} users have fewer than 5 views; they get no test or "
             "validation rows under the 70/10/20 chronological split"
         )
+    w.extend(sparsity_warnings(clean))
     report.stats = {
         "users": float(len(counts)),
         "videos": float(clean[S.VIDEO].nunique()),

@@ -50,3 +50,39 @@ def outcome_text(row) -> str:
     if row["full_view"]:
         return f"full view ({row['part_name']})"
     return f"left in clip {int(row['skip_clip'])} at {row[S.PLAY]:.1f} s ({row['part_name']})"
+
+
+def heldout_check(run, log_parts: pd.DataFrame, user: str) -> pd.DataFrame:
+    """The user's validation and test views scored by ``run``, with the predicted rank each
+    video gets among the user's candidates (1 = the run's top recommendation; the user's
+    held-out videos are candidates because they are not in the training rows) and what the
+    user actually did. Columns: ``video_id``, ``part_name``, ``p_full``, ``predicted rank``,
+    ``candidates``, ``what the user did``, ``full_view``; best predicted first."""
+    held = heldout_views(log_parts, user, run.nc)
+    cols = [S.VIDEO, "part_name", "p_full", "predicted rank", "candidates", "what the user did", "full_view"]
+    if held.empty:
+        return pd.DataFrame(columns=cols)
+    cand = run.candidates(user)
+    vids = np.asarray(run.maps.videos, dtype=object)
+    pool = pd.DataFrame({S.USER: str(user), S.VIDEO: [str(v) for v in vids[cand]],
+                         S.DURATION: np.asarray(run.durations)[cand]})
+    pool_p = np.sort(run.predict(pool)["p_full"].to_numpy())
+    p = run.predict(held[[S.USER, S.VIDEO, S.DURATION]])["p_full"].to_numpy()
+    rank = len(pool_p) - np.searchsorted(pool_p, p, side="right") + 1  # 1 + candidates scored strictly higher
+    out = pd.DataFrame({S.VIDEO: held[S.VIDEO].to_numpy(), "part_name": held["part_name"].to_numpy(), "p_full": p,
+                        "predicted rank": rank, "candidates": len(pool_p),
+                        "what the user did": [outcome_text(r) for _, r in held.iterrows()],
+                        "full_view": held["full_view"].to_numpy()})
+    return out.sort_values("p_full", ascending=False, kind="mergesort").reset_index(drop=True)
+
+
+def explain_score(run, attributor, user: str, video: str) -> dict:
+    """:meth:`frame_core.model.attribution.Attributor.explain` for ids: the score of ``video``
+    for ``user`` against the user's average candidate, split into its parts."""
+    from frame_core.runs.run import _index_of
+
+    u = int(_index_of(run._user_index, pd.Series([str(user)], dtype="string"))[0])
+    v = int(_index_of(run._video_index, pd.Series([str(video)], dtype="string"))[0])
+    if v < 0:
+        raise ValueError(f"video {video} is not in this run's id map")
+    return attributor.explain(u, v, run.candidates(user))

@@ -41,10 +41,38 @@ def prepare_runs(df: pd.DataFrame) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def trained_when(created) -> str:
+    """A run's ``created`` (ISO 8601, UTC) in words: "3 Dec 14:02 UTC"; "" when unknown."""
+    t = pd.to_datetime(created, errors="coerce", utc=True)
+    return "" if pd.isna(t) else f"{t.day} {t.strftime('%b %H:%M')} UTC"
+
+
+def _auc_text(v) -> str:
+    v = pd.to_numeric(v, errors="coerce")
+    return "test AUC –" if pd.isna(v) else f"test AUC {float(v):.3f}"
+
+
 def run_label(r) -> str:
-    """A run in words: model, N_c, policy, inputs, seed and the folder's last 8 characters."""
+    """A run in words, short (select boxes): model, N_c, policy, inputs, seed, test AUC and when
+    it was trained, e.g. "FRAME N_c=8, watched-positive, visual, seed 0, test AUC 0.717,
+    3 Dec 14:02 UTC". No folder hash."""
     pol = "" if r["nc"] == 1 else f", {r['policy']}"
-    return f"{r['model']} N_c={r['nc']}{pol}, {r['embeddings']}, seed {r['seed']} · {r['run_id'][-8:]}"
+    when = trained_when(r.get("created"))
+    model = "coarse" if str(r["model"]).startswith("coarse") else r["model"]
+    return (f"{model} N_c={r['nc']}{pol}, {r['embeddings']}, seed {r['seed']}, {_auc_text(r.get('auc'))}"
+            + (f", {when}" if when else ""))
+
+
+def run_title(r) -> str:
+    """A run in a sentence (page headers): "FRAME with N_c = 8 clips (label policy
+    watched-positive), visual clip-feature inputs, seed 0 · test AUC 0.717 · trained 3 Dec
+    14:02 UTC"."""
+    nc = int(r["nc"])
+    model = "The coarse model (N_c = 1, one clip per video)" if nc == 1 else \
+        f"{'FRAME' if r['model'] == 'FRAME' else r['model']} with N_c = {nc} clips (label policy {r['policy']})"
+    inputs = "visual clip-feature inputs" if r["embeddings"] == "visual" else "learned id-embedding inputs"
+    when = trained_when(r.get("created"))
+    return f"{model}, {inputs}, seed {r['seed']} · {_auc_text(r.get('auc'))}" + (f" · trained {when}" if when else "")
 
 
 def summary_table(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -65,6 +93,57 @@ def summary_table(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                                 "n": "runs"})
     first = ["model", "N_c", "policy", "inputs", "video score", "runs", "seeds", "AUC", "Δ AUC vs coarse"]
     return agg, disp[first + [c for c in disp.columns if c not in first]]
+
+
+def with_verdicts(disp: pd.DataFrame, agg: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The display table with its verdicts (see :mod:`frame_core.services.run_verdicts`):
+    ``Δ AUC vs coarse`` as text with its 95 % interval ("reference" on coarse rows, "no coarse
+    run in this setting" where there is none), a ``verdict vs coarse`` column, single-seed rows
+    flagged in ``seeds``, and no empty cell anywhere ("—" instead of None / NaN)."""
+    from frame_core.services.run_verdicts import WORDS, interval_text
+
+    out = disp.copy()
+    delta, words = [], []
+    for i in agg.index:
+        a, v = agg.loc[i], verdicts.loc[i]
+        if a["nc"] == 1:
+            delta.append("reference (coarse)")
+            words.append("—")
+        elif v["verdict"]:
+            delta.append(interval_text(v["delta_auc"], v["ci_low"], v["ci_high"]))
+            words.append(WORDS[v["verdict"]] + (" (single seed)" if v["single_seed"] else ""))
+        elif np.isfinite(a["delta_auc"]):
+            delta.append(f"{a['delta_auc']:+.4f}")
+            words.append("no verdict (predictions unreadable)")
+        else:
+            delta.append("no coarse run in this setting")
+            words.append("—")
+    out["Δ AUC vs coarse"] = delta
+    out.insert(out.columns.get_loc("Δ AUC vs coarse") + 1, "verdict vs coarse", words)
+    out["seeds"] = [f"{s} (single seed: no ± std)" if int(n) < 2 else s
+                    for s, n in zip(out["seeds"].astype(str), agg["n"], strict=True)]
+    return no_blanks(out)
+
+
+def no_blanks(df: pd.DataFrame) -> pd.DataFrame:
+    """Missing cells (None, NaN) shown as "—" (tables meant for reading, not for sorting)."""
+    out = df.astype(object)
+    return out.where(out.notna(), "—")
+
+
+def raw_display(raw: pd.DataFrame) -> pd.DataFrame:
+    """The all-runs table for reading: ``skip_hit@1`` blank where N_c = 1 (it is 1 by
+    construction there), other missing cells "—", ``created`` without its UTC offset."""
+    out = raw.copy()
+    if "skip_hit@1" in out and "nc" in out:
+        out["skip_hit@1"] = ["" if n == 1 or pd.isna(v) else f"{float(v):.4f}"
+                             for n, v in zip(out["nc"], out["skip_hit@1"], strict=True)]
+    if "created" in out:
+        t = pd.to_datetime(out["created"], errors="coerce", utc=True)
+        out["created"] = [("" if pd.isna(x) else x.strftime("%Y-%m-%d %H:%M:%S")) for x in t]
+    obj = [c for c in out.columns if out[c].dtype == object]
+    out[obj] = out[obj].where(out[obj].notna(), "—")
+    return out
 
 
 def coarse_twin(coarse: pd.DataFrame, frame_row) -> str:

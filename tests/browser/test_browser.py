@@ -8,7 +8,11 @@ worker, which starts one server and one browser. They run in file order:
    two bad files are refused with their messages and leave the stored datasets unchanged;
 2. the walk opens every page on every bundled dataset (Train may show the live job);
 3. the training test waits for that run to finish, then finds it on the Compare page and
-   gets recommendations from it on the Recommend page.
+   gets recommendations from it on the Recommend page;
+4. the classroom experiment on a generated log whose test videos are almost all new (no video
+   files): Compare says "no clear difference" and why;
+5. Train → "Recommend with this run" opens the run the Train page showed, even when Recommend had
+   another run selected.
 
 Every page load fails on a Streamlit exception box or an unexpected error alert. Screenshots go to
 ``test-output/screenshots/`` (git-ignored); a failing test also leaves
@@ -37,6 +41,7 @@ from tests.browser.helpers import (
     full_screenshot,
     go_to,
     open_page,
+    selectbox,
     selected_text,
     stored_table,
     wait_idle,
@@ -274,7 +279,8 @@ def test_walk_every_page_on_every_bundled_dataset(page, server, training_job):
             t0 = time.monotonic()
             if url_path:  # Home is already open
                 go_to(page, title)
-            assert page.url.rstrip("/") == f"{server.url}/{url_path}".rstrip("/"), f"{title}: unexpected url {page.url}"
+            path = page.url.split("?")[0]  # Recommend writes the run it shows into ?run=
+            assert path.rstrip("/") == f"{server.url}/{url_path}".rstrip("/"), f"{title}: unexpected url {page.url}"
             assert_page_ok(page, f"{title} on {ds_id}")
             shown = selected_text(page, PICKER, SIDEBAR)
             assert not shown or name in shown, f"{title}: the picker shows {shown!r}, not {name!r}"
@@ -379,3 +385,84 @@ def test_compare_page_runs_the_sequential_baselines(page, server, training_job):
     assert res is not None, f"no results.csv with alpine, mtin and popularity under {server.workspace}"
     # GAUC needs a user with both outcomes among their test views: each user here has one test view
     assert len(res) == 3 and not res.drop(columns="gauc").isna().any().any(), res
+
+
+# ------------------------------------------------------------------------------ verdicts and the run link (issue 16)
+NEW_VIDEOS = "mostly new videos (generated)"
+
+
+def _mostly_new_videos_log(path: Path) -> Path:
+    """40 users × 10 views, almost every view on its own video, full views at random (40 %):
+    nearly every test video is new and there are no video files, so fine and coarse must tie."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    rows = ["user_id,video_id,playing_time,duration_time,interaction_timestamp"]
+    t = 0
+    for u in range(40):
+        for k in range(10):
+            t += 1
+            vid = f"nv{u}_{k}" if k % 5 else f"shared{k}"  # a few shared videos so the graph is not empty
+            dur = float(rng.uniform(6, 40))
+            play = dur * (1.0 if rng.random() < 0.4 else float(rng.uniform(0.05, 0.95)))
+            rows.append(f"nu{u},{vid},{play:.2f},{dur:.1f},{t}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_classroom_says_no_clear_difference_on_mostly_new_videos(page, server, tmp_path):
+    from frame_core.data.validation import import_log
+    from frame_core.services.workspace import Workspace
+
+    log, report = import_log(_mostly_new_videos_log(tmp_path / "new_videos.csv"))
+    Workspace(server.workspace).ensure().add_dataset(log, report, name=NEW_VIDEOS)
+    open_page(page, server, "compare")
+    pick_dataset(page, NEW_VIDEOS)
+    page.get_by_role("button", name="Run fine vs coarse").click()
+    wait_idle(page, started_s=3)
+    main = page.locator(MAIN)
+    deadline = time.monotonic() + TRAIN_WAIT_S
+    text = ""
+    while time.monotonic() < deadline:
+        text = main.inner_text()
+        if "6 of 6 runs finished" in text and ("No clear difference" in text or "is better" in text):
+            break
+        time.sleep(2)
+    wait_idle(page)
+    text = main.inner_text()
+    assert "6 of 6 runs finished" in text, f"the experiment did not finish in {TRAIN_WAIT_S} s"
+    assert "No clear difference on this dataset" in text, text[:3000]
+    assert "no training view" in text and "no content features" in text, "the verdict gives no reason"
+    assert "FRAME (N_c = 8) is better" not in text
+    table = page.locator('[data-testid="stDataFrame"]').first.inner_text()
+    assert "None" not in table
+    assert_page_ok(page, "Compare after the classroom experiment")
+    full_screenshot(page, SHOTS / "verdict" / "compare-no-clear-difference.png")
+
+
+def test_train_to_recommend_opens_the_run_that_was_shown(page, server):
+    open_page(page, server, "recommend")
+    pick_dataset(page, NEW_VIDEOS)
+    box = selectbox(page, "Run", MAIN)  # pick another run than the one Train will show
+    box.first.locator('[role="combobox"], input').first.click()
+    page.get_by_role("option").filter(has_text="N_c=8").filter(has_text="seed 0,").first.click()
+    wait_idle(page)
+    before = selected_text(page, "Run", MAIN)
+    assert "seed 0" in before and "N_c=8" in before
+    go_to(page, "Train")
+    main = page.locator(MAIN)
+    shown = main.inner_text()
+    m = re.search(r"job (\S+) · elapsed", shown)
+    assert m, "the Train page shows no finished job"
+    job_id = m.group(1)
+    assert re.search(r"N_c=1 · seed 2\s*—\s*\S*\s*done", shown), "the latest job should be the coarse run of seed 2"
+    page.get_by_role("link", name="Recommend with this run").click()
+    wait_idle(page, started_s=3)
+    assert_page_ok(page, "Recommend opened from Train")
+    assert f"run={job_id}" in page.url, page.url
+    after = selected_text(page, "Run", MAIN)
+    assert "N_c=1" in after and "seed 2" in after, f"Recommend shows {after!r}, not the run shown on Train"
+    header = main.inner_text()
+    assert "The coarse model (N_c = 1, one clip per video)" in header and "seed 2" in header
+    assert "Held-out check" in header and "outranks the user's average candidate" in header
+    full_screenshot(page, SHOTS / "verdict" / "recommend-from-train.png")
