@@ -38,7 +38,7 @@ PART_TITLES = {
 }
 PART_HELP = {
     "metadata": "The video's length and its clips' start and end times (the clip metadata in H_c0).",
-    "content": "What the clips hold: their visual features, or their learned id embeddings with id inputs.",
+    "content": "What the clips hold: their visual features, or their learned id embeddings (and clip factors) with id inputs.",
     "graph": "Who watched or skipped these clips in training (the two-hop embedding H_c1 through the user–clip graphs).",
 }
 MAX_CANDIDATES = 512
@@ -75,6 +75,8 @@ class Attributor:
             hup, hun = m.user_interest(h0)
             graph = m.two_hop(hup, hun)
             self._hup, self._hun = hup, hun
+            # clip factors (model.factors): <p_u, q_c> + b_u + b_c, counted with the clip's "content"
+            self._fac = m.factors.tables(m.warm_user, m.warm) if m.factors is not None else None
             self._parts = {
                 "base": (a0 * base)[None].expand(V, nc, d),
                 "metadata": (a0 * meta).view(V, nc, d),
@@ -86,9 +88,19 @@ class Attributor:
         return self
 
     @torch.no_grad()
-    def _scores(self, user: int, h_c: torch.Tensor) -> np.ndarray:
+    def _factor_logits(self, user: int, videos: torch.Tensor) -> torch.Tensor | None:
+        """The clip-factor term (k, nc) of one user (−1 = cold: its row is zero) for ``videos`` (k,)."""
+        if self._fac is None:
+            return None
+        fu, fc = self._fac
+        u = fu[user if user >= 0 else fu.shape[0] - 1]
+        c = fc.view(self.model.n_videos, self.model.nc, -1)[videos]  # (k, nc, k + 1)
+        return c[..., :-1] @ u[:-1] + c[..., -1] + u[-1]
+
+    @torch.no_grad()
+    def _scores(self, user: int, h_c: torch.Tensor, fz: torch.Tensor | None = None) -> np.ndarray:
         """Calibrated video scores (n,) for clip embeddings ``h_c`` (n, nc, d) of one user
-        (id-map index, −1 = cold)."""
+        (id-map index, −1 = cold), plus the clip-factor logits ``fz`` (n, nc) when given."""
         m = self.model
         if user >= 0:
             hup, hun = self._hup[user], self._hun[user]
@@ -97,6 +109,8 @@ class Attributor:
         n = h_c.shape[0]
         uidx = torch.full((n,), int(user), dtype=torch.long)
         z = m.clip_logits(hup.expand(n, -1), hun.expand(n, -1), h_c, uidx)
+        if fz is not None:
+            z = z + fz
         z = z * float(m.calib[0]) + float(m.calib[1])
         return video_probs(z.double(), m.cfg.video_score).numpy()
 
@@ -128,7 +142,8 @@ class Attributor:
                 h = P["base"][cand].clone()
                 for p in PARTS:
                     h += P[p][video].expand(k, -1, -1) if p in S else P[p][ct]
-                scores[S] = self._scores(user, h)
+                src = torch.full((k,), int(video), dtype=torch.long) if "content" in S else ct
+                scores[S] = self._scores(user, h, self._factor_logits(user, src))
             n = len(PARTS)
             phi = {}
             for p in PARTS:
