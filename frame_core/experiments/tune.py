@@ -74,6 +74,7 @@ SPACE: dict[str, tuple] = {
     "hybrid_lambda": ("float", 0.0, 1.0, False),
     "lr_schedule": ("cat", ("none", "plateau", "cosine")),
     "interaction": ("cat", ("mlp", "mlp+dot")),
+    "factor_dim": ("cat", (8, 16, 32, 64)),
     "factor_l2": ("float", 0.01, 0.2, True),
     "id_l2": ("float", 1e-3, 0.2, True),
 }
@@ -94,7 +95,7 @@ def space_for(base: FrameConfig) -> dict[str, tuple]:
     d = base.to_dict()
     out = {}
     for name, spec in SPACE.items():
-        if name in ("emb_lr", "factor_l2", "id_l2") and base.id_embeddings is False:
+        if name in ("emb_lr", "factor_dim", "factor_l2", "id_l2") and base.id_embeddings is False:
             continue
         v = d.get(name)
         if spec[0] == "cat" and v not in spec[1]:  # None (auto) included
