@@ -203,6 +203,12 @@ CANDIDATES = {
     "fac_noid": dict(id_l2=0.0),
     "fac_l2_02": dict(factor_l2=0.02),
     "fac_l2_10": dict(factor_l2=0.1),
+    # round 4: FRAME + factors stopped ~0.01 below the factor model alone (bench/label_gain.py)
+    "fac_noidemb": dict(id_embeddings=False, factor_dim=32),  # factors carry the ids; the GCN sees position + metadata
+    "fac_lr1": dict(lr=1e-3),
+    "fac_idl2_3": dict(id_l2=0.3),
+    "nc1_idl2_3": dict(nc=1, id_l2=0.3),
+    "fac_idl2_10": dict(id_l2=1.0),
     "new": {},  # FrameConfig() as it is now
     "nc1_new": dict(nc=1),
 }
