@@ -8,7 +8,9 @@ tests do, ``tests/browser/helpers.py``), then opens ``--sessions`` headless Chro
 at once (one browser, async Playwright). Half the sessions use the synthetic sample, half
 KuaiRand; each walks Home → Skip Explorer → Graph Inspector → Compare → Recommend ``--walks``
 times. A page's time runs from the click on its sidebar link until Streamlit reports no script
-run and nothing spinning (the 0.6 s quiet period that confirms it is not counted). Errors are
+run and nothing spinning or loading (``stSkeleton``; the 0.6 s quiet period that confirms it
+is not counted); "script run ended" is when the page's last script run was seen to end.
+``--workspace`` reuses a workspace an earlier run prepared (``/tmp/load-*/workspace``). Errors are
 exception boxes, error alerts and timeouts. The server's RSS (with children) is sampled every
 0.2 s. Prints p50 / p95 / max per page and overall, the error count, the peak RSS, and the CPU
 seconds the server (with its children) and the browser used during the walks: the browser runs
