@@ -8,7 +8,7 @@ unpickle the whole DataFrame on every hit, once per page run of every session; a
 handed out as is. That is safe because callers never see the cached object itself:
 :func:`load_log` returns ``frame.copy(deep=False)``, a new DataFrame over the same column
 buffers. pandas' copy-on-write (always on since pandas 3) makes any write through it (a new
-column, ``loc`` assignment, ``sort_values(inplace=True)``) copy first, so no session can change
+column, ``loc`` assignment, ``iloc`` assignment) copy first, so no session can change
 what another one reads. :func:`shared` does the same for other frames kept as resources.
 """
 
