@@ -20,6 +20,10 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 st.set_page_config(page_title="FRAME Explorer", page_icon=":material/movie:", layout="wide")
 
+from app.components import warmup  # noqa: E402 - needs the repo root on sys.path (above)
+
+warmup.start()  # heavy imports in the background, once per server process
+
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/data.py", title="Data", icon=":material/upload_file:"),

@@ -8,9 +8,14 @@ tests do, ``tests/browser/helpers.py``), then opens ``--sessions`` headless Chro
 at once (one browser, async Playwright). Half the sessions use the synthetic sample, half
 KuaiRand; each walks Home → Skip Explorer → Graph Inspector → Compare → Recommend ``--walks``
 times. A page's time runs from the click on its sidebar link until Streamlit reports no script
-run and nothing spinning (the 0.6 s quiet period that confirms it is not counted). Errors are
+run and nothing spinning or loading (``stSkeleton``; the 0.6 s quiet period that confirms it
+is not counted); "script run ended" is when the page's last script run was seen to end.
+``--workspace`` reuses a workspace an earlier run prepared (``/tmp/load-*/workspace``). Errors are
 exception boxes, error alerts and timeouts. The server's RSS (with children) is sampled every
-0.2 s. Prints p50 / p95 / max per page and overall, the error count and the peak RSS.
+0.2 s. Prints p50 / p95 / max per page and overall, the error count, the peak RSS, and the CPU
+seconds the server (with its children) and the browser used during the walks: the browser runs
+on the same cores, so its share is reported apart. Per concurrent user that is the RSS above the
+idle server and the server CPU seconds of one page walk (5 pages).
 """
 
 from __future__ import annotations
@@ -28,12 +33,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_upload_rss import tree_rss_mb  # noqa: E402
+from bench.bench_upload_rss import _tree, tree_rss_mb  # noqa: E402
 from tests.browser import helpers as B  # noqa: E402
 
 WALK = ["Home", "Skip Explorer", "Graph Inspector", "Compare", "Recommend"]
 SAMPLES = {"sample-synthetic": "Synthetic sample (with videos)", "sample-kuairand": "KuaiRand like/hate (real, no videos)"}
 SETTLE_S = 0.6
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its live children, plus those of children
+    that have ended and were waited for (``/proc/<pid>/stat``)."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime (fields 14-17 of proc(5))
+    return total / TICK
 
 
 def prepare(ws_root: Path, epochs: int) -> None:
@@ -48,21 +67,28 @@ def prepare(ws_root: Path, epochs: int) -> None:
             train_run(log, ws.runs_dir / f"{ds}-nc{nc}", FrameConfig(nc=nc, epochs=epochs, emb_dim=16), source=ds)
 
 
-async def wait_idle(page, timeout_s: float = 180) -> None:
+async def wait_idle(page, timeout_s: float = 180) -> float:
+    """Wait until the page is rendered: no script run, nothing spinning, for ``SETTLE_S``.
+    Returns the monotonic time at which the script run was last seen to end (the server's part;
+    the rest is the browser drawing), as opposed to the quiet time the caller measures."""
     deadline = time.monotonic() + timeout_s
     start_by = time.monotonic() + 3
     while time.monotonic() < start_by:
         if not (await page.evaluate(B._STATE_JS)).startswith("notRunning|"):
             break
         await asyncio.sleep(0.05)
-    quiet = None
+    quiet = script_done = None
     while time.monotonic() < deadline:
         st = await page.evaluate(B._STATE_JS)
         parts = st.split("|")
+        if parts[0] == "notRunning":
+            script_done = script_done or time.monotonic()
+        else:
+            script_done = None
         if len(parts) == 3 and parts[0] == "notRunning" and parts[2] == "idle":
             quiet = quiet or time.monotonic()
             if time.monotonic() - quiet >= SETTLE_S:
-                return
+                return script_done
         else:
             quiet = None
         await asyncio.sleep(0.1)
@@ -93,17 +119,20 @@ async def session(browser, url: str, ds_name: str, walks: int, times: dict, erro
                 t0 = time.monotonic()
                 await link.first.click()
                 try:
-                    await wait_idle(page)
+                    done = await wait_idle(page)
                 except TimeoutError:
                     errors.append(f"{ds_name} {title}: timeout")
                     continue
                 times.setdefault(title, []).append(time.monotonic() - t0 - SETTLE_S)
+                times.setdefault(f"{title}/script", []).append(done - t0)
                 errors += [f"{ds_name} {title}: {p}" for p in await problems(page)]
     finally:
         await ctx.close()
 
 
 async def run(url: str, n: int, walks: int, times: dict, errors: list) -> None:
+    """The sessions, in one headless Chromium (its CPU time reaches this process's children
+    times once Playwright has closed it)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -123,11 +152,15 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--walks", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--workspace", type=Path, default=None,
+                    help="reuse a workspace prepared by an earlier run (skips training)")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     tmp = Path(tempfile.mkdtemp(prefix="load-"))
-    prepare(tmp / "workspace", args.epochs)
-    srv = B.start_server(tmp, tmp / "workspace")
+    ws = args.workspace or tmp / "workspace"
+    if args.workspace is None:
+        prepare(ws, args.epochs)
+    srv = B.start_server(tmp, ws)
     peak = {"mb": 0.0}
     stop = threading.Event()
 
@@ -142,24 +175,37 @@ def main() -> None:
     try:
         base = tree_rss_mb(srv.proc.pid)
         th.start()
-        t0 = time.monotonic()
+        load0 = os.getloadavg()[0]
+        t0, cpu0 = time.monotonic(), tree_cpu_s(srv.proc.pid)
+        kids0 = os.times()
         asyncio.run(run(srv.url, args.sessions, args.walks, times, errors))
-        wall = time.monotonic() - t0
+        wall, cpu = time.monotonic() - t0, tree_cpu_s(srv.proc.pid) - cpu0
+        kids1 = os.times()
+        browser_cpu = (kids1.children_user + kids1.children_system) - (kids0.children_user + kids0.children_system)
+        load1 = os.getloadavg()[0]
     finally:
         stop.set()
         B.kill_group(srv.proc)
-    print(f"{args.sessions} sessions × {args.walks} walks, {os.cpu_count()} CPUs, wall {wall:.0f} s; "
-          f"server RSS {base:,.0f} MB idle, peak {peak['mb']:,.0f} MB; errors: {len(errors)}\n")
-    print("| page | loads | p50 (s) | p95 (s) | max (s) |")
-    print("|---|---|---|---|---|")
-    allt = []
+    walks = args.sessions * args.walks
+    print(f"{args.sessions} sessions × {args.walks} walks, {os.cpu_count()} CPUs, load average {load0:.1f} before, "
+          f"{load1:.1f} after; wall {wall:.0f} s; errors: {len(errors)}")
+    print(f"server: RSS {base:,.0f} MB idle, peak {peak['mb']:,.0f} MB "
+          f"({(peak['mb'] - base) / max(args.sessions, 1):,.0f} MB per session); CPU {cpu:.1f} s "
+          f"({cpu / max(walks, 1):.2f} s per session walk of {len(WALK)} pages); "
+          f"browser CPU {browser_cpu:.1f} s\n")
+    print("| page | loads | p50 (s) | p95 (s) | max (s) | script run ended, p50 / p95 (s) |")
+    print("|---|---|---|---|---|---|")
+    allt, alls = [], []
     for title in WALK:
-        xs = times.get(title, [])
+        xs, sc = times.get(title, []), times.get(f"{title}/script", [])
         allt += xs
+        alls += sc
         if xs:
-            print(f"| {title} | {len(xs)} | {statistics.median(xs):.1f} | {pct(xs, 0.95):.1f} | {max(xs):.1f} |")
+            print(f"| {title} | {len(xs)} | {statistics.median(xs):.1f} | {pct(xs, 0.95):.1f} | {max(xs):.1f} | "
+                  f"{statistics.median(sc):.1f} / {pct(sc, 0.95):.1f} |")
     if allt:
-        print(f"| all | {len(allt)} | {statistics.median(allt):.1f} | {pct(allt, 0.95):.1f} | {max(allt):.1f} |")
+        print(f"| all | {len(allt)} | {statistics.median(allt):.1f} | {pct(allt, 0.95):.1f} | {max(allt):.1f} | "
+              f"{statistics.median(alls):.1f} / {pct(alls, 0.95):.1f} |")
     for e in errors[:20]:
         print("error:", e)
 

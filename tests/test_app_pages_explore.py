@@ -230,8 +230,18 @@ def test_graph_inspector_user_and_video(ws, small):
     at.segmented_control(key="gi_mode").set_value("One video").run()
     assert not at.exception
     assert _plotly(at, title_has="Video")
-    # the toy example: both policies' labels are shown
+    assert not any("Toy example" in h.value for h in at.subheader), "lazy tabs: the closed toy tab is not drawn"
+    # the toy example in its own tab: built live, and the ego view is not computed meanwhile
+    at.session_state["gi_tab"] = "Toy example: 3 users × 4 clips"
+    at.run()
+    assert not at.exception
     assert any("Toy example" in h.value for h in at.subheader)
+    assert not any("Video" in json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
+                   for c in at.get("plotly_chart"))
+    # back on the ego view, the mode chosen before is kept
+    at.session_state["gi_tab"] = "Ego view and matrices"
+    at.run()
+    assert at.segmented_control(key="gi_mode").value == "One video"
 
 
 def test_data_page_rejects_bad_files_and_keeps_datasets(ws, small):

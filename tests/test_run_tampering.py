@@ -184,3 +184,47 @@ def test_pages_list_tampered_runs_as_unusable(ws):  # noqa: F811
             assert len(options) == 2 and not any(n in o for o in options for n in TAMPERINGS)
     at = open_page("app_pages/train.py", ds)
     assert not at.exception and not at.error
+
+
+def _huge_npy_header(path: Path, shape=(2**40,), descr="<f8", tail=b"\0" * 64) -> None:
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    path.write_bytes(buf.getvalue() + tail)
+
+
+def test_a_npy_whose_header_lies_about_its_size_is_refused_not_allocated(good_run, tmp_path, capsys):
+    """Hostile-input probe (issue 17 item 9): a 128-byte video_durations.npy declaring 2^40
+    values made np.load ask for 8 TiB, and predict said "out of memory; try a smaller dataset"."""
+    bad = tmp_path / "npy"
+    shutil.copytree(good_run, bad)
+    _huge_npy_header(bad / "video_durations.npy")
+    with pytest.raises(InputError, match="run npy cannot be used: video_durations.npy declares 8,796,093,022,208 "
+                                         "bytes of data .* but holds 64"):
+        R.load_run(bad)
+    code = main(["predict", str(bad), str(good_run.parent / "pairs.csv"), "--out", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "declares" in err and "out of memory" not in err, err
+
+
+def test_load_npy_checks_the_header_before_reading(tmp_path):
+    from frame_core.common.safe_npy import load_npy
+
+    good = tmp_path / "good.npy"
+    np.save(good, np.arange(6, dtype="float32").reshape(2, 3))
+    assert load_npy(good).tolist() == [[0, 1, 2], [3, 4, 5]]
+    short = tmp_path / "short.npy"
+    short.write_bytes(good.read_bytes()[:-4])  # truncated by one value
+    with pytest.raises(InputError, match="declares 24 bytes of data \\(2×3 float32\\) but holds 20"):
+        load_npy(short)
+    obj = tmp_path / "obj.npy"
+    _huge_npy_header(obj, shape=(1,), descr="|O", tail=b"")
+    with pytest.raises(InputError, match="holds Python objects, refused unopened"):
+        load_npy(obj)
+    junk = tmp_path / "junk.npy"
+    junk.write_bytes(b"not an npy file at all")
+    with pytest.raises(InputError, match="junk.npy is not a valid .npy file"):
+        load_npy(junk)
+    with pytest.raises(InputError, match="cannot be read"):
+        load_npy(tmp_path / "missing.npy")

@@ -4,35 +4,27 @@ model (N_c = 1), ROC/PR curves, the N_c ablation, per-user wins and losses, the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
+from app.components import run_views as RW
 from app.components.classroom import experiment_section
-from app.components.compare_charts import ablation_figure, per_user_figure, roc_pr_figures
+from app.components.compare_charts import per_user_figure, roc_pr_figures
 from app.components.data import dataset_picker, dataset_version, md_escape, workspace
 from app.components.jobs import POLL_SECONDS, job_queue, pump, refresh_jobs
 from app.components.run_link import link_to_recommend
-from app.components.runs import unusable_runs_notice
-from app.components.verdicts import data_facts, predictions, summary_verdicts
+from app.components.runs import finished_runs, unusable_runs_notice
+from app.components.verdicts import data_facts, predictions
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import to_csv_bytes
 from frame_core.evaluation import metrics as M
 from frame_core.evaluation import run_analysis as A
-from frame_core.runs import runs_signature
 from frame_core.services import engine as E
 from frame_core.services import run_tables as T
 from frame_core.services import run_verdicts as RV
 from frame_core.services.jobs import DONE
 
 METRIC_KEYS = list(M.METRIC_KEYS)
-
-
-# ------------------------------------------------------------------------------ data access
-@st.cache_data(max_entries=8, show_spinner=False)
-def load_runs(runs_dir: str, signature: tuple) -> pd.DataFrame:
-    return T.prepare_runs(E.list_finished_runs(Path(runs_dir)))
 
 
 GREEN = "background-color: rgba(0,204,150,0.22); font-weight: bold"
@@ -151,9 +143,8 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
         "(green) or clearly worse (red); rows within noise stay plain. Metrics are at video level, label = full "
         "view; higher is better except Logloss."
     )
-    agg, disp = T.summary_table(runs)
-    ver = summary_verdicts(runs, agg, tuple(T.GROUP), facts, runs_signature(workspace().runs_dir))
-    disp = T.with_verdicts(disp, agg, ver)
+    view = RW.summary(workspace().runs_dir, str(runs["dataset"].iloc[0]), facts)
+    agg, disp, ver, raw = view["agg"], view["disp"], view["verdicts"], view["raw"]
     st.dataframe(style_table(disp, agg, ver), hide_index=True, width="stretch",
                  column_config={"verdict vs coarse": st.column_config.TextColumn(
                      help="From the 95 % interval of Δ AUC: FRAME better (above 0), coarse better (below 0), or no "
@@ -163,21 +154,19 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
         line = f"**N_c = {agg.loc[i, 'nc']}, {md_escape(agg.loc[i, 'policy'])}, {md_escape(agg.loc[i, 'embeddings'])} inputs:** " \
                f"{md_escape(r['sentence'])}" + (f" {md_escape(r['reason'])}" if r["reason"] else "")
         st.markdown(line)
-    d1, d2, _ = st.columns([1, 1, 2])
-    d1.download_button("Download table (CSV)", to_csv_bytes(disp), file_name="frame_runs_summary.csv", mime="text/csv")
-    raw_cols = ["run_id", "created", "dataset", "model", "nc", "policy", "embeddings", "video_score", "seed", "epochs",
-                "emb_dim", "lr", "setting", *METRIC_KEYS, "val_auc", "skip_hit@1", "best_epoch", "train_seconds"]
-    raw = runs[[c for c in raw_cols if c in runs.columns]]
-    d2.download_button("Download all runs (CSV)", to_csv_bytes(raw), file_name="frame_runs.csv", mime="text/csv")
+    d1, d2, _ = st.columns([1, 1, 2])  # the CSV is made when the button is pressed, not on every render
+    d1.download_button("Download table (CSV)", lambda: to_csv_bytes(disp), file_name="frame_runs_summary.csv",
+                       mime="text/csv")
+    d2.download_button("Download all runs (CSV)", lambda: to_csv_bytes(raw), file_name="frame_runs.csv", mime="text/csv")
     with st.expander(f"All {len(runs)} finished runs"):
-        st.dataframe(T.raw_display(raw), hide_index=True, width="stretch", column_config={
+        st.dataframe(view["raw_display"], hide_index=True, width="stretch", column_config={
             "created": st.column_config.TextColumn("created (UTC)", width="medium"),
             "skip_hit@1": st.column_config.TextColumn(
                 help="Skip localisation hit rate at 1. Blank for N_c = 1: with one clip the skip is always in it, "
                      "so it would be 1 by construction.")})
 
-    labels = {r["run_id"]: T.run_label(r) for _, r in runs.iterrows()}
-    best_frame, coarse = T.frame_and_coarse(runs)
+    labels = view["labels"]
+    best_frame, coarse = view["best_frame"], view["coarse"]
 
     st.subheader("ROC and precision–recall curves")
     default = []
@@ -212,7 +201,7 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
     st.subheader("N_c ablation")
     metric = st.segmented_control("Metric", METRIC_KEYS, default="auc", format_func=A.METRIC_NAMES.get,
                                   required=True, key="ablation_metric") or "auc"
-    fig = ablation_figure(runs, metric)
+    fig = RW.ablation(workspace().runs_dir, str(runs["dataset"].iloc[0]), metric)
     if fig is None:
         st.info("The ablation needs finished runs with at least two different N_c in the same setting "
                 "(the fine vs coarse experiment gives N_c = 8 and 1; train N_c = 4 on the Train page to add a point).")
@@ -240,7 +229,7 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
     if ra["data_sha256"] != rb["data_sha256"]:
         st.warning("These two runs were trained on different data; only the test views they share are compared.")
     try:
-        pu = A.per_user_comparison(predictions(ra["path"]), predictions(rb["path"]), pu_metric)
+        pu = RW.per_user(ra["path"], rb["path"], pu_metric)
     except (InputError, ValueError) as exc:
         st.warning(f"Cannot compare these runs: {md_escape(exc)}")
         return
@@ -259,7 +248,7 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
                    "(e.g. one full view and one skip, ranked the same way). Logloss separates them.")
     st.plotly_chart(per_user_figure(pu, pu_metric, "FRAME", "coarse"), width="stretch", key="per_user")
     st.download_button("Download per-user differences (CSV)",
-                       to_csv_bytes(pu.rename(columns={"a": f"{pu_metric}_frame", "b": f"{pu_metric}_coarse"})),
+                       lambda: to_csv_bytes(pu.rename(columns={"a": f"{pu_metric}_frame", "b": f"{pu_metric}_coarse"})),
                        file_name="per_user_frame_vs_coarse.csv", mime="text/csv")
 
 
@@ -272,7 +261,7 @@ experiment_section(info, _log)
 st.divider()
 
 runs_dir = workspace().runs_dir
-all_runs = load_runs(str(runs_dir), runs_signature(runs_dir))
+all_runs = finished_runs(runs_dir)
 unusable_runs_notice(runs_dir, info.id if info is not None else None, key="compare_unusable")
 if all_runs.empty:
     st.info("No finished run yet. Run the experiment above, or train on the **Train** page.")

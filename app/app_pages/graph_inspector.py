@@ -19,6 +19,8 @@ from frame_core.services import graph_views as GV
 NORM_KEY = "gi_norm"
 TRAIN_KEY = "gi_train_only"
 MODES = ["One user", "One video"]
+TABS = ["Ego view and matrices", "Toy example: 3 users × 4 clips"]
+TAB_KEY = "gi_tab"
 
 st.title("Graph Inspector")
 info, log = dataset_picker()
@@ -43,87 +45,106 @@ st.caption(
     "ever made dense."
 )
 
-# ------------------------------------------------------------------------------ ego view
-st.subheader("Ego view")
-c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
-mode = c1.segmented_control("Centre on", MODES, default=MODES[0], key="gi_mode", required=True) or MODES[0]
-if mode == "One user":
-    ranked = E.ranked_ids(info.id, version, S.USER)
-    options, cut = E.capped(ranked, keep=st.session_state.get("gi_user"))
-    E.pick_option("gi_user", options)
-    who = c2.selectbox("User (most active first)", options, key="gi_user", format_func=visible)
-    cap = c3.slider("Most clips shown", 8, 120, 48, step=4, key="gi_cap_clips")
-    u = int(maps.user_index([who])[0])
-    ego = GV.ego_user(g, maps, u, cap)
-    block_rows = np.concatenate([[u], GV.neighbours(g, u, ego.cols, n=9)]).astype("int64")
-    shown = f"{len(ego.cols)} of the user's {ego.total_cols} clips"
-else:
-    ranked = E.ranked_ids(info.id, version, S.VIDEO)
-    options, cut = E.capped(ranked, keep=st.session_state.get("gi_video"))
-    E.pick_option("gi_video", options)
-    who = c2.selectbox("Video (most viewed first)", options, key="gi_video", format_func=visible)
-    cap = c3.slider("Most users shown", 4, 80, 30, step=2, key="gi_cap_users")
-    v = int(maps.video_index([who])[0])
-    ego = GV.ego_video(g, maps, v, cap)
-    block_rows = ego.users
-    shown = f"{len(ego.users)} of the {ego.total_users} users with an edge to this video's {nc} clips"
-if cut:
-    st.caption(f"The list holds the {E.MAX_OPTIONS:,} most frequent of {len(ranked):,} ids.")
 
-edges = ego.edges.copy()
-clip_names = GV.clip_label_text(maps, nc, ego.cols)
-name_of = dict(zip(ego.cols.tolist(), clip_names))
-edges["clip_name"] = [name_of[c] for c in edges["col"].tolist()]
-user_names = [str(x) for x in maps.users[ego.users]]
-clip_video = [str(maps.videos[c // nc]) for c in ego.cols]
+# ------------------------------------------------------------------------------ sections
+def ego_section() -> None:
+    """Ego view of one user or video, the signed matrix and R̃ of that selection."""
+    st.subheader("Ego view")
+    c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
+    mode = c1.segmented_control("Centre on", MODES, default=MODES[0], key="gi_mode", required=True) or MODES[0]
+    if mode == "One user":
+        ranked = E.ranked_ids(info.id, version, S.USER)
+        options, cut = E.capped(ranked, keep=st.session_state.get("gi_user"))
+        E.pick_option("gi_user", options)
+        who = c2.selectbox("User (most active first)", options, key="gi_user", format_func=visible)
+        cap = c3.slider("Most clips shown", 8, 120, 48, step=4, key="gi_cap_clips")
+        u = int(maps.user_index([who])[0])
+        ego = GV.ego_user(g, maps, u, cap)
+        block_rows = np.concatenate([[u], GV.neighbours(g, u, ego.cols, n=9)]).astype("int64")
+        shown = f"{len(ego.cols)} of the user's {ego.total_cols} clips"
+    else:
+        ranked = E.ranked_ids(info.id, version, S.VIDEO)
+        options, cut = E.capped(ranked, keep=st.session_state.get("gi_video"))
+        E.pick_option("gi_video", options)
+        who = c2.selectbox("Video (most viewed first)", options, key="gi_video", format_func=visible)
+        cap = c3.slider("Most users shown", 4, 80, 30, step=2, key="gi_cap_users")
+        v = int(maps.video_index([who])[0])
+        ego = GV.ego_video(g, maps, v, cap)
+        block_rows = ego.users
+        shown = f"{len(ego.users)} of the {ego.total_users} users with an edge to this video's {nc} clips"
+    if cut:
+        st.caption(f"The list holds the {E.MAX_OPTIONS:,} most frequent of {len(ranked):,} ids.")
 
-if len(edges) == 0:
-    st.info(
-        "No edge to show: this selection has no labelled clip in the graph"
-        + (" built from training rows (its views may all be validation or test rows)." if train_only else ".")
-    )
-else:
-    title = (f"User {who}: clips they watched through (+) or left in (−)" if mode == "One user"
-             else f"Video {who}: its {nc} clips and their users")
-    st.plotly_chart(bipartite_figure(edges, user_names, clip_names, clip_video, title + f" (N_c = {nc})"),
-                    width="stretch", key="gi_bipartite")
-    st.caption(
-        f"Showing {shown}" + (" (capped; raise the limit to see more)." if ego.truncated else ".")
-        + " Green solid: positive edge (R^P = 1); red dashed: negative edge (R^N = 1). Hover an edge's middle "
-        "for its R̃ value."
-    )
+    edges = ego.edges.copy()
+    clip_names = GV.clip_label_text(maps, nc, ego.cols)
+    name_of = dict(zip(ego.cols.tolist(), clip_names))
+    edges["clip_name"] = [name_of[c] for c in edges["col"].tolist()]
+    user_names = [str(x) for x in maps.users[ego.users]]
+    clip_video = [str(maps.videos[c // nc]) for c in ego.cols]
 
-    # -------------------------------------------------------------------------- matrices
-    st.subheader("Signed interaction matrix and R̃ for this selection")
-    rows_txt = [str(x) for x in maps.users[block_rows]]
-    blk = GV.signed_block(g, block_rows, ego.cols)
-    extra = "" if mode == "One video" else " and up to 9 users who share the most of these clips"
-    st.plotly_chart(
-        signed_matrix_figure(blk["signed"], blk["both"], rows_txt, clip_names,
-                             f"R^P − R^N: the selected {'user' if mode == 'One user' else 'users'}{extra}"),
-        width="stretch", key="gi_signed",
-    )
-    n_both = int(blk["both"].sum())
-    if n_both:
-        st.caption(f"± marks {n_both} cell(s) where the user has both labels on the clip (different views): "
-                   "the edge is in both graphs.")
-    fmt = {c: st.column_config.NumberColumn(c, format="%.3f") for c in clip_names}
-    t1, t2 = st.tabs(["R̃ᴾ (positive, normalised)", "R̃ᴺ (negative, normalised)"])
-    with t1:
-        st.dataframe(pd.DataFrame(blk["RP_norm"], index=rows_txt, columns=clip_names), width="stretch",
-                     column_config=fmt)
-    with t2:
-        st.dataframe(pd.DataFrame(blk["RN_norm"], index=rows_txt, columns=clip_names), width="stretch",
-                     column_config=fmt)
-    st.caption(f"Values of the {norm} normalisation over the whole graph (degrees count every edge of the user "
-               "and the clip, not just those shown).")
+    if len(edges) == 0:
+        st.info(
+            "No edge to show: this selection has no labelled clip in the graph"
+            + (" built from training rows (its views may all be validation or test rows)." if train_only else ".")
+        )
+    else:
+        title = (f"User {who}: clips they watched through (+) or left in (−)" if mode == "One user"
+                 else f"Video {who}: its {nc} clips and their users")
+        st.plotly_chart(bipartite_figure(edges, user_names, clip_names, clip_video, title + f" (N_c = {nc})"),
+                        width="stretch", key="gi_bipartite")
+        st.caption(
+            f"Showing {shown}" + (" (capped; raise the limit to see more)." if ego.truncated else ".")
+            + " Green solid: positive edge (R^P = 1); red dashed: negative edge (R^N = 1). Hover an edge's middle "
+            "for its R̃ value."
+        )
 
-# ------------------------------------------------------------------------------ toy
-st.divider()
-st.subheader("Toy example: 3 users × 4 clips, built live")
-steps = toy_editor("gi_toy")
-if steps is not None:
-    show_views(steps)
-    show_labels(steps)
-    show_graphs(steps, policy, "gi_toy")
-    show_normalised(steps, policy, "gi_toy")
+        # -------------------------------------------------------------------------- matrices
+        st.subheader("Signed interaction matrix and R̃ for this selection")
+        rows_txt = [str(x) for x in maps.users[block_rows]]
+        blk = GV.signed_block(g, block_rows, ego.cols)
+        extra = "" if mode == "One video" else " and up to 9 users who share the most of these clips"
+        st.plotly_chart(
+            signed_matrix_figure(blk["signed"], blk["both"], rows_txt, clip_names,
+                                 f"R^P − R^N: the selected {'user' if mode == 'One user' else 'users'}{extra}"),
+            width="stretch", key="gi_signed",
+        )
+        n_both = int(blk["both"].sum())
+        if n_both:
+            st.caption(f"± marks {n_both} cell(s) where the user has both labels on the clip (different views): "
+                       "the edge is in both graphs.")
+        fmt = {c: st.column_config.NumberColumn(c, format="%.3f") for c in clip_names}
+        t1, t2 = st.tabs(["R̃ᴾ (positive, normalised)", "R̃ᴺ (negative, normalised)"])
+        with t1:
+            st.dataframe(pd.DataFrame(blk["RP_norm"], index=rows_txt, columns=clip_names), width="stretch",
+                         column_config=fmt)
+        with t2:
+            st.dataframe(pd.DataFrame(blk["RN_norm"], index=rows_txt, columns=clip_names), width="stretch",
+                         column_config=fmt)
+        st.caption(f"Values of the {norm} normalisation over the whole graph (degrees count every edge of the user "
+                   "and the clip, not just those shown).")
+
+
+def toy_section() -> None:
+    """The slides' toy example (3 users × 4 clips), built live."""
+    st.subheader("Toy example: 3 users × 4 clips, built live")
+    steps = toy_editor("gi_toy")
+    if steps is not None:
+        show_views(steps)
+        show_labels(steps)
+        show_graphs(steps, policy, "gi_toy")
+        show_normalised(steps, policy, "gi_toy")
+
+
+# Lazy tabs: only the open tab's section is computed and sent (each has several charts; the
+# browser draws only what it receives, which matters with many sessions on few cores). The ego
+# view's choices outlive a visit to the toy tab (Streamlit drops the state of undrawn widgets).
+for _key in ("gi_mode", "gi_user", "gi_video", "gi_cap_clips", "gi_cap_users"):
+    if _key in st.session_state:
+        st.session_state[_key] = st.session_state[_key]
+tab_ego, tab_toy = st.tabs(TABS, key=TAB_KEY, on_change="rerun")
+if tab_ego.open:
+    with tab_ego:
+        ego_section()
+if tab_toy.open:
+    with tab_toy:
+        toy_section()

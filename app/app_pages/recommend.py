@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components.baseline_curves import baselines_section
-from app.components.data import dataset_picker, dataset_version, md_escape, workspace
+from app.components.data import dataset_picker, dataset_version, md_escape, shared, workspace
 from app.components.recommend_charts import (
     attribution_figure,
     attribution_sentence,
@@ -24,7 +24,7 @@ from app.components.recommend_charts import (
     heatmap_figure,
 )
 from app.components.run_link import RUN_KEY, apply_run_param, remember_run
-from app.components.runs import unusable_runs_notice
+from app.components.runs import finished_runs, unusable_runs_notice
 from frame_core.common import schema as S
 from frame_core.common.display import visible, visible_frame
 from frame_core.common.errors import InputError
@@ -43,10 +43,15 @@ def load_model(path: str, done_mtime: float):
     return E.load_run(Path(path))
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def dataset_split(ds_id: str, version: str, _log: pd.DataFrame) -> pd.DataFrame:
-    """The log with its split part (cached per dataset version)."""
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _dataset_split(ds_id: str, version: str, _log: pd.DataFrame) -> pd.DataFrame:
     return R.split_log(_log)
+
+
+def dataset_split(ds_id: str, version: str, log: pd.DataFrame) -> pd.DataFrame:
+    """The log with its split part, computed once per server process and dataset version
+    (shared read-only; the caller's own shallow copy, :func:`app.components.data.shared`)."""
+    return shared(_dataset_split(ds_id, version, log))
 
 
 @st.cache_data(max_entries=16, show_spinner="Scoring candidate videos…")
@@ -72,7 +77,7 @@ st.title("Recommend")
 st.caption("Pick a finished run and a user: the run scores every video the user did not see in training "
            "and ranks them by the predicted probability of a full view.")
 runs_dir = workspace().runs_dir
-all_runs = T.prepare_runs(E.list_finished_runs(runs_dir))
+all_runs = finished_runs(runs_dir)
 link_problem = apply_run_param(all_runs)
 info, log = dataset_picker()
 if link_problem:

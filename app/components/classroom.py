@@ -9,6 +9,7 @@ import uuid
 
 import streamlit as st
 
+from app.components import run_views as RW
 from app.components.compare_charts import experiment_figure
 from app.components.data import dataset_version, md_escape, workspace
 from app.components.jobs import POLL_SECONDS, fmt_duration, job_progress, job_queue, pump, refresh_jobs
@@ -19,7 +20,6 @@ from frame_core.evaluation import metrics as M
 from frame_core.evaluation.stats import aggregate_runs, mean_std_table
 from frame_core.model.config import FrameConfig
 from frame_core.runs import finished_at
-from frame_core.services import estimates as ES
 from frame_core.services import run_tables as T
 from frame_core.services.jobs import DONE
 
@@ -118,7 +118,7 @@ def experiment_section(info, log=None) -> None:
     st.subheader("Classroom experiment: fine versus coarse")
     n_rows = 0 if log is None else len(log)
     specs = [(nc, FrameConfig().epochs) for nc in T.CLASSROOM_NCS for _ in T.CLASSROOM_SEEDS]
-    est = ES.estimate_jobs(workspace().runs_dir, n_rows, specs) if n_rows else None
+    est = RW.estimate(workspace().runs_dir, n_rows, specs) if n_rows else None
     when = (f"{est.text} on this machine for this dataset ({est.basis})" if est is not None else
             "no time estimate yet: it appears after the first finished run on this machine")
     st.markdown(

@@ -1,4 +1,16 @@
-"""Cached access to the workspace and the selected dataset (the only place pages load data)."""
+"""Cached access to the workspace and the selected dataset (the only place pages load data).
+
+**Shared read-only data** (README "The app under load"). The loaded log is held once per
+server process in ``st.cache_resource``, keyed by dataset id and :func:`dataset_version` (the
+manifest's created time plus the log file's size and modification time, so a re-import or a
+regenerated sample is a new key and the old entry ages out). ``st.cache_data`` would pickle and
+unpickle the whole DataFrame on every hit, once per page run of every session; a resource is
+handed out as is. That is safe because callers never see the cached object itself:
+:func:`load_log` returns ``frame.copy(deep=False)``, a new DataFrame over the same column
+buffers. pandas' copy-on-write (always on since pandas 3) makes any write through it (a new
+column, ``loc`` assignment, ``iloc`` assignment) copy first, so no session can change
+what another one reads. :func:`shared` does the same for other frames kept as resources.
+"""
 
 from __future__ import annotations
 
@@ -20,20 +32,32 @@ def workspace() -> Workspace:
     return ws
 
 
-@st.cache_data(max_entries=8, show_spinner="Loading dataset…")
-def load_log(ds_id: str, version: str) -> pd.DataFrame:
-    """Clean log of a dataset; ``version`` (its created time) keys the cache."""
+def shared(frame: pd.DataFrame) -> pd.DataFrame:
+    """A caller's own view of a DataFrame held in ``st.cache_resource``: a shallow copy (no
+    data copied; copy-on-write protects the cached frame from writes through it)."""
+    return frame.copy(deep=False)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading dataset…")
+def _cached_log(ds_id: str, version: str) -> pd.DataFrame:
     return workspace().load_log(ds_id)
 
 
+def load_log(ds_id: str, version: str) -> pd.DataFrame:
+    """Clean log of a dataset, loaded once per server process (``version`` keys the cache:
+    :func:`dataset_version`); the caller's own shallow copy (:func:`shared`)."""
+    return shared(_cached_log(ds_id, version))
+
+
 def dataset_version(info) -> str:
-    """Cache key of a dataset's content: its created time and the log file's modification time
-    (bundled samples have no created time and may be regenerated in place)."""
+    """Cache key of a dataset's content: its created time and the log file's size and
+    modification time (bundled samples have no created time and may be regenerated in place)."""
     try:
-        mtime = info.path.stat().st_mtime_ns
+        st_ = info.path.stat()
+        sig = f"{st_.st_size}:{st_.st_mtime_ns}"
     except OSError:
-        mtime = 0
-    return f"{info.created}:{mtime}"
+        sig = "0:0"
+    return f"{info.created}:{sig}"
 
 
 def short_time(iso) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.components.data import md_escape
+from app.components.data import md_escape, shared
 from frame_core.evaluation import verdict as V
 from frame_core.runs import finished_at
 from frame_core.services import engine as E
@@ -16,14 +16,16 @@ from frame_core.services import recommend as R
 from frame_core.services import run_verdicts as RV
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def load_predictions(path: str, mtime: float) -> pd.DataFrame:
+    """Held once per server process (read-only, handed out through :func:`predictions`)."""
     return E.read_test_predictions(Path(path))
 
 
 def predictions(run_path) -> pd.DataFrame:
-    """A finished run's test predictions (cached by folder and finish time)."""
-    return load_predictions(str(Path(run_path)), finished_at(run_path) or 0.0)
+    """A finished run's test predictions (cached by folder and finish time; the caller's own
+    shallow copy, :func:`app.components.data.shared`)."""
+    return shared(load_predictions(str(Path(run_path)), finished_at(run_path) or 0.0))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -41,11 +43,6 @@ def group_verdict(paths_a: tuple, seeds_a: tuple, paths_b: tuple, seeds_b: tuple
     a = pd.DataFrame({"path": list(paths_a), "seed": list(seeds_a)})
     b = pd.DataFrame({"path": list(paths_b), "seed": list(seeds_b)})
     return RV.group_verdict(a, b, predictions)
-
-
-@st.cache_data(max_entries=8, show_spinner="Computing verdicts (bootstrap over test users)…")
-def summary_verdicts(runs: pd.DataFrame, agg: pd.DataFrame, group: tuple, facts, signature: tuple) -> pd.DataFrame:
-    return RV.summary_verdicts(runs, agg, list(group), predictions, facts)
 
 
 def show_verdict(v: V.Verdict | None, facts: V.DataFacts | None, name_a: str = "FRAME",

@@ -33,7 +33,8 @@ def add_import_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-mb", type=float, default=None, metavar="MIB",
                    help="size limit after decompression, in MiB (1 MiB = 1,048,576 bytes; default 2,048)")
     g.add_argument("--max-ratio", type=float, default=None, help="decompression ratio limit (default 100)")
-    g.add_argument("--max-columns", type=int, default=None, help="columns in the header (default 1,000)")
+    g.add_argument("--max-columns", type=int, default=None,
+                   help="columns in the header (default 1,000; a --features file: 4,098)")
     g.add_argument("--max-name-chars", type=int, default=None, help="characters in a column name (default 256)")
     g.add_argument("--max-line-bytes", type=int, default=None, help="bytes in one line (default 1,048,576)")
 
@@ -44,6 +45,17 @@ def input_limits(args):
 
     return InputLimits.from_options(max_mb=args.max_mb, max_ratio=args.max_ratio, max_columns=args.max_columns,
                                     max_name_chars=args.max_name_chars, max_line_bytes=args.max_line_bytes)
+
+
+def feature_limits(args):
+    """The limits a ``--features`` file is held to: the same --max-* options as the log, with
+    the features' own column default (:data:`frame_core.data.limits.FEATURE_LIMITS`, 4,098:
+    video_id, clip and up to 4,096 feature columns) when --max-columns is not given."""
+    from frame_core.data.limits import FEATURE_LIMITS, InputLimits
+
+    return InputLimits.from_options(max_mb=args.max_mb, max_ratio=args.max_ratio, max_columns=args.max_columns,
+                                    max_name_chars=args.max_name_chars, max_line_bytes=args.max_line_bytes,
+                                    defaults=FEATURE_LIMITS)
 
 
 def import_clean(args):
@@ -131,7 +143,7 @@ def train_features(args, clean, nc: int):
     if getattr(args, "features", None):
         from frame_core.video import load_clip_features
 
-        return load_clip_features(args.features)
+        return load_clip_features(args.features, limits=feature_limits(args))
     if getattr(args, "videos", None):
         from frame_core.video import embed_videos
 

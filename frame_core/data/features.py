@@ -184,6 +184,8 @@ class ClipFeatures:
     def load(cls, directory: str | os.PathLike, prefix: str = "clip_features") -> "ClipFeatures":
         """Read what :meth:`save` wrote."""
         directory = Path(directory)
-        matrix = np.load(directory / f"{prefix}.npy", allow_pickle=False)
+        from frame_core.common.safe_npy import load_npy
+
+        matrix = load_npy(directory / f"{prefix}.npy")
         index = json.loads((directory / f"{prefix}_index.json").read_text(encoding="utf-8"))
         return cls(index["video_ids"], index["clips"], matrix, index.get("encoder_id", "unknown"), index.get("nc"))

@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
 
 from frame_core.common import schema as S
 from frame_core.common.errors import InputError
 from frame_core.data.labels import ClipLabels, clip_labels
 from frame_core.data.split import TRAIN
+
+if TYPE_CHECKING:  # torch is imported where a tensor is made: inspecting graphs (the app) never pays for it
+    import torch
 
 NORMS = ("symmetric", "row")
 
@@ -103,6 +106,8 @@ def normalize(R: sp.csr_matrix, mode: str = "symmetric") -> sp.csr_matrix:
 
 def to_torch_csr(R: sp.csr_matrix) -> torch.Tensor:
     """scipy CSR → ``torch.sparse_csr_tensor`` (float32, int64 indices)."""
+    import torch
+
     R = R.tocsr()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")

@@ -49,9 +49,10 @@ class InputLimits:
 
     @classmethod
     def from_options(cls, *, max_mb=None, max_ratio=None, max_columns=None, max_name_chars=None,
-                     max_line_bytes=None) -> InputLimits:
-        """Limits from command-line / form values (None keeps the default); ``max_mb`` in MiB."""
-        d = cls()
+                     max_line_bytes=None, defaults: InputLimits | None = None) -> InputLimits:
+        """Limits from command-line / form values (None keeps the default of ``defaults``, the
+        log's limits unless given); ``max_mb`` in MiB."""
+        d = defaults or cls()
         if max_mb is not None and not (isinstance(max_mb, (int, float)) and max_mb > 0):
             raise InputError(f"--max-mb must be a positive number of MiB, got {max_mb!r}")
         return cls(
@@ -64,6 +65,14 @@ class InputLimits:
 
 
 DEFAULT_LIMITS = InputLimits()
+
+FEATURE_MAX_COLUMNS = 4098
+"""Default column limit of a clip features file (``train --features``): ``video_id``, ``clip``
+and up to 4,096 feature columns (an ONNX image model's pooled output is often 2,048 wide),
+where a log needs far fewer. Every other limit is the log's; ``--max-columns`` overrides it."""
+
+FEATURE_LIMITS = InputLimits(max_columns=FEATURE_MAX_COLUMNS)
+"""The limits a features file is held to when none are given."""
 
 OPTIONS = {
     "max_bytes": "--max-mb",

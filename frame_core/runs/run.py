@@ -19,6 +19,7 @@ import torch
 from frame_core.common import schema as S
 from frame_core.common.atomic import read_json
 from frame_core.common.errors import InputError
+from frame_core.common.safe_npy import load_npy
 from frame_core.data.features import ClipFeatures, clip_metadata
 from frame_core.data.graphs import IdMaps, normalize
 from frame_core.model.config import FrameConfig
@@ -164,7 +165,7 @@ def _index_of(index: pd.Index, values: pd.Series) -> np.ndarray:
 def load_model_files(run_dir: Path, config: FrameConfig, info: dict) -> tuple[FrameModel, IdMaps, np.ndarray, ClipFeatures | None]:
     """Rebuild the model of a run directory from its JSON / npy / npz / state_dict files."""
     maps = IdMaps.from_dict(read_json(run_dir / ID_MAPS))
-    durations = np.load(run_dir / DURATIONS, allow_pickle=False)
+    durations = load_npy(run_dir / DURATIONS)
     RP = sp.load_npz(run_dir / GRAPH_POS).tocsr()
     RN = sp.load_npz(run_dir / GRAPH_NEG).tocsr()
     features = ClipFeatures.load(run_dir) if info.get("features") else None

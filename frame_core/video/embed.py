@@ -27,6 +27,8 @@ import pandas as pd
 from frame_core.common.atomic import atomic_path
 from frame_core.common.errors import InputError
 from frame_core.data.features import ClipFeatures
+from frame_core.data.intake import staged_log
+from frame_core.data.limits import FEATURE_LIMITS, InputLimits
 from frame_core.video.cache import EmbeddingCache, default_cache_dir, embedding_key, probe_key
 from frame_core.video.encoders import Encoder, get_encoder
 from frame_core.video.frames import METHODS, check_nc_k, read_clip_frames
@@ -273,37 +275,43 @@ def _feature_columns(df: pd.DataFrame, name: str) -> list[str]:
     return sorted(fcols, key=order) + [c for c in cols if order(c)[0] == 1]
 
 
-def load_clip_features(path: str | os.PathLike) -> ClipFeatures:
-    """Read a features file written by :func:`save_clip_features`, or any Parquet/CSV with
-    ``video_id``, ``clip`` (0-based integers) and numeric feature columns (``f0…`` in numeric
-    order first, then the others in file order).
+def load_clip_features(path: str | os.PathLike, limits: InputLimits = FEATURE_LIMITS, tmp_dir=None) -> ClipFeatures:
+    """Read a features file written by :func:`save_clip_features`, or any Parquet/CSV/TSV (also
+    gzip-compressed) with ``video_id``, ``clip`` (0-based integers) and numeric feature columns
+    (``f0…`` in numeric order first, then the others in file order).
 
-    Raises :class:`InputError` when the file is missing or unreadable, a column is missing, a
-    clip index is not a non-negative integer (or not below the stored ``nc``), a feature is
-    missing/non-finite, or a (video_id, clip) pair repeats. ``nc`` comes from the file's
-    metadata, else ``max(clip) + 1``.
+    The file is held to the input limits (README "Input limits";
+    :data:`frame_core.data.limits.FEATURE_LIMITS` unless given) before pandas or pyarrow sees
+    it, exactly as a log: size after decompression, decompression ratio, columns (4,098 by
+    default for features), column-name length and line length; gzip is decompressed in a
+    stream into ``tmp_dir`` (the system's temporary folder when None).
+
+    Raises :class:`InputError` (one line) when the file is missing, unreadable or over a limit,
+    a column is missing, a clip index is not a non-negative integer (or not below the stored
+    ``nc``), a feature is missing/non-finite, or a (video_id, clip) pair repeats. ``nc`` comes
+    from the file's metadata, else ``max(clip) + 1``.
     """
     p = Path(path)
     name = p.name
     if not p.is_file():
         raise InputError(f"features file not found: {p}")
-    with open(p, "rb") as fh:
-        head = fh.read(4)
     meta: dict[bytes, bytes] = {}
-    try:
-        if head == b"PAR1":
-            import pyarrow.parquet as pq
+    with staged_log(p, limits=limits, tmp_dir=tmp_dir, name=name) as staged:
+        try:
+            if staged.kind == "parquet":
+                import pyarrow.parquet as pq
 
-            table = pq.read_table(p)
-            meta = dict(table.schema.metadata or {})
-            df = table.to_pandas()
-        else:
-            sep = "\t" if p.suffix.lower() == ".tsv" or p.name.lower().endswith(".tsv.gz") else ","
-            df = pd.read_csv(p, sep=sep, dtype={"video_id": str}, compression="infer")
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
-        raise InputError(f"cannot read features file {name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+                table = pq.read_table(staged.path)
+                meta = dict(table.schema.metadata or {})
+                df = table.to_pandas()
+            else:
+                df = pd.read_csv(staged.path, sep=staged.delimiter or ",", dtype={"video_id": str},
+                                 encoding="utf-8-sig")
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
+            raise InputError(f"cannot read features file {name}: {type(exc).__name__}: "
+                             f"{(str(exc).splitlines() or [''])[0][:200]}") from None
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in ("video_id", "clip") if c not in df.columns]
     if missing:
