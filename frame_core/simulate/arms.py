@@ -85,7 +85,10 @@ def score_of(scores: np.ndarray, rows: np.ndarray, videos: np.ndarray) -> np.nda
 
 
 def parse_run_list(runs) -> list[Path]:
-    """Run folders from a comma-separated string or a list; InputError when empty."""
+    """Run folders from a comma-separated string (InputError when it names none) or a list
+    (may be empty: reference arms only, for the API and tests)."""
+    if isinstance(runs, (list, tuple)) and not runs:
+        return []
     items = [s.strip() for s in runs.split(",")] if isinstance(runs, str) else [str(s).strip() for s in (runs or [])]
     items = [s for s in items if s]
     if not items:
