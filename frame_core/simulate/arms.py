@@ -96,17 +96,21 @@ def parse_run_list(runs) -> list[Path]:
     return [Path(s) for s in items]
 
 
-def load_run_arms(runs, log: pd.DataFrame, log_label: str, seed: int) -> list[Arm]:
+def load_run_arms(runs, log: pd.DataFrame, log_label: str, seed: int, names=None) -> list[Arm]:
     """One :class:`Arm` per finished run folder, each checked to be trained on ``log`` (its
-    ``config.json`` data hash must be the log's). InputError (one line) for a folder that is not
-    a finished run, a run of another dataset, or two arms with the same name."""
+    ``config.json`` data hash must be the log's). An arm is named after its folder unless
+    ``names`` (one per run) says otherwise. InputError (one line) for a folder that is not a
+    finished run, a run of another dataset, or two arms with the same name."""
     from frame_core.data.prepare import log_sha256
     from frame_core.runs.loader import load_run
 
     want = log_sha256(log)
     arms: list[Arm] = []
-    for path in parse_run_list(runs):
-        name = path.name or str(path)
+    paths = parse_run_list(runs)
+    if names is not None and len(names) != len(paths):
+        raise InputError(f"{len(names)} arm names for {len(paths)} runs")
+    for i, path in enumerate(paths):
+        name = str(names[i]) if names is not None else (path.name or str(path))
         if name in REFERENCE_ARMS:
             raise InputError(f"run folder {path} is named like the reference arm {name!r}; rename the folder")
         if any(a.name == name for a in arms):

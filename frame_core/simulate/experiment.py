@@ -75,7 +75,7 @@ def serve_round(world: SimWorld, arm, seen: sp.csr_matrix, k: int, round_: int, 
 
 def run_simulation(world_dir, runs, *, out_dir, k: int = 5, rounds: int = 1, seed: int = 0,
                    refit_budget_s: float = 300.0, timeline_nc: int = 8, n_boot: int = 2000,
-                   progress: ProgressFn | None = None, cancel=None) -> dict:
+                   names=None, progress: ProgressFn | None = None, cancel=None) -> dict:
     """Simulate an A/B test of ``runs`` (finished run folders trained on the world's log; a
     comma-separated string or a list) against the reference arms on the world in ``world_dir``.
 
@@ -96,7 +96,7 @@ def run_simulation(world_dir, runs, *, out_dir, k: int = 5, rounds: int = 1, see
         raise InputError(f"--out {out} exists and is not a folder")
     world = load_sim_world(world_dir)
     emit({"event": "status", "message": f"world loaded: {world.n_users} users, {world.n_videos} videos"})
-    arms = load_run_arms(runs, world.log, f"{world.path}/interactions.csv", seed) + reference_arms(seed)
+    arms = load_run_arms(runs, world.log, f"{world.path}/interactions.csv", seed, names) + reference_arms(seed)
     if rounds > 1 and refit_budget_s > 0:
         for a in arms:
             if a.kind == "run":

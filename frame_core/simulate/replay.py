@@ -70,7 +70,7 @@ def replay_log(source, mapping=None, time_unit: str = "s") -> pd.DataFrame:
 
 
 def run_replay(source, runs, *, out_dir, k: int = 5, seed: int = 0, timeline_nc: int = 8, n_boot: int = 2000,
-               mapping=None, time_unit: str = "s", progress=None, cancel=None) -> dict:
+               mapping=None, time_unit: str = "s", names=None, progress=None, cancel=None) -> dict:
     """Replay-estimate ``runs`` (trained on this log) and the reference arms on a log; writes
     ``results.csv`` (columns :data:`REPLAY_COLUMNS`, one round), ``views.csv`` (served videos
     with ``matched``), ``user_outcomes.csv``, ``arms.csv``, ``differences.csv``,
@@ -80,7 +80,7 @@ def run_replay(source, runs, *, out_dir, k: int = 5, seed: int = 0, timeline_nc:
     emit = progress or (lambda event: None)
     log = replay_log(source, mapping, time_unit)
     label = "the replayed log" if isinstance(source, pd.DataFrame) else str(source)
-    arms = load_run_arms(runs, log, label, seed) + reference_arms(seed, ("random", "popularity"))
+    arms = load_run_arms(runs, log, label, seed, names) + reference_arms(seed, ("random", "popularity"))
     part = chronological_split(log)
     u_codes, users = pd.factorize(log[S.USER].astype(str), sort=True)
     v_codes, videos = pd.factorize(log[S.VIDEO].astype(str), sort=True)
