@@ -44,7 +44,7 @@ def test_world_simulation_shows_arms_gap_scatter_and_timeline(ws, tiny_world):  
     assert bars["y"] == pytest.approx(arms["full_view_rate"].tolist())
     assert "Gap closed toward the oracle: (arm − random) / (oracle − random)" in figs
     assert any(t.startswith("Per user:") for t in figs)
-    strips = [t for t in figs if "was served and where they left" in t]
+    strips = [t for t in figs if " → u" in t]
     assert len(strips) == 3  # arm A, arm B and the oracle
     assert not at.exception
     # the user picker changes the timeline

@@ -86,7 +86,8 @@ def show_world(res: dict, key: str) -> None:
     for col, arm in zip(cols, dict.fromkeys([a, b, "oracle"]), strict=False):
         col.plotly_chart(served_strip(res["views"], arm, user, int(st_.get("timeline_nc", 8))), width="stretch",
                          key=f"sim_strip_{arm}_{key}")
-    st.caption(f"Dotted lines: the {st_.get('timeline_nc', 8)} clip boundaries of Skip Explorer's timeline. Every view "
+    st.caption(f"What each arm served this user (round, then rank, from the bottom) and where the user left; "
+               f"stars are full views. Dotted lines: the {st_.get('timeline_nc', 8)} clip boundaries of Skip Explorer's timeline. Every view "
                "was played by the world's own viewing process with common random numbers: a video two arms both "
                "served to this user ended the same way under both.")
 

@@ -95,6 +95,7 @@ def served_strip(views: pd.DataFrame, arm: str, user: str, nc: int) -> go.Figure
         "skip_clip": pd.array(np.where(full, pd.NA, v["leave_clip"].to_numpy()), dtype="Int64"),
         "watch_ratio": v["watch_ratio"].to_numpy(), S.PLAY: v["playing_time"].to_numpy(),
         S.DURATION: v["duration_time"].to_numpy()})
-    fig = user_strip_figure(strip, nc, f"{arm}: what {user} was served and where they left")
-    fig.update_layout(yaxis={"title": "served video (round, then rank)"})
+    fig = user_strip_figure(strip, nc, f"{arm} → {user}")
+    fig.update_layout(yaxis={"title": "served video (round, rank)"}, title={"font": {"size": 13}},
+                      xaxis={"title": "where they left (% of video)"})
     return fig
