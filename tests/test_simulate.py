@@ -202,7 +202,10 @@ def test_replay_on_a_hand_made_log(tmp_path):
                                                                     ("u2", "v5"), ("u3", "v1"), ("u3", "v4")]
     rnd = res.loc["random"]
     assert 0 <= rnd.matched <= rnd.served == 6
-    assert "matches" in (tmp_path / "summary.md").read_text()
+    summary = (tmp_path / "summary.md").read_text()
+    assert "matches" in summary and "Few matches" in summary
+    diffs = pd.read_csv(tmp_path / "differences.csv")
+    assert not diffs["enough_matches"].any() and not diffs["excludes_zero"].any()  # 3 matches: nothing is "real"
 
 
 # ------------------------------------------------------------------------------------ errors

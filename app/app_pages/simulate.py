@@ -106,6 +106,10 @@ def show_result(job) -> None:
                     f"arms' picks matched **{int(r['matched'].sum()):,}** of them in all "
                     f"({', '.join(f'{md_escape(a)} {m:,}' for a, m in zip(r['arm'], r['matched'], strict=True))}). "
                     "Only matches count, so each estimate rests on that many views.")
+        few = [a for a, m in zip(r["arm"], r["matched"], strict=True) if m < 30]
+        if few:
+            st.warning(f"{', '.join(md_escape(a) for a in few)}: fewer than 30 matched views, so the interval says little "
+                       "and no difference involving them is called real. A larger K matches more views.")
         st.plotly_chart(arms_figure(res["arms"], replay=True), width="stretch", key=f"sim_arms_{job.id}")
         st.caption("Unbiased only if the log's exposures were uniformly random (Li et al., WSDM 2011); in a feed log "
                    "it says how good each arm's picks are among what the feed showed.")

@@ -33,6 +33,8 @@ from frame_core.simulate.experiment import BLOCK_PAIRS, check_options
 from frame_core.simulate.player import leave_clip
 from frame_core.simulate.report import _f, interval_tables
 
+MIN_MATCHES = 30
+"""Below this many matches in either arm, a difference is reported but not called real."""
 REPLAY_COLUMNS = ["arm", "round", "users", "served", "matched", "matched_users", "full_view_rate", "mean_watch_ratio",
                   "watch_seconds", "skip_first_clip_rate"]
 
@@ -154,6 +156,10 @@ def _write(out: Path, views: pd.DataFrame, settings: dict, arms: list[str]) -> d
         per_user[c] = per_user[c].astype(np.int64)
     arms_df, diffs = interval_tables(per_user, arms, settings["bootstrap"], settings["seed"], num="full_views",
                                      den="matched")
+    n_match = dict(zip(res["arm"], res["matched"], strict=True))
+    diffs["enough_matches"] = [min(n_match[a], n_match[b]) >= MIN_MATCHES
+                               for a, b in zip(diffs["arm_a"], diffs["arm_b"], strict=True)]
+    diffs["excludes_zero"] = diffs["excludes_zero"] & diffs["enough_matches"]
     write_csv(res[REPLAY_COLUMNS], out / "results.csv")
     write_csv(views[["arm", S.USER, "rank", S.VIDEO, "score", "matched", "playing_time", "duration_time", "watch_ratio",
                      "full_view"]], out / "views.csv")
@@ -175,8 +181,13 @@ def _write(out: Path, views: pd.DataFrame, settings: dict, arms: list[str]) -> d
     lines += ["", "## Differences of the matched full-view rate (a − b)", "", "| a | b | a − b [95 % CI] | real? |",
               "|---|---|---|---|"]
     for r in diffs[diffs["metric"] == "full_view_rate"].itertuples(index=False):
-        lines.append(f"| {r.arm_a} | {r.arm_b} | {_f(r.difference)} [{_f(r.lo)}, {_f(r.hi)}] | "
-                     f"{'yes' if r.excludes_zero else 'no'} |")
+        real = "yes" if r.excludes_zero else "no" if r.enough_matches else f"too few matches (< {MIN_MATCHES})"
+        lines.append(f"| {r.arm_a} | {r.arm_b} | {_f(r.difference)} [{_f(r.lo)}, {_f(r.hi)}] | {real} |")
+    few = [a for a, m in n_match.items() if m < MIN_MATCHES]
+    if few:
+        lines += ["", f"**Few matches:** {', '.join(few)} rest on fewer than {MIN_MATCHES} matched views; their "
+                  "intervals are not worth much and no difference involving them is called real. A larger K "
+                  "matches more views."]
     lines += ["", "Unbiased only if the log's exposures were uniformly random; in a feed log the estimate is about "
               "each arm's picks among what the feed showed, and rests on the matches above."]
     atomic_write_bytes(out / "summary.md", ("\n".join(lines) + "\n").encode("utf-8"))
