@@ -83,3 +83,10 @@ def test_no_runs_says_what_to_do(ws):  # noqa: F811
     at = open_page(PAGE, ds)
     assert any("No finished run of this dataset" in w.value for w in at.warning)
     assert not at.exception
+
+
+def test_learn_page_explains_auc_versus_ab_test(ws):  # noqa: F811
+    at = open_page("app_pages/learn.py")
+    assert any(h.value.startswith("8 · Offline AUC versus a simulated A/B test") for h in at.header)
+    assert any("replay estimator" in m.value for m in at.markdown)
+    assert not at.exception
