@@ -1,4 +1,4 @@
-"""Simulated A/B test and replay estimator (docs/design.md §12): the player is the generator's
+"""Simulated A/B test and replay estimator (docs/design.md §10): the player is the generator's
 own viewing process, common random numbers, determinism, bootstrap, replay, error paths."""
 
 from __future__ import annotations

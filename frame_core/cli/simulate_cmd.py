@@ -1,5 +1,5 @@
 """``simulate``: a simulated A/B test on a synthetic world, or the replay estimator on a real log
-(docs/design.md §12)."""
+(docs/design.md §10)."""
 
 from __future__ import annotations
 

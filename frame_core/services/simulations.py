@@ -1,4 +1,4 @@
-"""Simulated A/B tests for the app (docs/design.md §12): which datasets have a world, the
+"""Simulated A/B tests for the app (docs/design.md §10): which datasets have a world, the
 Simulate job's parameters and body, the default pair of runs, and reading a finished
 simulation back. The work itself is :mod:`frame_core.simulate`."""
 

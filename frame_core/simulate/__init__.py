@@ -1,5 +1,5 @@
 """Simulated A/B tests of recommenders on a synthetic world whose users we know, and the replay
-estimator for real logs without one (docs/design.md §12).
+estimator for real logs without one (docs/design.md §10).
 
 **World simulation** (:func:`run_simulation`): every *arm* (a finished run, or one of the
 reference arms ``random``, ``popularity`` and ``oracle``) serves every user of the world the

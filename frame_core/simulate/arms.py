@@ -1,4 +1,4 @@
-"""The arms of a simulated A/B test: a finished run, or a reference policy (docs/design.md §12).
+"""The arms of a simulated A/B test: a finished run, or a reference policy (docs/design.md §10).
 
 Every arm scores (user, video) pairs of a world in blocks of users; :func:`serve_block` then
 serves each user the top-K videos they have not viewed, best score first, ties by video order.

@@ -1,4 +1,4 @@
-"""Percentile bootstrap over users, paired across arms (docs/design.md §12).
+"""Percentile bootstrap over users, paired across arms (docs/design.md §10).
 
 Convention: a resample draws ``n`` users with replacement from the ``n`` users; every arm is
 evaluated on the **same** resampled users, so a difference between two arms is computed within

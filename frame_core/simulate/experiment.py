@@ -1,4 +1,4 @@
-"""The simulated A/B test: arms serve, the world plays, rounds repeat (docs/design.md §12).
+"""The simulated A/B test: arms serve, the world plays, rounds repeat (docs/design.md §10).
 
 :func:`run_simulation` is the entry point of ``python -m frame_core simulate`` and of the app's
 Simulate job. Output files are described in :mod:`frame_core.simulate.report`.

@@ -1,4 +1,4 @@
-"""Playing served videos with the world's own viewing process (docs/design.md §12).
+"""Playing served videos with the world's own viewing process (docs/design.md §10).
 
 :func:`play_views` calls :func:`frame_core.synth.viewing.view_outcomes`, the function that
 generated the world's log, with common random numbers (:mod:`frame_core.simulate.crn`) keyed by

@@ -1,4 +1,4 @@
-"""Refitting a run arm between rounds of a simulation (docs/design.md §12).
+"""Refitting a run arm between rounds of a simulation (docs/design.md §10).
 
 Decision: **refit, not fine-tune.** Before round r + 1 a run arm is trained again from its
 run's own configuration (same N_c, policy, seed, epochs and early stopping, visual features) on

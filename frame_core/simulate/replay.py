@@ -1,4 +1,4 @@
-"""The replay estimator for logs without a world (Li et al., WSDM 2011; docs/design.md §12).
+"""The replay estimator for logs without a world (Li et al., WSDM 2011; docs/design.md §10).
 
 Each arm serves every user its top-K videos among those the user did **not** view before the
 test period (the project's chronological split, docs/design.md §5: the last 20 % of each user's

@@ -1,4 +1,4 @@
-"""Tables, intervals and files of a simulated A/B test (docs/design.md §12).
+"""Tables, intervals and files of a simulated A/B test (docs/design.md §10).
 
 Files written into the output folder:
 

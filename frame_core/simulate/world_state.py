@@ -6,7 +6,7 @@ the per-theme noise of the leave logits, nor the bounce and loop propensities. T
 rebuilt exactly from the generator settings in ``world.json`` (seed, users, videos, per_user)
 with the generator's own :func:`frame_core.synth.world.build_world`, then checked against every
 value ``world.json`` does store, so an edited world or one from another generator version is
-refused instead of being played wrongly (docs/design.md §12).
+refused instead of being played wrongly (docs/design.md §10).
 """
 
 from __future__ import annotations
