@@ -58,7 +58,8 @@ def gap_figure(arms: pd.DataFrame) -> go.Figure:
     fig.add_vline(x=0, line={"color": GREY, "dash": "dot"})
     fig.add_vline(x=1, line={"color": GREEN, "dash": "dot"})
     fig.update_layout(title={"text": "Gap closed toward the oracle: (arm − random) / (oracle − random)"},
-                      xaxis={"title": "share of the random → oracle gap in full-view rate (0 = random, 1 = oracle)"},
+                      xaxis={"title": "share of the random → oracle gap in full-view rate (0 = random, 1 = oracle)",
+                             "range": [min(-0.05, float(df["gap_closed_lo"].min()) - 0.05), 1.05]},
                       height=max(240, 70 * len(df) + 120), showlegend=False)
     return fig
 
