@@ -16,12 +16,12 @@ from frame_core.synth.viewing import view_outcomes
 
 
 def leave_clip(play: np.ndarray, duration: np.ndarray, full: np.ndarray, nc: int) -> np.ndarray:
-    """The clip (0-based, of ``nc`` equal clips) where a skipped view ended,
-    ``min(floor(r · nc), nc − 1)`` with r = play / duration (docs/design.md §1.2); −1 for a
-    full view."""
-    r = np.divide(play, duration, out=np.zeros_like(play, dtype=float), where=duration > 0)
-    k = np.minimum(np.floor(r * nc + 1e-9).astype(np.int64), nc - 1)
-    return np.where(full, -1, k)
+    """The clip (0-based, of ``nc`` equal clips) where a skipped view ended, by the labelling
+    rule :func:`frame_core.data.labels.skip_clip` (``min(floor(r · nc), nc − 1)``, docs/design.md
+    §2); −1 for a full view."""
+    from frame_core.data.labels import skip_clip
+
+    return np.where(full, -1, skip_clip(play, duration, nc))
 
 
 def play_views(world: SimWorld, u: np.ndarray, v: np.ndarray, seed: int | None = None, *, noise: dict | None = None,
