@@ -9,6 +9,8 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from frame_core.cli.main import main
 from frame_core.simulate import bootstrap as B
@@ -269,3 +271,17 @@ def test_cli_simulate_and_replay_write_their_files(tiny, tmp_path, capsys):
     assert code == 0, err
     res = pd.read_csv(tmp_path / "r" / "results.csv")
     assert list(res.arm) == ["fine", "coarse", "random", "popularity"] and "matched" in res.columns
+
+
+@given(pairs=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 10_000)), min_size=1, max_size=40),
+       seed=st.integers(0, 2**32 - 1), data=st.data())
+@settings(max_examples=40, deadline=None)
+def test_crn_noise_of_a_pair_does_not_depend_on_the_batch(pairs, seed, data):
+    u = np.array([p[0] for p in pairs])
+    v = np.array([p[1] for p in pairs])
+    perm = np.array(data.draw(st.permutations(range(len(pairs)))))
+    a = crn_view_noise(seed, u, v)
+    b = crn_view_noise(seed, u[perm], v[perm])
+    for key in a:
+        np.testing.assert_array_equal(a[key][perm], b[key])
+    assert (a["where"] > 0).all() and (a["where"] < 1).all() and (a["loop_extra"] > 0).all()
