@@ -32,6 +32,7 @@ PAGES = [
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/leaderboard:"),
     st.Page("app_pages/recommend.py", title="Recommend", icon=":material/recommend:"),
+    st.Page("app_pages/simulate.py", title="Simulate", icon=":material/science:"),
     st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),
 ]
 

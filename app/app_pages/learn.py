@@ -174,3 +174,29 @@ st.markdown(
     "- FRAME with id embeddings alone was weaker than plain logistic matrix factorisation: content and metadata "
     "features are what make it strong."
 )
+
+st.header("8 · Offline AUC versus a simulated A/B test")
+st.markdown(
+    "Offline AUC asks: *among the views in the test period, does the model rank full views above skips?* Those "
+    "views were chosen by whatever fed the users then. An A/B test asks something else: *when the model chooses "
+    "what each user sees, how often do they watch to the end, and for how long?* On a synthetic world the Simulate "
+    "page answers that: each arm serves every user its top-K unseen videos, and the world that generated the log "
+    "plays them, with the same random numbers for every arm."
+)
+st.latex(r"\text{full-view rate}(\pi) = \frac{1}{|S_\pi|}\sum_{(u,v) \in S_\pi} \mathbb{1}[\text{u watches v to the "
+         r"end}], \qquad \text{gap closed} = \frac{\text{rate}(\pi) - \text{rate}(\text{random})}"
+         r"{\text{rate}(\text{oracle}) - \text{rate}(\text{random})}")
+st.markdown(
+    "Why the two can disagree:\n"
+    "- **Only the top of the ranking is served.** AUC weighs every pair of test views equally; an A/B test only "
+    "feels the K videos at the head of each user's list, among *all* unseen videos, not just the logged ones.\n"
+    "- **Exposure bias.** Test views come from the old feed, mostly popular videos; the model's own picks include "
+    "videos few users saw, where its scores are least certain.\n"
+    "- **The target.** Short videos are easier to finish, so a model that maximises the full-view probability can "
+    "raise the full-view rate and still lower watch time; the page shows both, with 95 % intervals.\n"
+    "- **Feedback.** Over rounds each arm learns only from what it served itself.\n\n"
+    "Real logs have no world to play videos. The **replay estimator** (Li et al., WSDM 2011) keeps only the served "
+    "videos the user really viewed in the test period; it is unbiased only when the log's exposures were random, "
+    "and it rests on as many matches as it reports."
+)
+st.page_link("app_pages/simulate.py", label="Run a simulated A/B test", icon=":material/science:")

@@ -15,6 +15,7 @@ import sys
 from frame_core.cli.common import Parser
 from frame_core.cli.data_cmds import add_data_parsers
 from frame_core.cli.engine_cmds import add_engine_parsers, add_tune_parser
+from frame_core.cli.simulate_cmd import add_simulate_parser
 from frame_core.common.errors import CancelledError, InputError
 
 
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_parsers(sub)
     add_engine_parsers(sub)
     add_tune_parser(sub)
+    add_simulate_parser(sub)
     return parser
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from frame_core.common.atomic import atomic_open, atomic_write_bytes
 from frame_core.common.errors import InputError
 from frame_core.synth.render import _render_seed, render_frames, write_webm
+from frame_core.synth.viewing import _simulate
 from frame_core.synth.world import (
     EPOCH_START,
     FPS,
@@ -27,10 +28,8 @@ from frame_core.synth.world import (
     _check_args,
     _expose,
     _ids,
-    _make_users,
-    _make_videos,
-    _simulate,
     _timestamps,
+    build_world,
 )
 
 log = logging.getLogger(__name__)
@@ -115,10 +114,7 @@ def generate_world(
 
     steps = 5
     report(0, steps, "world")
-    ss = np.random.SeedSequence(seed)
-    r_vid, r_usr, r_exp, r_view, r_time = (np.random.default_rng(s) for s in ss.spawn(5))
-    vid = _make_videos(r_vid, n_videos)
-    usr = _make_users(r_usr, n_users, per_user, n_videos)
+    vid, usr, (r_exp, r_view, r_time) = build_world(n_users, n_videos, per_user, seed)
     report(1, steps, "exposure")
     u, v = _expose(r_exp, usr["counts"], vid["popularity"])
     report(2, steps, "views")

@@ -260,54 +260,15 @@ def _expose(rng: np.random.Generator, counts: np.ndarray, popularity: np.ndarray
     return u[order], v[order]
 
 
-_CHUNK = 1 << 18
-
-
-def _simulate(rng: np.random.Generator, vid: dict, usr: dict, u: np.ndarray, v: np.ndarray) -> dict:
-    """Playing time and flags of each view (u[i], v[i]), in fixed-size chunks to bound memory."""
-    parts = [_simulate_chunk(rng, vid, usr, u[i : i + _CHUNK], v[i : i + _CHUNK]) for i in range(0, u.size, _CHUNK)]
-    if not parts:
-        parts = [_simulate_chunk(rng, vid, usr, u, v)]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def _simulate_chunk(rng: np.random.Generator, vid: dict, usr: dict, u: np.ndarray, v: np.ndarray) -> dict:
-    n = u.size
-    dur = vid["duration"][v]
-    themes = vid["themes"][v]
-    valid = themes >= 0
-    starts = vid["starts"][v]
-    ends = vid["ends"][v]
-    lengths = ends - starts
-    taste = usr["taste"][u[:, None], np.maximum(themes, 0)]
-    logit = usr["leave_logit"][u[:, None], np.maximum(themes, 0)]
-    logit = logit - usr["patience"][u][:, None] - vid["quality"][v][:, None] + rng.normal(0.0, 0.3, logit.shape)
-    p_leave = 1.0 - (1.0 - _sigmoid(logit)) * np.exp(-_HAZARD_PER_S * lengths)
-    leaves = (rng.random(logit.shape) < p_leave) & valid
-    any_leave = leaves.any(axis=1)
-    first = np.argmax(leaves, axis=1)
-    rows = np.arange(n)
-    where = rng.beta(1.3, 2.2, n)  # early in the scene more often than late
-    leave_at = starts[rows, first] + where * lengths[rows, first]
-    bounce = rng.random(n) < usr["bounce"][u]
-    bounce_at = rng.uniform(0.0, 1.0, n) * np.minimum(1.0, dur)
-    loops = rng.random(n) < usr["loop"][u] * np.where((taste == 1).any(axis=1), 1.3, 0.8)
-    extra = np.minimum(rng.exponential(0.6, n), 2.0)
-    full_play = dur * np.where(loops, 1.0 + extra, 1.0)
-    play = np.where(bounce, bounce_at, np.where(any_leave, leave_at, full_play))
-    skip = bounce | any_leave
-    play = np.round(play, 3)
-    play = np.where(skip, np.minimum(play, dur - 0.001), np.maximum(play, dur))
-    play = np.maximum(play, 0.0)
-    full = ~skip
-    # Scenes the user watched through (for flag propensity).
-    reached = np.where(skip[:, None], ends <= play[:, None], True) & valid
-    liked_seen = ((taste == 1) & reached).sum(axis=1)
-    looped = full & (play > dur)
-    like = rng.random(n) < _sigmoid(-5.2 + 2.6 * full + 0.5 * liked_seen + 0.5 * looped - 0.5 * bounce)
-    follow = rng.random(n) < _sigmoid(-6.5 + 2.0 * full + 0.6 * liked_seen)
-    forward = rng.random(n) < _sigmoid(-5.5 + 1.8 * full + 0.4 * liked_seen + 0.3 * looped)
-    return {"play": play, "full": full, "like": like, "follow": follow, "forward": forward}
+def build_world(n_users: int, n_videos: int, per_user: float, seed: int):
+    """The generator's world state for these settings: ``(videos, users, (r_exp, r_view,
+    r_time))`` with the random streams still to be used for exposure, views and timestamps.
+    :func:`frame_core.synth.generate_world` and the simulator both start here."""
+    ss = np.random.SeedSequence(seed)
+    r_vid, r_usr, r_exp, r_view, r_time = (np.random.default_rng(s) for s in ss.spawn(5))
+    vid = _make_videos(r_vid, n_videos)
+    usr = _make_users(r_usr, n_users, per_user, n_videos)
+    return vid, usr, (r_exp, r_view, r_time)
 
 
 def _timestamps(rng: np.random.Generator, u: np.ndarray, play: np.ndarray, n_users: int) -> np.ndarray:

@@ -41,6 +41,7 @@ PAGES = [
     ("Train", "train"),
     ("Compare", "compare"),
     ("Recommend", "recommend"),
+    ("Simulate", "simulate"),
     ("Learn", "learn"),
 ]
 

@@ -466,3 +466,47 @@ def test_train_to_recommend_opens_the_run_that_was_shown(page, server):
     assert "The coarse model (N_c = 1, one clip per video)" in header and "seed 2" in header
     assert "Held-out check" in header and "outranks the user's average candidate" in header
     full_screenshot(page, SHOTS / "verdict" / "recommend-from-train.png")
+
+
+# ------------------------------------------------------------------------------ simulated A/B test
+SIMULATE_WAIT_S = 300
+
+
+def test_simulate_page_runs_a_simulation_and_shows_it(page, server):
+    """Two quick runs (N_c = 2 and the coarse N_c = 1, one epoch, id embeddings) trained straight into
+    the server's workspace on the synthetic sample, then a simulation started from the Simulate page."""
+    from frame_core.model.config import FrameConfig
+    from frame_core.services.workspace import Workspace
+    from frame_core.training.pipeline import train_run
+
+    samples = dict(bundled())
+    if "sample-synthetic" not in samples:
+        pytest.skip("the bundled synthetic sample is missing")
+    ws = Workspace(server.workspace).ensure()
+    log = ws.load_log("sample-synthetic")
+    for nc in (2, 1):
+        train_run(log, ws.runs_dir / f"browser-sim-nc{nc}", FrameConfig(nc=nc, epochs=1, patience=1, emb_dim=8,
+                  batch_size=4096, factor_dim=0), source="sample-synthetic", overwrite=True)
+    open_page(page, server, "simulate")
+    pick_dataset(page, samples["sample-synthetic"])
+    assert_page_ok(page, "Simulate page")
+    chips = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Runs").inner_text()
+    assert "FRAME N_c=2" in chips and "coarse N_c=1" in chips, f"the default pair is not preselected: {chips!r}"
+    page.get_by_role("button", name="Run simulation").click()
+    wait_idle(page, started_s=3)
+    main = page.locator(MAIN)
+    deadline = time.monotonic() + SIMULATE_WAIT_S
+    status = None
+    while time.monotonic() < deadline:
+        assert_page_ok(page, "Simulate page while the job runs")
+        status = _job_status(main.inner_text())
+        if status in ("done", "failed", "cancelled"):
+            break
+        time.sleep(1.5)
+    assert status == "done", f"the simulation did not finish in {SIMULATE_WAIT_S} s (status {status!r})"
+    wait_idle(page, started_s=3)
+    page.locator('[data-testid="stPlotlyChart"]').nth(3).wait_for(timeout=60_000)
+    text = main.inner_text()
+    assert "Differences in full-view rate" in text and "oracle" in text
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 4, "arms, gap, scatter and timeline charts"
+    full_screenshot(page, SHOTS / "simulate" / "simulate-done.png")

@@ -50,6 +50,7 @@ class JobQueue:
         self.runs_dir = self.root / "runs"
         self.comparisons_dir = self.root / "comparisons"
         self.tunes_dir = self.root / "tunes"
+        self.simulations_dir = self.root / "simulations"
 
     # ------------------------------------------------------------------ paths
     def ensure(self) -> JobQueue:
@@ -82,6 +83,8 @@ class JobQueue:
             return self.comparisons_dir / job.id
         if job.kind == "tune":
             return self.tunes_dir / job.id
+        if job.kind == "simulate":
+            return self.simulations_dir / job.id
         return self.dir / f"{job.id}.out"
 
     def output_dir(self, job: Job) -> Path:

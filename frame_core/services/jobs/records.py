@@ -22,7 +22,7 @@ STATUSES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
 TERMINAL = (DONE, FAILED, CANCELLED)
 ACTIVE = (QUEUED, RUNNING)
 
-KINDS = ("train", "compare", "tune", "sleep")  # "sleep" is a diagnostic job (tests, smoke checks)
+KINDS = ("train", "compare", "tune", "simulate", "sleep")  # "sleep" is a diagnostic job (tests, smoke checks)
 PROGRESS_FILE = "progress.jsonl"
 RESULT_FILE = "job_result.json"
 _MIN_STEP_INTERVAL = 0.25  # s between two written step events that carry no validation metric

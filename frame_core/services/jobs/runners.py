@@ -178,5 +178,14 @@ def _run_tune(ctx: JobContext) -> dict:
     )
 
 
+def _run_simulate(ctx: JobContext) -> dict:
+    from frame_core.services.simulations import simulate_dataset
+
+    info, log = _dataset(ctx)
+    ctx.cancel.check()
+    return simulate_dataset(info, log, ctx.job.params, ctx.work_dir, runs_dir=ctx.workspace.runs_dir,
+                            progress=ctx.progress, cancel=ctx.cancel)
+
+
 RUNNERS: dict[str, Callable[[JobContext], dict]] = {"train": _run_train, "compare": _run_compare, "tune": _run_tune,
-                                                    "sleep": _run_sleep}
+                                                    "simulate": _run_simulate, "sleep": _run_sleep}

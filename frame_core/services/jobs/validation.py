@@ -45,6 +45,10 @@ def validate_params(kind: str, params: dict) -> None:
             raise InputError("nc must be a whole number from 1 to 64")
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 10 <= budget <= 86_400:
             raise InputError("budget_s must be from 10 s to 24 h")
+    elif kind == "simulate":
+        from frame_core.services.simulations import validate_simulate_params
+
+        validate_simulate_params(params)
     elif kind == "sleep":
         steps, step_s = params.get("steps", 5), params.get("step_s", 0.1)
         if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= 100_000:
