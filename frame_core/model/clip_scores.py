@@ -11,6 +11,13 @@ from __future__ import annotations
 import torch
 
 
+def rows_at(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``x[idx]`` for a 2-D ``x`` (m, h) and an index tensor of any shape, as ``index_select``:
+    the same values, with a backward that adds rows (``index_add``) instead of the sort-based
+    accumulating ``index_put`` of advanced indexing."""
+    return torch.index_select(x, 0, idx.reshape(-1)).view(*idx.shape, x.shape[1])
+
+
 class ClipScores:
     """Scoring methods of :class:`~frame_core.model.frame.FrameModel` (see the module docstring)."""
 
@@ -30,13 +37,13 @@ class ClipScores:
                             user_idx: torch.Tensor | None = None) -> torch.Tensor:
         """Same as :meth:`clip_logits` with ``h_c = h_cu[inv]``, but projects each distinct clip
         once: ``h_cu`` (m, d) distinct clips, ``inv`` (n, nc) indices into them. Returns (n, nc)."""
-        ap = self.mlp_p.first_user(h_up)[:, None, :] + self.mlp_p.first_clip(h_cu)[inv]
-        an = self.mlp_n.first_user(h_un)[:, None, :] + self.mlp_n.first_clip(h_cu)[inv]
+        ap = self.mlp_p.first_user(h_up)[:, None, :] + rows_at(self.mlp_p.first_clip(h_cu), inv)
+        an = self.mlp_n.first_user(h_un)[:, None, :] + rows_at(self.mlp_n.first_clip(h_cu), inv)
         dp = dn = None
         if self.dot_p is not None:
-            h_c = h_cu[inv]
-            dp = ((h_up * self.dot_p)[:, None, :] * h_c).sum(-1)
-            dn = ((h_un * self.dot_n)[:, None, :] * h_c).sum(-1)
+            w = torch.stack([h_up * self.dot_p, h_un * self.dot_n], -1)  # (n, d, 2)
+            dpn = torch.bmm(rows_at(h_cu, inv), w)  # (n, nc, 2): both inner products, no (n, nc, d) product
+            dp, dn = dpn[..., 0], dpn[..., 1]
         return self.logits_from_first(ap, an, user_idx, dp, dn)
 
     def logits_from_first(self, ap: torch.Tensor, an: torch.Tensor, user_idx: torch.Tensor | None,

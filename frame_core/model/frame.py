@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from frame_core.data.features import META_DIM
-from frame_core.model.clip_scores import ClipScores
+from frame_core.model.clip_scores import ClipScores, rows_at
 from frame_core.model.config import FrameConfig
 from frame_core.model.factors import ClipFactors
 from frame_core.model.heads import ClipMLP, video_log_probs
@@ -250,16 +250,19 @@ class FrameModel(ClipScores, nn.Module):
             shift = shift + self.meta.bias
         if self.feat is not None:
             shift = shift + self.feat.bias
-        if self.clip_id is not None:  # in place after the first op: one (C, d) buffer forward and backward
-            h = self.clip_id.weight * self.warm[:, None]
-            h.view(V, nc, d).add_(shift)
-        else:
-            h = shift.expand(V, nc, d).reshape(self.n_clips, d)
+        # one (V, nc, d) buffer, built in place and never through a view (an in-place op on a view
+        # makes autograd copy the whole gradient in the backward)
+        h = None
         if self.meta is not None:
-            h.addmm_(self.meta_z, self.meta.weight.t())
+            h = torch.matmul(self.meta_z.view(V, nc, -1), self.meta.weight.t())
         if self.feat is not None:
-            h.addmm_(self.clip_feat, self.feat.weight.t())
-        return h
+            f = torch.matmul(self.clip_feat.view(V, nc, -1), self.feat.weight.t())
+            h = f if h is None else h.add_(f)
+        if self.clip_id is not None:
+            w, m = self.clip_id.weight.view(V, nc, d), self.warm.view(V, nc, 1)
+            h = w * m if h is None else h.addcmul_(w, m)
+        h = shift.expand(V, nc, d).clone() if h is None else h.add_(shift)
+        return h.view(self.n_clips, d)
 
     def user_interest(self, h0: torch.Tensor, remove: "EdgeRemoval | None" = None) -> tuple[torch.Tensor, torch.Tensor]:
         """First hop: (H_up, H_un), each (U, d), from H_c0 (C, d). ``remove`` takes the given
@@ -348,7 +351,7 @@ class FrameModel(ClipScores, nn.Module):
             rows = torch.where(cold, torch.full_like(users, self.n_users), users)
         else:
             rows = users
-        z = self.clip_logits_indexed(h_up[rows], h_un[rows], h_cu, inv, users)
+        z = self.clip_logits_indexed(rows_at(h_up, rows), rows_at(h_un, rows), h_cu, inv, users)
         if self.factors is None:
             return z, None
         f, penalty = self.factors.with_penalty(users, clips, self.warm_user, self.warm)
@@ -361,7 +364,8 @@ class FrameModel(ClipScores, nn.Module):
         ``factor_l2`` × the clip factors' penalty (:meth:`ClipFactors.penalty`) when they are on."""
         logits, factor_penalty = self.logits_and_penalty(batch.users, batch.videos, batch.remove)
         mask = batch.clip_mask
-        clip_loss = F.binary_cross_entropy_with_logits(logits[mask], batch.clip_y[mask])
+        w = mask.to(logits.dtype)  # the mean over labelled clips, without a boolean gather
+        clip_loss = F.binary_cross_entropy_with_logits(logits, batch.clip_y, weight=w, reduction="sum") / w.sum()
         total = clip_loss
         clips = batch.videos[:, None] * self.nc + torch.arange(self.nc)[None, :]
         if factor_penalty is not None and self.cfg.factor_l2 > 0:
