@@ -36,8 +36,11 @@ Two measured departures from the slides, both switches (see ``FrameConfig``):
   (:class:`EdgeRemoval`, ``exclude_batch_edges``); otherwise a view's label reaches its own
   score through the graph (its edge *is* its label), which evaluation rows never have.
 
-Graphs are sparse CSR; the product with R̃ uses :class:`_SpMM`, whose backward multiplies by a
-precomputed CSR transpose (never a dense user × clip matrix).
+Graphs are sparse CSR (never a dense user × clip matrix). The first hop of both paths is one
+product with the stacked [R̃p; R̃n] (:func:`~frame_core.model.sparse.first_hop`, which also takes
+the batch's edges out and gathers the batch's H_c0 rows, with one (C, d) gradient buffer); the
+second hop uses :func:`~frame_core.model.sparse.spmm`, whose backward multiplies by a
+precomputed CSR transpose (docs/design.md §4, "Speed").
 """
 
 from __future__ import annotations
