@@ -28,6 +28,8 @@ def cmd_train(args) -> int:
     clean, report = import_clean(args)
     default_videos(args)
     if args.model == "ensemble":
+        if args.distributed:
+            raise InputError("--distributed trains --model frame only; leave out --model ensemble")
         if args.features:
             raise InputError("the ensemble needs features for N_c and for N_c = 1: give --videos DIR, not --features")
         from frame_core.training.ensemble_run import train_ensemble_run
@@ -37,6 +39,8 @@ def cmd_train(args) -> int:
             run = train_ensemble_run(clean, args.out, cfg, features_for_nc=feats_for_nc, progress=engine_progress(bar),
                                      source=str(args.log), overwrite=args.overwrite)
         print(f"ensemble of FRAME N_c={cfg.nc}, coarse N_c=1 and logreg, seed {cfg.seed}: {run.blend.describe()}")
+    elif args.distributed:
+        return _train_distributed(args, cfg, clean)
     else:
         feats = train_features(args, clean, cfg.nc)
         with progress_bar("train") as bar:
@@ -45,6 +49,35 @@ def cmd_train(args) -> int:
         m = run.metrics
         print(f"N_c={cfg.nc} policy={cfg.policy} seed={cfg.seed}: best epoch {m['best_epoch']} of {m['epochs_run']} "
               f"({m['selection']}), {m['train_seconds']:.1f} s")
+    _print_metrics(args, run)
+    return 0
+
+
+def _train_distributed(args, cfg, clean) -> int:
+    """One rank of ``torchrun … -m frame_core train … --distributed``: rank 0 writes the run
+    folder and prints the summary; the other ranks print nothing."""
+    from frame_core.training.distributed import init_from_env
+    from frame_core.training.pipeline import train_run
+
+    ctx = init_from_env(args.dist_backend)
+    try:
+        feats = train_features(args, clean, cfg.nc)
+        if not ctx.is_main:
+            train_run(clean, args.out, cfg, features=feats, overwrite=args.overwrite, dist=ctx)
+            return 0
+        with progress_bar("train") as bar:
+            run = train_run(clean, args.out, cfg, features=feats, progress=engine_progress(bar),
+                            source=str(args.log), overwrite=args.overwrite, dist=ctx)
+    finally:
+        ctx.close()
+    m = run.metrics
+    print(f"N_c={cfg.nc} policy={cfg.policy} seed={cfg.seed} on {ctx.world_size} processes: best epoch "
+          f"{m['best_epoch']} of {m['epochs_run']} ({m['selection']}), {m['train_seconds']:.1f} s")
+    _print_metrics(args, run)
+    return 0
+
+
+def _print_metrics(args, run) -> None:
     m = run.metrics
     keys = ("auc", "gauc", "logloss", "recall@3", "ndcg@3", "recall@5", "ndcg@5", "val_auc")
     print("test " + ", ".join(f"{k} {m[k]:.4f}" if m.get(k) is not None else f"{k} n/a" for k in keys))
@@ -52,7 +85,6 @@ def cmd_train(args) -> int:
         print(f"skip localisation hit@1 {m['skip_hit@1']:.4f} (random {m['skip_hit@1_random']:.4f}, "
               f"position prior {m['skip_hit@1_prior']:.4f})")
     print(f"-> {args.out}")
-    return 0
 
 
 def _read_pairs(args):
@@ -192,6 +224,11 @@ def add_engine_parsers(sub) -> None:
     p.add_argument("--out", required=True, help="run folder to create")
     p.add_argument("--model", choices=("frame", "ensemble"), default="frame",
                    help="frame (default), or ensemble: FRAME + coarse (N_c = 1) + logreg blended on validation")
+    p.add_argument("--distributed", action="store_true",
+                   help="one rank of a torch.distributed job: launch with torchrun --nproc_per_node N -m frame_core "
+                   "train ... --distributed (DistributedDataParallel; only rank 0 writes the run folder)")
+    p.add_argument("--dist-backend", choices=("gloo", "nccl"), default="gloo",
+                   help="torch.distributed backend (gloo: the engine trains on the CPU)")
     _add_engine_options(p, single_nc=True)
     p.set_defaults(func=cmd_train)
 

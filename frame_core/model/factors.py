@@ -54,6 +54,21 @@ class ClipFactors(nn.Module):
         qc = self.q(clips) * mc[..., None]
         return (qc * pu[:, None, :]).sum(-1) + (self.bu(u)[:, 0] * mu)[:, None] + self.bc(clips)[..., 0] * mc
 
+    def with_penalty(self, users: torch.Tensor, clips: torch.Tensor, warm_user: torch.Tensor,
+                     warm_clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(:meth:`forward`, :meth:`penalty`) from one gather of the batch's rows, so that the
+        backward writes one gradient per table (each gather of an embedding table makes and fills
+        its own full-size gradient)."""
+        u = users.clamp_min(0)
+        known = (users >= 0).to(warm_user.dtype)
+        p_raw, q_raw = self.p(u), self.q(clips)
+        mu = warm_user[u] * known  # (B,)
+        mc = warm_clip[clips]  # (B, nc)
+        pu, qc = p_raw * mu[:, None], q_raw * mc[..., None]
+        f = (qc * pu[:, None, :]).sum(-1) + (self.bu(u)[:, 0] * mu)[:, None] + self.bc(clips)[..., 0] * mc
+        pen = (p_raw * known[:, None]).pow(2).sum(-1).mean() + q_raw.pow(2).sum(-1).mean()
+        return f, pen
+
     def penalty(self, users: torch.Tensor, clips: torch.Tensor) -> torch.Tensor:
         """mean_B ‖p_u‖² + mean_{B × N_c} ‖q_c‖² over a batch (cold users count with 0)."""
         pu = self.p(users.clamp_min(0)) * (users >= 0).to(self.p.weight.dtype)[:, None]

@@ -36,8 +36,11 @@ Two measured departures from the slides, both switches (see ``FrameConfig``):
   (:class:`EdgeRemoval`, ``exclude_batch_edges``); otherwise a view's label reaches its own
   score through the graph (its edge *is* its label), which evaluation rows never have.
 
-Graphs are sparse CSR; the product with R̃ uses :class:`_SpMM`, whose backward multiplies by a
-precomputed CSR transpose (never a dense user × clip matrix).
+Graphs are sparse CSR (never a dense user × clip matrix). The first hop of both paths is one
+product with the stacked [R̃p; R̃n] (:func:`~frame_core.model.sparse.first_hop`, which also takes
+the batch's edges out and gathers the batch's H_c0 rows, with one (C, d) gradient buffer); the
+second hop uses :func:`~frame_core.model.sparse.spmm`, whose backward multiplies by a
+precomputed CSR transpose (docs/design.md §4, "Speed").
 """
 
 from __future__ import annotations
@@ -51,10 +54,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from frame_core.data.features import META_DIM
+from frame_core.model.clip_scores import ClipScores, rows_at
 from frame_core.model.config import FrameConfig
 from frame_core.model.factors import ClipFactors
 from frame_core.model.heads import ClipMLP, video_log_probs
-from frame_core.model.sparse import EdgeRemoval, GraphOps, spmm
+from frame_core.model.sparse import EdgeRemoval, GraphOps, first_hop, spmm
 
 _ACT = {
     "sigmoid": torch.sigmoid,
@@ -70,6 +74,15 @@ _ACT_INPLACE = {
     "relu": torch.relu_,
     "leaky_relu": lambda x: F.leaky_relu_(x, 0.2),
 }
+
+
+def batch_clip_index(videos: torch.Tensor, nc: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For B videos (id-map indices): their clips (B, nc) global index ``v · nc + k``, the sorted
+    distinct clips (m,) and each clip's position among them (B, nc); the same as
+    ``torch.unique(clips, return_inverse=True)``, from a unique over the B videos only."""
+    ar = torch.arange(nc)
+    uniq_v, inv_v = torch.unique(videos, return_inverse=True)
+    return videos[:, None] * nc + ar, (uniq_v[:, None] * nc + ar).reshape(-1), inv_v[:, None] * nc + ar
 
 
 @dataclasses.dataclass
@@ -99,7 +112,7 @@ class LossParts:
     video: torch.Tensor
 
 
-class FrameModel(nn.Module):
+class FrameModel(ClipScores, nn.Module):
     """FRAME over fixed id maps. ``n_users``, ``n_videos``: sizes of the id maps; ``feat_dim``:
     width f of visual clip features (0 = none).
 
@@ -240,30 +253,35 @@ class FrameModel(nn.Module):
             shift = shift + self.meta.bias
         if self.feat is not None:
             shift = shift + self.feat.bias
-        if self.clip_id is not None:
-            h = (self.clip_id.weight * self.warm[:, None]).view(V, nc, d) + shift
-        else:
-            h = shift.expand(V, nc, d)
-        h = h.reshape(self.n_clips, d)
+        # one (V, nc, d) buffer, built in place and never through a view (an in-place op on a view
+        # makes autograd copy the whole gradient in the backward)
+        h = None
         if self.meta is not None:
-            h = torch.addmm(h, self.meta_z, self.meta.weight.t())
+            h = torch.matmul(self.meta_z.view(V, nc, -1), self.meta.weight.t())
         if self.feat is not None:
-            h = torch.addmm(h, self.clip_feat, self.feat.weight.t())
-        return h
+            f = torch.matmul(self.clip_feat.view(V, nc, -1), self.feat.weight.t())
+            h = f if h is None else h.add_(f)
+        if self.clip_id is not None:
+            w, m = self.clip_id.weight.view(V, nc, d), self.warm.view(V, nc, 1)
+            h = w * m if h is None else h.addcmul_(w, m)
+        h = shift.expand(V, nc, d).clone() if h is None else h.add_(shift)
+        return h.view(self.n_clips, d)
 
     def user_interest(self, h0: torch.Tensor, remove: "EdgeRemoval | None" = None) -> tuple[torch.Tensor, torch.Tensor]:
         """First hop: (H_up, H_un), each (U, d), from H_c0 (C, d). ``remove`` takes the given
         edges out of R̃p / R̃n for this computation (the training batch's own edges)."""
-        g = self.graph
-        agg_p = spmm(g.RP, g.RPt, h0)
-        agg_n = spmm(g.RN, g.RNt, h0)
-        if remove is not None:
-            agg_p = agg_p.index_add(0, remove.pos_users, h0[remove.pos_clips] * remove.pos_values[:, None], alpha=-1)
-            agg_n = agg_n.index_add(0, remove.neg_users, h0[remove.neg_clips] * remove.neg_values[:, None], alpha=-1)
+        h_up, h_un, _ = self.interest_and_rows(h0, remove)
+        return h_up, h_un
+
+    def interest_and_rows(self, h0: torch.Tensor, remove: "EdgeRemoval | None" = None,
+                          sel: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`user_interest` plus the rows ``h0[sel]`` (m, d), in one :func:`first_hop`
+        (one sparse product over the stacked graphs; one (C, d) gradient buffer)."""
+        agg_p, agg_n, picked = first_hop(self.graph, h0, remove, sel)
         if self.user_e is not None:  # masked to zero for users without training edges (= cold users)
             e = self.user_e.weight * self.warm_user[:, None]
             agg_p, agg_n = agg_p + e, agg_n + e
-        return self.act(self.w_p1(agg_p)), self.act(self.w_n1_(agg_n))
+        return self.act(self.w_p1(agg_p)), self.act(self.w_n1_(agg_n)), picked
 
     def two_hop(self, h_up: torch.Tensor, h_un: torch.Tensor, clips: np.ndarray | None = None,
                 remove: "EdgeRemoval | None" = None) -> torch.Tensor:
@@ -305,6 +323,11 @@ class FrameModel(nn.Module):
 
     # ------------------------------------------------------------------ forward and loss
     def forward(self, users: torch.Tensor, videos: torch.Tensor, remove: EdgeRemoval | None = None) -> torch.Tensor:
+        """Clip logits (B, N_c); see :meth:`logits_and_penalty`."""
+        return self.logits_and_penalty(users, videos, remove)[0]
+
+    def logits_and_penalty(self, users: torch.Tensor, videos: torch.Tensor,
+                           remove: EdgeRemoval | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Clip logits (B, N_c) for B (user, video) pairs: the whole FRAME pass.
 
         ``users`` (B,) id-map user indices, −1 for a user without a row in the graphs (scored
@@ -316,13 +339,14 @@ class FrameModel(nn.Module):
 
         H_c0 and the first hop run over the whole graph; the second hop only for the batch's
         distinct clips. ``sigmoid`` of the result is ŷ_uc, the probability of not skipping clip c.
+        Also returns the clip factors' penalty (:meth:`ClipFactors.penalty`, from the same row
+        gather) or None without factors.
         """
-        clips = videos[:, None] * self.nc + torch.arange(self.nc)[None, :]  # (B, nc) global clip index
-        uniq, inv = torch.unique(clips, return_inverse=True)
+        clips, uniq, inv = batch_clip_index(videos, self.nc)
         h0 = self.h_c0_all()
-        h_up, h_un = self.user_interest(h0, remove)
+        h_up, h_un, h0_u = self.interest_and_rows(h0, remove, uniq)
         h1 = self.two_hop(h_up, h_un, uniq.numpy(), remove)
-        h_cu = self.combine(h0[uniq], h1)  # (m, d): the batch's distinct clips
+        h_cu = self.combine(h0_u, h1)  # (m, d): the batch's distinct clips
         cold = users < 0
         if bool(cold.any()):
             c = self.cold_user()[None, :]
@@ -330,68 +354,29 @@ class FrameModel(nn.Module):
             rows = torch.where(cold, torch.full_like(users, self.n_users), users)
         else:
             rows = users
-        z = self.clip_logits_indexed(h_up[rows], h_un[rows], h_cu, inv, users)
-        if self.factors is not None:
-            z = z + self.factors(users, clips, self.warm_user, self.warm)
-        return z
+        z = self.clip_logits_indexed(rows_at(h_up, rows), rows_at(h_un, rows), h_cu, inv, users)
+        if self.factors is None:
+            return z, None
+        f, penalty = self.factors.with_penalty(users, clips, self.warm_user, self.warm)
+        return z + f, penalty
 
     def loss(self, batch: Batch) -> LossParts:
         """Training loss of one batch (docs/design.md, "Model"): the mean BCE over the batch's
         **labelled** clips, plus ``hybrid_lambda`` × the mean BCE of ŷ_uv against the full-view
         label (hybrid supervision; ŷ_uv aggregated as ``cfg.video_score`` says), plus
         ``factor_l2`` × the clip factors' penalty (:meth:`ClipFactors.penalty`) when they are on."""
-        logits = self(batch.users, batch.videos, batch.remove)
+        logits, factor_penalty = self.logits_and_penalty(batch.users, batch.videos, batch.remove)
         mask = batch.clip_mask
-        clip_loss = F.binary_cross_entropy_with_logits(logits[mask], batch.clip_y[mask])
+        w = mask.to(logits.dtype)  # the mean over labelled clips, without a boolean gather
+        clip_loss = F.binary_cross_entropy_with_logits(logits, batch.clip_y, weight=w, reduction="sum") / w.sum()
         total = clip_loss
         clips = batch.videos[:, None] * self.nc + torch.arange(self.nc)[None, :]
-        if self.factors is not None and self.cfg.factor_l2 > 0:
-            total = total + self.cfg.factor_l2 * self.factors.penalty(batch.users, clips)
-        if self.clip_id is not None and self.cfg.id_l2 > 0:
-            total = total + self.cfg.id_l2 * self.clip_id(clips).pow(2).sum(-1).mean()
+        if factor_penalty is not None and self.cfg.factor_l2 > 0:
+            total = total + self.cfg.factor_l2 * factor_penalty
+        if self.clip_id is not None and self.cfg.id_l2 > 0:  # a sparse gradient, added into the dense one
+            total = total + self.cfg.id_l2 * F.embedding(clips, self.clip_id.weight, sparse=True).pow(2).sum(-1).mean()
         if self.cfg.hybrid_lambda > 0:
             lp, l1p = video_log_probs(logits, self.cfg.video_score)
             video_loss = -(batch.y * lp + (1 - batch.y) * l1p).mean()
             return LossParts(total + self.cfg.hybrid_lambda * video_loss, clip_loss, video_loss)
         return LossParts(total, clip_loss, torch.zeros(()))
-
-    # ------------------------------------------------------------------ scores
-    def clip_logits(self, h_up: torch.Tensor, h_un: torch.Tensor, h_c: torch.Tensor,
-                    user_idx: torch.Tensor | None = None) -> torch.Tensor:
-        """Clip logits for n views: ``h_up``/``h_un`` (n, d), ``h_c`` (n, nc, d); ``user_idx`` (n,)
-        (−1 for cold users) is only used by ``user_bias``. Returns (n, nc)."""
-        ap = self.mlp_p.first_user(h_up)[:, None, :] + self.mlp_p.first_clip(h_c)
-        an = self.mlp_n.first_user(h_un)[:, None, :] + self.mlp_n.first_clip(h_c)
-        dp = dn = None
-        if self.dot_p is not None:
-            dp = ((h_up * self.dot_p)[:, None, :] * h_c).sum(-1)
-            dn = ((h_un * self.dot_n)[:, None, :] * h_c).sum(-1)
-        return self.logits_from_first(ap, an, user_idx, dp, dn)
-
-    def clip_logits_indexed(self, h_up: torch.Tensor, h_un: torch.Tensor, h_cu: torch.Tensor, inv: torch.Tensor,
-                            user_idx: torch.Tensor | None = None) -> torch.Tensor:
-        """Same as :meth:`clip_logits` with ``h_c = h_cu[inv]``, but projects each distinct clip
-        once: ``h_cu`` (m, d) distinct clips, ``inv`` (n, nc) indices into them. Returns (n, nc)."""
-        ap = self.mlp_p.first_user(h_up)[:, None, :] + self.mlp_p.first_clip(h_cu)[inv]
-        an = self.mlp_n.first_user(h_un)[:, None, :] + self.mlp_n.first_clip(h_cu)[inv]
-        dp = dn = None
-        if self.dot_p is not None:
-            h_c = h_cu[inv]
-            dp = ((h_up * self.dot_p)[:, None, :] * h_c).sum(-1)
-            dn = ((h_un * self.dot_n)[:, None, :] * h_c).sum(-1)
-        return self.logits_from_first(ap, an, user_idx, dp, dn)
-
-    def logits_from_first(self, ap: torch.Tensor, an: torch.Tensor, user_idx: torch.Tensor | None,
-                          dp: torch.Tensor | None = None, dn: torch.Tensor | None = None) -> torch.Tensor:
-        """From the first-layer pre-activations of both MLPs (n, nc, h1), and with
-        ``interaction = "mlp+dot"`` the weighted inner products ``dp``/``dn`` (n, nc), to logits (n, nc)."""
-        zp, zn = self.mlp_p.rest(ap), self.mlp_n.rest(an)
-        if dp is not None:
-            zp, zn = zp + dp, zn + dn
-        z = self.alpha_pn[0] * zp - self.alpha_pn[1] * zn
-        if self.user_b is not None and user_idx is not None:
-            b = self.user_b(user_idx.clamp_min(0)).squeeze(-1) * (user_idx >= 0).float()
-            z = z + b[:, None]
-        return z
-
-

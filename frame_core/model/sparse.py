@@ -3,6 +3,9 @@
 - :func:`spmm`: CSR × dense with a backward through the precomputed CSR transpose (never a
   dense user × clip matrix);
 - :class:`GraphOps`: R̃p / R̃n (U, C) and their transposes in the forms the model needs;
+- :func:`first_hop`: both graphs' first hop in one sparse product over the stacked
+  [R̃p; R̃n] (2U, C), with the batch's edges taken out and a row gather of H_c0, whose backward
+  writes every gradient of H_c0 into **one** (C, d) buffer (docs/design.md §4, "Speed");
 - :class:`EdgeRemoval` / :func:`edge_values`: a training batch's own edges, to take out of R̃
   for that step so that a view's label never reaches its own score through the graph.
 """
@@ -43,7 +46,8 @@ class GraphOps:
     """Normalised graphs in the forms the model needs.
 
     ``RP``/``RN``: torch CSR (U, C); ``RPt``/``RNt``: torch CSR (C, U); ``RPt_sp``/``RNt_sp``:
-    scipy CSR (C, U) for cheap row selection of a batch's clips.
+    scipy CSR (C, U) for cheap row selection of a batch's clips; ``S``/``St``: the stacked
+    [R̃p; R̃n] (2U, C) and its transpose (C, 2U), torch CSR, for :func:`first_hop`.
     """
 
     def __init__(self, RP_norm: sp.csr_matrix, RN_norm: sp.csr_matrix):
@@ -54,6 +58,9 @@ class GraphOps:
         self.RNt_sp = RN_norm.T.tocsr()
         self.RPt = to_torch_csr(self.RPt_sp)
         self.RNt = to_torch_csr(self.RNt_sp)
+        stacked = sp.vstack([RP_norm.tocsr(), RN_norm.tocsr()], format="csr")
+        self.S = to_torch_csr(stacked)
+        self.St = to_torch_csr(stacked.T.tocsr())
 
     def clip_rows(self, clips: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Rows of R̃pᵀ and R̃nᵀ for the given global clip indices, with their transposes:
@@ -64,6 +71,58 @@ class GraphOps:
             to_torch_csr(sp_rows), to_torch_csr(sp_rows.T.tocsr()),
             to_torch_csr(sn_rows), to_torch_csr(sn_rows.T.tocsr()),
         )
+
+
+class _FirstHop(torch.autograd.Function):
+    """See :func:`first_hop`. Non-tensor-gradient inputs: S (2U, C), St (C, 2U), the removed
+    edges as (rows in 0..2U-1, clips, values), and the clip rows ``sel`` to gather."""
+
+    @staticmethod
+    def forward(ctx, h0, S, St, rows, clips, values, sel):  # noqa: D401
+        agg = torch.sparse.mm(S, h0) if S.values().numel() else h0.new_zeros((S.shape[0], h0.shape[1]))
+        if rows.numel():
+            agg.index_add_(0, rows, h0[clips] * values[:, None], alpha=-1)
+        ctx.St, ctx.n_clips = St, h0.shape[0]
+        ctx.save_for_backward(rows, clips, values, sel)
+        return agg, h0[sel]
+
+    @staticmethod
+    def backward(ctx, g_agg, g_sel):
+        rows, clips, values, sel = ctx.saved_tensors
+        if g_agg is None:
+            g = g_sel.new_zeros((ctx.n_clips, g_sel.shape[1]))
+        else:
+            g_agg = g_agg.contiguous()
+            St = ctx.St
+            g = torch.sparse.mm(St, g_agg) if St.values().numel() else g_agg.new_zeros((ctx.n_clips, g_agg.shape[1]))
+            if rows.numel():
+                g.index_add_(0, clips, g_agg[rows] * values[:, None], alpha=-1)
+        if g_sel is not None:
+            g.index_add_(0, sel, g_sel)
+        return g, None, None, None, None, None, None
+
+
+def first_hop(graph: "GraphOps", h0: torch.Tensor, remove: "EdgeRemoval | None" = None,
+              sel: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(R̃p·H_c0, R̃n·H_c0, H_c0[sel]) with ``remove``'s edges taken out of R̃p / R̃n.
+
+    ``h0`` (C, d); ``sel`` (m,) global clip indices (none when None). Returns (U, d), (U, d),
+    (m, d). The same values as two :func:`spmm` calls, two ``index_add`` and an index of
+    ``h0``, but one sparse product over the stacked graph forward and backward, and in the
+    backward one (C, d) gradient buffer that the removed edges and the gathered rows are added
+    into in place (each separate use of ``h0`` otherwise allocates and fills its own (C, d)
+    gradient: docs/design.md §4, "Speed")."""
+    U = graph.shape[0]
+    empty_i = torch.zeros(0, dtype=torch.int64)
+    if remove is not None:
+        rows = torch.cat([remove.pos_users, remove.neg_users + U])
+        clips = torch.cat([remove.pos_clips, remove.neg_clips])
+        values = torch.cat([remove.pos_values, remove.neg_values]).to(h0.dtype)
+    else:
+        rows, clips, values = empty_i, empty_i, h0.new_zeros(0)
+    sel = empty_i if sel is None else sel
+    agg, picked = _FirstHop.apply(h0, graph.S, graph.St, rows, clips, values, sel)
+    return agg[:U], agg[U:], picked
 
 
 @dataclasses.dataclass

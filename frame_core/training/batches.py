@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from frame_core.data.prepare import FrameData
-from frame_core.model.frame import Batch
+from frame_core.model.frame import Batch, batch_clip_index
 from frame_core.model.sparse import EdgeRemoval, edge_values
 
 
@@ -57,7 +57,6 @@ class BatchMaker:
         cy, mask = self.clip_y[r], self.clip_mask[r]
         remove = None
         if self.exclude:
-            clips = v[:, None] * self.nc + torch.arange(self.nc)[None, :]
-            _, inv = torch.unique(clips, return_inverse=True)  # the same sorted order as the forward pass
+            clips, _, inv = batch_clip_index(v, self.nc)  # the same sorted order as the forward pass
             remove = batch_edges(u, clips, inv, mask, cy, self.ev_p[r], self.ev_n[r])
         return Batch(users=u, videos=v, clip_y=cy, clip_mask=mask, y=self.y[r], remove=remove)

@@ -88,7 +88,8 @@ def train_run(
     name: str | None = None,
     overwrite: bool = False,
     data: FrameData | None = None,
-) -> R.Run:
+    dist=None,
+) -> R.Run | None:
     """Train FRAME on a clean log and write a finished run to ``out_dir``; returns the loaded run.
 
     ``log_df``: clean log (``import_log`` output). ``config``: defaults when None.
@@ -97,31 +98,70 @@ def train_run(
     config.json. ``data`` reuses prepared data (same log, nc, policy, norm) across seeds.
     On any error the run is marked ``failed`` (``cancelled`` on cancel) and the error re-raised;
     ``DONE`` is then never written.
+
+    ``dist`` (a :class:`~frame_core.training.distributed.DistContext`): one rank of a
+    distributed job; every rank prepares the data and trains, only rank 0 touches ``out_dir``
+    and returns the run (the other ranks return None).
     """
     config = (config or FrameConfig()).validated()
     out_dir = Path(out_dir)
-    prepare_out(out_dir, overwrite)
+    if dist is not None and not dist.is_main:
+        return _train_other_rank(log_df, config, features, data, dist)
+    try:
+        prepare_out(out_dir, overwrite)
+    except BaseException:
+        if dist is not None:
+            dist.all_ok(False)  # let the other ranks stop instead of waiting
+        raise
+    if dist is not None:
+        dist.all_ok(True)
     info: dict[str, Any] = {
         "status": "running", "created": now_utc(), "name": name or out_dir.name, "pid": os.getpid(),
         "host": socket.gethostname(), "config": config.to_dict(), "seed": config.seed,
         "versions": R.library_versions(), "features": None,
         "data": {"source": source, "sha256": log_sha256(log_df), "rows": int(len(log_df))},
     }
+    if dist is not None:  # how the run was trained; the run contract is otherwise the same
+        info["distributed"] = {"world_size": dist.world_size, "backend": dist.backend}
     atomic_write_json(out_dir / R.CONFIG, info)
     writer = _ProgressWriter(out_dir, progress)
     with recording_failure(out_dir, info):
         writer({"event": "prepare", "elapsed": 0.0})
         if data is None:
-            data = prepare_data(log_df, config.nc, config.policy, config.norm, features=features)
+            try:
+                data = prepare_data(log_df, config.nc, config.policy, config.norm, features=features)
+            except BaseException:
+                if dist is not None:
+                    dist.all_ok(False)
+                raise
         info["data"].update(data.summary())
         if data.features is not None:
             info["features"] = {"dim": data.features.dim, "rows": len(data.features),
                                 "clips_found": int(data.clip_feat_found.sum())}
         atomic_write_json(out_dir / R.CONFIG, info)
-        result = train_model(data, config, progress=writer, cancel=cancel)
+        if dist is not None and not dist.all_ok(True):
+            raise InputError("another rank could not prepare the data")
+        result = train_model(data, config, progress=writer, cancel=cancel, dist=dist)
         _write_results(out_dir, data, config, result, info)
         del result  # the returned Run loads its own copy from disk
     return R.load_run(out_dir)
+
+
+def _train_other_rank(log_df: pd.DataFrame, config: FrameConfig, features, data: FrameData | None, dist) -> None:
+    """A rank other than 0 of :func:`train_run`: wait for rank 0's run folder, prepare the same
+    data, train in step with the other ranks, write nothing."""
+    if not dist.all_ok(True):
+        raise InputError("rank 0 could not create the run folder")
+    try:
+        if data is None:
+            data = prepare_data(log_df, config.nc, config.policy, config.norm, features=features)
+    except BaseException:
+        dist.all_ok(False)
+        raise
+    if not dist.all_ok(True):
+        raise InputError("another rank could not prepare the data")
+    train_model(data, config, dist=dist)
+    return None
 
 
 @contextlib.contextmanager

@@ -42,6 +42,8 @@ from frame_core.model.config import FrameConfig
 from frame_core.model.frame import FrameModel
 from frame_core.model.scorer import Scorer
 from frame_core.training.batches import BatchMaker
+from frame_core.training.calibration import calibrate_scores
+from frame_core.training.distributed import DistContext
 from frame_core.training.schedule import EarlyStopper, LRSchedule, TimeBudget, check_steps, checks_per_epoch
 
 log = logging.getLogger(__name__)
@@ -137,44 +139,6 @@ def make_scorer(model: FrameModel, data: FrameData) -> Scorer:
     return Scorer(model, data.maps, data.durations, data.features)
 
 
-MIN_CALIBRATION_ROWS, MIN_CALIBRATION_CLASS = 100, 20
-
-
-def calibrate_scores(model: FrameModel, scorer: Scorer, data: FrameData) -> None:
-    """Fit a logit calibration on the validation rows and store it in the model (``calib``):
-    scoring uses ``a · logit + b`` (a > 0) for every clip logit, with (a, b) minimising the
-    video-level log loss on validation. Needed because some configurations rank well and are
-    overconfident (keeping batch edges with a mean video score gave test Logloss 0.8–1.7 on the
-    synthetic sample with id embeddings). The clip and video probabilities stay consistent
-    (at N_c = 1 they are equal) and a monotone map of each clip logit leaves N_c = 1 rankings
-    unchanged. Skipped (identity) with fewer than :data:`MIN_CALIBRATION_ROWS` validation rows
-    or :data:`MIN_CALIBRATION_CLASS` of either class."""
-    from scipy.optimize import minimize
-
-    from frame_core.model.heads import video_log_probs
-
-    model.calib.copy_(torch.tensor([1.0, 0.0]))
-    rows = data.rows(1)
-    y = data.y[rows].astype("float64")
-    if len(rows) < MIN_CALIBRATION_ROWS or min(y.sum(), len(y) - y.sum()) < MIN_CALIBRATION_CLASS:
-        return
-    scorer.release()
-    _, p_clip = scorer.prepare().score_indices(data.user_idx[rows], data.video_idx[rows])
-    scorer.release()
-    q = np.clip(p_clip, 1e-7, 1 - 1e-7)
-    z = torch.from_numpy(np.log(q) - np.log1p(-q))
-    yt = torch.from_numpy(y)
-    mode = model.cfg.video_score
-
-    def loss(params) -> float:
-        lp, l1p = video_log_probs(z * float(np.exp(params[0])) + float(params[1]), mode)
-        return float(-(yt * lp + (1 - yt) * l1p).mean())
-
-    fit = minimize(loss, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 400})
-    if fit.success and np.isfinite(fit.fun) and fit.fun < loss(np.zeros(2)):
-        model.calib.copy_(torch.tensor([float(np.exp(fit.x[0])), float(fit.x[1])]))
-
-
 AUTO_RACE_MAX_TRAIN_VIEWS = 200_000
 RACE = ({"exclude_batch_edges": True, "video_score": "product"},
         {"exclude_batch_edges": False, "video_score": "mean", "emb_lr": 3e-2})
@@ -217,6 +181,15 @@ def auto_candidates(cfg: FrameConfig, n_train: int, views_per_video: float = DEN
     return out
 
 
+def _ddp_loss(ddp) -> Callable:
+    """``batch → LossParts`` through a DistributedDataParallel-wrapped loss module."""
+    from frame_core.model.frame import LossParts
+
+    def loss(batch):
+        return LossParts(*ddp(batch))
+    return loss
+
+
 def best_val_auc(result: TrainResult) -> float:
     """The best validation AUC over a result's checks (NaN without validation)."""
     if result.checks is None or not len(result.checks):
@@ -230,17 +203,18 @@ def train_model(
     cfg: FrameConfig,
     progress: ProgressFn | None = None,
     cancel=None,
+    dist: DistContext | None = None,
 ) -> TrainResult:
     """Train FRAME on ``data`` (prepared with the same ``nc``/``policy``/``norm`` as ``cfg``),
     racing the auto settings (:func:`auto_candidates`): each candidate is trained in full and
     the one with the best validation AUC is kept (the first when there is no validation).
     ``result.config`` is the concrete configuration kept; ``result.auto`` lists the candidates
     with their validation AUC (None without a race). Progress events carry ``candidate`` and
-    ``n_candidates`` during a race. See :func:`train_single` for one configuration."""
+    ``n_candidates`` during a race. See :func:`train_single` for one configuration (and ``dist``)."""
     cfg = cfg.validated()
     cands = auto_candidates(cfg, len(data.rows(0)), train_views_per_video(data), data.features is not None)
     if len(cands) == 1:
-        return train_single(data, cands[0], progress, cancel)
+        return train_single(data, cands[0], progress, cancel, dist)
     best, race = None, []
     for i, c in enumerate(cands):
         if progress is not None:
@@ -251,7 +225,7 @@ def train_model(
             if progress is not None:
                 progress({**event, "candidate": i + 1, "n_candidates": len(cands)})
 
-        res = train_single(data, c, tagged if progress is not None else None, cancel)
+        res = train_single(data, c, tagged if progress is not None else None, cancel, dist)
         score = best_val_auc(res)
         race.append({"exclude_batch_edges": c.exclude_batch_edges, "video_score": c.video_score, "emb_lr": c.emb_lr,
                      "val_auc": score,
@@ -270,6 +244,7 @@ def train_single(
     cfg: FrameConfig,
     progress: ProgressFn | None = None,
     cancel=None,
+    dist: DistContext | None = None,
 ) -> TrainResult:
     """Train one concrete configuration (auto settings fall back to their static values).
 
@@ -279,6 +254,10 @@ def train_single(
     exception raised by ``progress`` stops training (tuning uses it to prune); ``cancel`` is
     any object with ``is_set()`` (e.g. ``threading.Event``): when set, training raises
     :class:`~frame_core.common.errors.CancelledError` at the next step.
+
+    ``dist``: one rank of a ``torch.distributed`` job (:mod:`frame_core.training.distributed`):
+    each step trains on this rank's share of the global batch under DistributedDataParallel,
+    rank 0 validates and broadcasts the checks, and only rank 0 calibrates the result.
     """
     cfg = cfg.validated().static()
     if (cfg.nc, cfg.policy, cfg.norm) != (data.nc, data.policy, data.norm):
@@ -287,6 +266,9 @@ def train_single(
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = build_model(data, cfg)
+    step_loss = model.loss if dist is None else _ddp_loss(dist.wrap(model))
+    if dist is not None and dist.rank:  # the same init everywhere (above); each rank its own dropout draws
+        torch.manual_seed(cfg.seed + 7919 * dist.rank)
     emb_lr = resolve_emb_lr(cfg, data)
     opt = _adam(model, cfg, emb_lr)
     scorer = make_scorer(model, data)
@@ -327,13 +309,14 @@ def train_single(
             if cancel is not None and cancel.is_set():
                 raise CancelledError("training cancelled")
             rows = perm[step * batch_size : (step + 1) * batch_size]
-            parts = model.loss(make_batch(rows))
+            parts = step_loss(make_batch(rows if dist is None else dist.shard(rows)))
             opt.zero_grad(set_to_none=True)
             parts.total.backward()
             opt.step()
             sched.step()
             seen += len(rows)
-            sums += np.array([parts.total.item(), parts.clip.item(), parts.video.item()]) * len(rows)
+            losses = [parts.total.item(), parts.clip.item(), parts.video.item()]
+            sums += np.array(losses if dist is None else dist.mean(losses)) * len(rows)
             if progress is not None:
                 progress({
                     "event": "step", "epoch": epoch, "step": step + 1, "n_steps": n_steps,
@@ -342,7 +325,11 @@ def train_single(
             if (step + 1) not in at_steps:
                 continue
             # ---- validation check (k_checks per epoch, the last at the epoch's end)
-            val = val_metrics(data, scorer, release=True) if has_val else dict(nan_val)
+            val = val_metrics(data, scorer, release=True) if has_val and (dist is None or dist.is_main) else dict(nan_val)
+            spent = budget.spent
+            if dist is not None:  # rank 0's check and clock decide for every rank
+                *vals, spent = dist.broadcast([val["val_auc"], val["val_gauc"], val["val_logloss"], float(spent)])
+                val = dict(zip(("val_auc", "val_gauc", "val_logloss"), vals))
             model.train()
             improved = stopper.update(val["val_auc"]) if has_val else True
             lowered = sched.check(val["val_auc"]) if has_val else False
@@ -356,7 +343,7 @@ def train_single(
                 best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
             if has_val and stopper.should_stop:
                 stop, stop_reason = True, "patience"
-            elif budget.spent:
+            elif spent:
                 stop, stop_reason = True, "time_budget"
             if stop:
                 break
@@ -386,7 +373,7 @@ def train_single(
         model.load_state_dict(best_state)
         del best_state
     model.eval()
-    if has_val:
+    if has_val and (dist is None or dist.is_main):
         calibrate_scores(model, scorer, data)
     return TrainResult(
         model=model, history=pd.DataFrame(history), best_epoch=best_epoch, selection=selection,

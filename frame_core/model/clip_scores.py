@@ -1,0 +1,62 @@
+"""Clip logits from FRAME's representations (docs/design.md §4): the two clip MLPs, the
+optional weighted inner products (``interaction = "mlp+dot"``) and the per-user bias, as a mixin
+of :class:`~frame_core.model.frame.FrameModel` (which owns the parameters it reads:
+``mlp_p``, ``mlp_n``, ``dot_p``, ``dot_n``, ``alpha_pn``, ``user_b``).
+
+``logit_uc = αp · z_p − αn · z_n (+ b_u)``, z = MLP(h_u ‖ h_c) (+ ⟨w ⊙ h_u, h_c⟩).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def rows_at(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``x[idx]`` for a 2-D ``x`` (m, h) and an index tensor of any shape, as ``index_select``:
+    the same values, with a backward that adds rows (``index_add``) instead of the sort-based
+    accumulating ``index_put`` of advanced indexing."""
+    return torch.index_select(x, 0, idx.reshape(-1)).view(*idx.shape, x.shape[1])
+
+
+class ClipScores:
+    """Scoring methods of :class:`~frame_core.model.frame.FrameModel` (see the module docstring)."""
+
+    def clip_logits(self, h_up: torch.Tensor, h_un: torch.Tensor, h_c: torch.Tensor,
+                    user_idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Clip logits for n views: ``h_up``/``h_un`` (n, d), ``h_c`` (n, nc, d); ``user_idx`` (n,)
+        (−1 for cold users) is only used by ``user_bias``. Returns (n, nc)."""
+        ap = self.mlp_p.first_user(h_up)[:, None, :] + self.mlp_p.first_clip(h_c)
+        an = self.mlp_n.first_user(h_un)[:, None, :] + self.mlp_n.first_clip(h_c)
+        dp = dn = None
+        if self.dot_p is not None:
+            dp = ((h_up * self.dot_p)[:, None, :] * h_c).sum(-1)
+            dn = ((h_un * self.dot_n)[:, None, :] * h_c).sum(-1)
+        return self.logits_from_first(ap, an, user_idx, dp, dn)
+
+    def clip_logits_indexed(self, h_up: torch.Tensor, h_un: torch.Tensor, h_cu: torch.Tensor, inv: torch.Tensor,
+                            user_idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Same as :meth:`clip_logits` with ``h_c = h_cu[inv]``, but projects each distinct clip
+        once: ``h_cu`` (m, d) distinct clips, ``inv`` (n, nc) indices into them. Returns (n, nc)."""
+        ap = self.mlp_p.first_user(h_up)[:, None, :] + rows_at(self.mlp_p.first_clip(h_cu), inv)
+        an = self.mlp_n.first_user(h_un)[:, None, :] + rows_at(self.mlp_n.first_clip(h_cu), inv)
+        dp = dn = None
+        if self.dot_p is not None:
+            w = torch.stack([h_up * self.dot_p, h_un * self.dot_n], -1)  # (n, d, 2)
+            dpn = torch.bmm(rows_at(h_cu, inv), w)  # (n, nc, 2): both inner products, no (n, nc, d) product
+            dp, dn = dpn[..., 0], dpn[..., 1]
+        return self.logits_from_first(ap, an, user_idx, dp, dn)
+
+    def logits_from_first(self, ap: torch.Tensor, an: torch.Tensor, user_idx: torch.Tensor | None,
+                          dp: torch.Tensor | None = None, dn: torch.Tensor | None = None) -> torch.Tensor:
+        """From the first-layer pre-activations of both MLPs (n, nc, h1), and with
+        ``interaction = "mlp+dot"`` the weighted inner products ``dp``/``dn`` (n, nc), to logits (n, nc)."""
+        zp, zn = self.mlp_p.rest(ap), self.mlp_n.rest(an)
+        if dp is not None:
+            zp, zn = zp + dp, zn + dn
+        z = self.alpha_pn[0] * zp - self.alpha_pn[1] * zn
+        if self.user_b is not None and user_idx is not None:
+            b = self.user_b(user_idx.clamp_min(0)).squeeze(-1) * (user_idx >= 0).float()
+            z = z + b[:, None]
+        return z
+
+
