@@ -74,10 +74,10 @@ def test_loss_is_clip_bce_on_labelled_clips_plus_lambda_video_bce():
     q_c = m.factors.q.weight[batch.videos[:, None] * data.nc + torch.arange(data.nc)[None, :]]
     pen = (p_u ** 2).sum(-1).mean() + (q_c ** 2).sum(-1).mean()
     # and the clip id embeddings' L2 penalty, id_l2 × mean over the same cells of ||e_c||^2
-    assert m.cfg.id_l2 == 0.05
+    assert m.cfg.id_l2 == 0.3
     e_c = m.clip_id.weight[batch.videos[:, None] * data.nc + torch.arange(data.nc)[None, :]]
     id_pen = (e_c ** 2).sum(-1).mean()
-    want = clip.item() + 0.7 * video.item() + 0.05 * pen.item() + 0.05 * id_pen.item()
+    want = clip.item() + 0.7 * video.item() + 0.05 * pen.item() + 0.3 * id_pen.item()
     assert parts.total.item() == pytest.approx(want, rel=1e-5)
     no_hybrid = _model(hybrid_lambda=0.0, factor_dim=0, id_l2=0.0)[2].loss(batch)
     assert no_hybrid.video.item() == 0.0 and no_hybrid.total.item() == pytest.approx(no_hybrid.clip.item())
