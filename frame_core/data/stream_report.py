@@ -3,7 +3,8 @@ sentence for sentence, and the same statistics as the pandas path
 (:func:`frame_core.data.validation._add_warnings_and_stats`, :mod:`frame_core.data.sparsity`).
 The only part that needs the whole log at once, the share of test views on videos with no
 training view, is a DuckDB query over the stored Parquet (:mod:`frame_core.data.log_sql`),
-run only when most videos have fewer than five views."""
+run only when most videos have fewer than five views and the log has over
+:data:`IN_MEMORY_ROWS` rows."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ import numpy as np
 from frame_core.common.errors import InputError
 from frame_core.data import validation as V
 from frame_core.data.import_tally import Tally
-from frame_core.data.sparsity import FEW_VIEWS, MOST, loop_note
+from frame_core.common import schema as S
+from frame_core.data.sparsity import FEW_VIEWS, MOST, loop_note, sparsity_warnings
+
+IN_MEMORY_ROWS = 5_000_000
+"""Up to this many rows the sparsity note reads three columns back and uses pandas; beyond,
+DuckDB computes the split out of core."""
 
 
 def build_report(tally: Tally, part, name: str, time_unit: str, has_timestamp: bool, tmp_dir) -> V.ValidationReport:
@@ -68,6 +74,10 @@ def _sparsity(per_video: np.ndarray, part, tmp_dir) -> list[str]:
     sparse = float((per_video < FEW_VIEWS).mean())
     if sparse <= MOST:
         return []
+    if int(per_video.sum()) <= IN_MEMORY_ROWS:  # small enough: the pandas path itself, on three columns
+        import pandas as pd
+
+        return sparsity_warnings(pd.read_parquet(part, columns=[S.USER, S.VIDEO, S.TIMESTAMP]))
     from frame_core.data import log_sql
 
     con = log_sql.connect(tmp_dir)

@@ -370,7 +370,34 @@ def import_log(
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Read and validate a log file: the one call the CLI and the app use. ``limits`` bound
     the file (:mod:`frame_core.data.limits`; ``max_bytes`` overrides the size limit);
-    temporary files go to ``tmp_dir``."""
+    temporary files go to ``tmp_dir``. The file is streamed into a temporary Parquet file by
+    :func:`frame_core.data.stream_import.import_to_parquet` and the clean log read back; use
+    that function directly to store a log without holding it in memory."""
+    import tempfile
+    from pathlib import Path
+
+    from frame_core.data.stream_import import import_to_parquet
+
+    with tempfile.TemporaryDirectory(prefix=".frame-import-", dir=tmp_dir) as tmp:
+        out = Path(tmp) / "log.parquet"
+        report = import_to_parquet(source, out, mapping=mapping, time_unit=time_unit, max_bytes=max_bytes,
+                                   limits=limits, tmp_dir=tmp_dir, name=name)
+        return pd.read_parquet(out), report
+
+
+def import_log_pandas(
+    source: Source,
+    *,
+    mapping=None,
+    time_unit: str = "s",
+    max_bytes: int | None = None,
+    limits: InputLimits | None = None,
+    tmp_dir=None,
+    name: str | None = None,
+) -> tuple[pd.DataFrame, ValidationReport]:
+    """The pandas path of :func:`import_log`: the whole file read into one frame, then
+    :func:`validate_log`. Kept as the reference the streamed path is tested against, and for
+    the files Arrow cannot stream."""
     mapping = parse_mapping(mapping)
     inverse = {v: k for k, v in mapping.items()}
     id_cols = [inverse.get(S.USER, S.USER), inverse.get(S.VIDEO, S.VIDEO)]
