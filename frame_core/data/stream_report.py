@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from frame_core.common import schema as S
 from frame_core.common.errors import InputError
 from frame_core.data import validation as V
 from frame_core.data.import_tally import Tally
-from frame_core.common import schema as S
 from frame_core.data.sparsity import FEW_VIEWS, MOST, loop_note, sparsity_warnings
 
 IN_MEMORY_ROWS = 5_000_000
