@@ -21,8 +21,8 @@ TRAIN_KEY = "gi_train_only"
 MODES = ["One user", "One video"]
 
 st.title("Graph Inspector")
-info, log = dataset_picker()
-if info is None or log is None:
+info, q = dataset_picker(load=False)  # only the rows the ego view needs are ever read
+if info is None or q is None:
     st.stop()
 nc, policy = E.clip_controls()
 E.keep_state(NORM_KEY, "symmetric", lambda v: v in NORMS)
@@ -33,14 +33,12 @@ train_only = st.sidebar.toggle("Training rows only", key=TRAIN_KEY,
                                help="As the model sees them: the last 30 % of each user's views (validation "
                                "and test) never enter a graph. Off: all rows.")
 version = dataset_version(info)
-maps, _labels, g = E.graphs(info.id, version, nc, policy, norm, bool(train_only))
-
-n_clips = g.shape[1]
+k = E.kpis(info.id, version)
 st.caption(
-    f"R^P and R^N are {g.shape[0]:,} users × {n_clips:,} clips ({maps.n_videos:,} videos × N_c = {nc}); "
-    f"R^P has {g.RP.nnz:,} edges, R^N {g.RN.nnz:,} (policy {policy}, "
-    f"{'training rows' if train_only else 'all rows'}). Both are sparse CSR; only the selection below is "
-    "ever made dense."
+    f"R^P and R^N are {k['users']:,} users × {k['videos'] * nc:,} clips ({k['videos']:,} videos × N_c = {nc}; "
+    f"policy {policy}, {'training rows' if train_only else 'all rows'}). Only the part around the selection "
+    "below is built, from the rows of the users and videos it shows (sparse CSR); its R̃ values are those of "
+    "the whole graph."
 )
 
 # ------------------------------------------------------------------------------ ego view
@@ -48,27 +46,31 @@ st.subheader("Ego view")
 c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
 mode = c1.segmented_control("Centre on", MODES, default=MODES[0], key="gi_mode", required=True) or MODES[0]
 if mode == "One user":
-    ranked = E.ranked_ids(info.id, version, S.USER)
-    options, cut = E.capped(ranked, keep=st.session_state.get("gi_user"))
+    ranked, n_ranked, _ = E.ranked_ids(info.id, version, S.USER)
+    options, cut = E.capped(ranked, keep=st.session_state.get("gi_user"), total=n_ranked,
+                            exists=lambda x: E.id_exists(info.id, version, S.USER, str(x)))
     E.pick_option("gi_user", options)
     who = c2.selectbox("User (most active first)", options, key="gi_user", format_func=visible)
     cap = c3.slider("Most clips shown", 8, 120, 48, step=4, key="gi_cap_clips")
+    maps, g = E.ego_graph(info.id, version, "user", str(who), nc, policy, norm, bool(train_only), int(cap))
     u = int(maps.user_index([who])[0])
     ego = GV.ego_user(g, maps, u, cap)
     block_rows = np.concatenate([[u], GV.neighbours(g, u, ego.cols, n=9)]).astype("int64")
     shown = f"{len(ego.cols)} of the user's {ego.total_cols} clips"
 else:
-    ranked = E.ranked_ids(info.id, version, S.VIDEO)
-    options, cut = E.capped(ranked, keep=st.session_state.get("gi_video"))
+    ranked, n_ranked, _ = E.ranked_ids(info.id, version, S.VIDEO)
+    options, cut = E.capped(ranked, keep=st.session_state.get("gi_video"), total=n_ranked,
+                            exists=lambda x: E.id_exists(info.id, version, S.VIDEO, str(x)))
     E.pick_option("gi_video", options)
     who = c2.selectbox("Video (most viewed first)", options, key="gi_video", format_func=visible)
     cap = c3.slider("Most users shown", 4, 80, 30, step=2, key="gi_cap_users")
+    maps, g = E.ego_graph(info.id, version, "video", str(who), nc, policy, norm, bool(train_only), int(cap))
     v = int(maps.video_index([who])[0])
     ego = GV.ego_video(g, maps, v, cap)
     block_rows = ego.users
     shown = f"{len(ego.users)} of the {ego.total_users} users with an edge to this video's {nc} clips"
 if cut:
-    st.caption(f"The list holds the {E.MAX_OPTIONS:,} most frequent of {len(ranked):,} ids.")
+    st.caption(f"The list holds the {E.MAX_OPTIONS:,} most frequent of {n_ranked:,} ids.")
 
 edges = ego.edges.copy()
 clip_names = GV.clip_label_text(maps, nc, ego.cols)

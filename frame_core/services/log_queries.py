@@ -199,6 +199,14 @@ class LogQueries:
                 FROM read_parquet({_q(self.path)}, file_row_number = true) l POSITIONAL JOIN read_parquet({split}) s)
                 WHERE {where} ORDER BY row""", params)
 
+    def views_of(self, column: str, ids) -> dict[str, int]:
+        """Views of each of ``ids`` (ids not in the log are left out)."""
+        self.prepare()
+        f = self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
+        df = self._df(f"SELECT id, views FROM read_parquet({_q(f)}) WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+                      [[str(i) for i in ids]])
+        return dict(zip(df["id"].astype(str), df["views"].astype(int)))
+
     def first_rows(self, column: str, ids) -> pd.Series:
         """Row of each id's first view (index: the id)."""
         self.prepare()
