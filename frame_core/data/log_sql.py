@@ -15,14 +15,15 @@ import duckdb
 
 from frame_core.common import schema as S
 
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "2GB"
 """DuckDB's memory limit per connection; larger sorts and joins spill to its temp folder."""
 
 
 def connect(temp_dir: str | os.PathLike | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with bounded memory (:data:`MEMORY_LIMIT`), spilling to
+    """An in-memory DuckDB connection with bounded memory (:data:`MEMORY_LIMIT`; results come in
+    no particular order unless the query has ORDER BY), spilling to
     ``temp_dir`` (DuckDB's default when None), using ``threads`` (all cores when None)."""
-    con = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": True})
+    con = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False})
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if temp_dir is not None:

@@ -107,10 +107,10 @@ def _schema(flags) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _reader(staged, types=None, block_bytes: int = BLOCK_BYTES):
+def _reader(staged, types=None, block_bytes: int | None = None):
     return pcsv.open_csv(
         staged.path,
-        read_options=pcsv.ReadOptions(block_size=block_bytes, use_threads=True),
+        read_options=pcsv.ReadOptions(block_size=block_bytes or BLOCK_BYTES, use_threads=True),
         parse_options=pcsv.ParseOptions(delimiter=staged.delimiter),
         convert_options=pcsv.ConvertOptions(column_types=types or {}, null_values=NULLS, strings_can_be_null=True),
     )

@@ -44,8 +44,12 @@ class LogQueries:
     connection per object, used under a lock (DuckDB connections are not shared across
     threads); ``threads`` caps DuckDB's worker threads."""
 
-    def __init__(self, path, derived_dir, threads: int | None = None, temp_dir=None):
+    def __init__(self, path, derived_dir, threads: int | None = None, temp_dir=None, stats: dict | None = None):
+        """``stats``: the import report's statistics of this log (users, videos, views,
+        full_view_share, median_watch_ratio), used as the KPIs instead of recomputing them (an
+        exact median of a 50M-row log would need its column in memory)."""
         self.path = Path(path)
+        self._stats = stats
         self.derived = Path(derived_dir)
         self._lock = threading.Lock()
         self._con = log_sql.connect(temp_dir, threads)
@@ -80,11 +84,15 @@ class LogQueries:
             con.execute(f"COPY (SELECT part FROM ({log_sql.split_select(self.path)}) ORDER BY row) TO {_q(tmp)} "
                         "(FORMAT parquet)")
             os.replace(tmp, self.derived / "split.parquet")
-            views, full, med = con.execute(
-                f"SELECT count(*), avg(CASE WHEN {S.PLAY} >= {S.DURATION} THEN 1.0 ELSE 0.0 END), "
-                f"median({S.PLAY} / {S.DURATION}) FROM read_parquet({_q(self.path)})").fetchone()
             users = con.execute(f"SELECT count(*) FROM read_parquet({_q(self.derived / 'users.parquet')})").fetchone()[0]
             videos = con.execute(f"SELECT count(*) FROM read_parquet({_q(self.derived / 'videos.parquet')})").fetchone()[0]
+            if self._stats and {"full_view_share", "median_watch_ratio"} <= set(self._stats):
+                views = int(self._stats.get("views", 0))
+                full, med = self._stats["full_view_share"], self._stats["median_watch_ratio"]
+            else:  # no import report: compute (exact median, so the ratio column is held once)
+                views, full, med = con.execute(
+                    f"SELECT count(*), avg(CASE WHEN {S.PLAY} >= {S.DURATION} THEN 1.0 ELSE 0.0 END), "
+                    f"median({S.PLAY} / {S.DURATION}) FROM read_parquet({_q(self.path)})").fetchone()
         k = {"users": int(users), "videos": int(videos), "views": int(views),
              "full_view_share": float(full) if views else float("nan"),
              "median_watch_ratio": float(med) if views else float("nan")}
@@ -104,7 +112,8 @@ class LogQueries:
         self.prepare()
         f = self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
         lim = "" if limit is None else f" LIMIT {int(limit)}"
-        ids = self._df(f"SELECT id FROM read_parquet({_q(f)}){lim}")["id"].astype(str).tolist()
+        ids = self._df(f"SELECT id FROM read_parquet({_q(f)}) ORDER BY views DESC, first_row{lim}")["id"]
+        ids = ids.astype(str).tolist()
         total = self._df(f"SELECT count(*) AS n FROM read_parquet({_q(f)})")["n"].iloc[0]
         return ids, int(total)
 

@@ -205,7 +205,12 @@ class Workspace:
             pq.read_metadata(path)
         except Exception as exc:  # noqa: BLE001 - corrupt parquet: report, don't crash
             raise InputError(f"dataset {ds_id} cannot be read ({type(exc).__name__}); delete and re-import it") from None
-        return LogQueries(path, derived, threads=threads, temp_dir=self.tmp_dir)
+        stats = None
+        try:
+            stats = json.loads((path.parent / "report.json").read_text()).get("stats")
+        except (OSError, ValueError, AttributeError):
+            pass  # no report (a dataset stored from a frame): the KPIs are computed
+        return LogQueries(path, derived, threads=threads, temp_dir=self.tmp_dir, stats=stats)
 
     def _paths(self, ds_id: str) -> tuple[Path, Path]:
         for b in BUNDLED:
@@ -217,7 +222,8 @@ class Workspace:
                     from frame_core.data.stream_import import import_to_parquet
 
                     folder.mkdir(parents=True, exist_ok=True)
-                    import_to_parquet(src, out, mapping=b.mapping, time_unit=b.time_unit, tmp_dir=self.tmp_dir)
+                    rep = import_to_parquet(src, out, mapping=b.mapping, time_unit=b.time_unit, tmp_dir=self.tmp_dir)
+                    atomic_write_json(folder / "report.json", rep.to_dict())
                 return out, folder / "derived"
         d = self._dataset_dir(ds_id)
         return d / "log.parquet", d / "derived"
