@@ -110,10 +110,17 @@ def pages(ws_dir: Path, ds: str) -> dict:
     q = Workspace(ws_dir).queries(ds)
     out = {}
 
+    from frame_core.common.errors import InputError
+
     def timed(label, fn):
         t = time.perf_counter()
-        res = fn()
+        try:
+            res = fn()
+        except InputError as exc:  # an ego view too large to draw: refused, with its message
+            out[label] = f"refused after {time.perf_counter() - t:.2f} s: {exc}"
+            return None
         out[label] = time.perf_counter() - t
+        print(f"{label}: {out[label]:.2f} s", file=sys.stderr, flush=True)
         return res
 
     timed("Home: KPIs", q.kpis)
@@ -121,12 +128,15 @@ def pages(ws_dir: Path, ds: str) -> dict:
     users, _ = timed("id list: users (5,000 most active)", lambda: q.ranked_ids(S.USER, 5000))
     timed("Skip Explorer: heatmap (top 30, N_c = 8)", lambda: q.skip_heatmap(8, 30, "views"))
     vid, user = videos[len(videos) // 2], users[len(users) // 2]  # a mid-popular video and user
+    out["(the video and user shown)"] = f"{vid}, {user}"
     timed("Skip Explorer: one video (stats + views)", lambda: (q.video_table(8, [vid]), q.video_rows(vid)))
     timed("Skip Explorer: one user", lambda: q.user_views(user, 8))
     timed("Graph Inspector: ego view of one user", lambda: local_graphs(
         q, mode="user", who=user, nc=8, policy="watched-positive", norm="symmetric", train_only=True, cap=48))
     timed("Graph Inspector: ego view of one video", lambda: local_graphs(
         q, mode="video", who=vid, nc=8, policy="watched-positive", norm="symmetric", train_only=True, cap=30))
+    timed("Graph Inspector: ego view of the most viewed video", lambda: local_graphs(
+        q, mode="video", who=videos[0], nc=8, policy="watched-positive", norm="symmetric", train_only=True, cap=30))
     return {"queries": out}
 
 
@@ -208,7 +218,7 @@ def main() -> None:
         row(f"train one epoch on the first {tr['train_views']:,} views", tr, "today's trainer; see docstring")
         print("\n| page query (first render, cold DuckDB connection) | seconds |\n|---|---|")
         for name, sec in pg["queries"].items():
-            print(f"| {name} | {sec:.2f} |")
+            print(f"| {name} | {sec if isinstance(sec, str) else f'{sec:.2f}'} |")
         print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.")
     finally:
         if not args.keep:

@@ -143,3 +143,16 @@ def test_bundled_sample_is_queried_from_a_cached_parquet(tmp_path):
     q = ws.queries("sample-synthetic")
     assert q.path.is_file() and str(q.path).startswith(str(ws.cache_dir))
     assert q.kpis()["views"] == len(ws.load_log("sample-synthetic"))
+
+
+def test_an_ego_view_too_large_is_refused_with_a_message(stored, monkeypatch):
+    from frame_core.common.errors import InputError
+
+    ws, ds, _ = stored["hand"]
+    monkeypatch.setattr(EQ, "MAX_ROWS", 4)  # v1 has 5 views
+    with pytest.raises(InputError, match="needs 5 views"):
+        EQ.local_graphs(ws.queries(ds), mode="video", who="v1", nc=4, policy="paper", norm="row",
+                        train_only=False, cap=10)
+    maps, g = EQ.local_graphs(ws.queries(ds), mode="video", who="v4", nc=4, policy="paper", norm="row",
+                              train_only=False, cap=10)
+    assert "v4" in list(maps.videos) and g.RP.nnz + g.RN.nnz > 0  # 1 view, its user's 3: under the cap

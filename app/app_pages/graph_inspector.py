@@ -13,6 +13,7 @@ from app.components.data import dataset_picker, dataset_version
 from app.components.toy import show_graphs, show_labels, show_normalised, show_views, toy_editor
 from frame_core.common import schema as S
 from frame_core.common.display import visible
+from frame_core.common.errors import InputError
 from frame_core.data.graphs import NORMS
 from frame_core.services import graph_views as GV
 
@@ -41,6 +42,29 @@ st.caption(
     "the whole graph."
 )
 
+
+def _toy() -> None:
+    st.divider()
+    st.subheader("Toy example: 3 users × 4 clips, built live")
+    steps = toy_editor("gi_toy")
+    if steps is not None:
+        show_views(steps)
+        show_labels(steps)
+        show_graphs(steps, policy, "gi_toy")
+        show_normalised(steps, policy, "gi_toy")
+
+
+def _ego(mode: str, who: str, cap: int):
+    """The local graphs of the view; when it is too large, the reason and the toy example are
+    shown and the page ends there."""
+    try:
+        return E.ego_graph(info.id, version, mode, who, nc, policy, norm, bool(train_only), cap)
+    except InputError as exc:
+        st.warning(str(exc))
+        _toy()
+        st.stop()
+
+
 # ------------------------------------------------------------------------------ ego view
 st.subheader("Ego view")
 c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
@@ -52,7 +76,7 @@ if mode == "One user":
     E.pick_option("gi_user", options)
     who = c2.selectbox("User (most active first)", options, key="gi_user", format_func=visible)
     cap = c3.slider("Most clips shown", 8, 120, 48, step=4, key="gi_cap_clips")
-    maps, g = E.ego_graph(info.id, version, "user", str(who), nc, policy, norm, bool(train_only), int(cap))
+    maps, g = _ego("user", str(who), int(cap))
     u = int(maps.user_index([who])[0])
     ego = GV.ego_user(g, maps, u, cap)
     block_rows = np.concatenate([[u], GV.neighbours(g, u, ego.cols, n=9)]).astype("int64")
@@ -64,7 +88,7 @@ else:
     E.pick_option("gi_video", options)
     who = c2.selectbox("Video (most viewed first)", options, key="gi_video", format_func=visible)
     cap = c3.slider("Most users shown", 4, 80, 30, step=2, key="gi_cap_users")
-    maps, g = E.ego_graph(info.id, version, "video", str(who), nc, policy, norm, bool(train_only), int(cap))
+    maps, g = _ego("video", str(who), int(cap))
     v = int(maps.video_index([who])[0])
     ego = GV.ego_video(g, maps, v, cap)
     block_rows = ego.users
@@ -121,11 +145,4 @@ else:
                "and the clip, not just those shown).")
 
 # ------------------------------------------------------------------------------ toy
-st.divider()
-st.subheader("Toy example: 3 users × 4 clips, built live")
-steps = toy_editor("gi_toy")
-if steps is not None:
-    show_views(steps)
-    show_labels(steps)
-    show_graphs(steps, policy, "gi_toy")
-    show_normalised(steps, policy, "gi_toy")
+_toy()

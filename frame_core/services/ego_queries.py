@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from frame_core.common import schema as S
+from frame_core.common.errors import InputError
 from frame_core.data.graphs import IdMaps, UserClipGraphs, build_graphs
 from frame_core.data.labels import check_nc, clip_labels
 from frame_core.data.split import TRAIN
@@ -27,6 +28,19 @@ from frame_core.services import graph_views as GV
 from frame_core.services.log_queries import LogQueries
 
 N_NEIGHBOURS = 9
+MAX_ROWS = 1_000_000
+"""Most views one ego view may read. A video watched by a large share of a big log (the head
+of a Zipf feed) has millions of views; its clips' degrees need them all, so such a view is
+refused with a message rather than filling memory. (Counting the degrees in SQL instead of
+fetching the rows would lift this; not done yet.)"""
+
+
+def _check_size(q: LogQueries, column: str, ids, what: str) -> None:
+    n = sum(q.views_of(column, ids).values())
+    if n > MAX_ROWS:
+        raise InputError(f"the ego view of {what} needs {n:,} views (every view of the users and videos it shows), "
+                         f"more than the {MAX_ROWS:,} the Graph Inspector reads for one view; pick a less-viewed "
+                         "video, or a user whose videos are less popular")
 
 
 def _build(q: LogQueries, rows: pd.DataFrame, nc: int, policy: str, norm: str, train_only: bool
@@ -56,11 +70,14 @@ def local_graphs(q: LogQueries, *, mode: str, who: str, nc: int, policy: str, no
                  cap: int) -> tuple[IdMaps, UserClipGraphs]:
     """Local graphs around one user (``mode="user"``, at most ``cap`` clips shown, plus the
     :data:`N_NEIGHBOURS` users sharing the most of them) or one video (``mode="video"``, at
-    most ``cap`` users), with the shown edges' R̃ as on the full graphs (module docstring)."""
+    most ``cap`` users), with the shown edges' R̃ as on the full graphs (module docstring).
+    Raises InputError when that needs more than :data:`MAX_ROWS` views."""
     nc = check_nc(nc)
     if mode == "user":
+        _check_size(q, S.USER, [who], f"user {who}")
         own = q.rows_of(users=[who])
         vids = _edge_videos(own, train_only)
+        _check_size(q, S.VIDEO, vids, f"user {who}")
         rows = pd.concat([own, q.rows_of(videos=vids)]) if vids else own
         maps, g = _build(q, rows, nc, policy, norm, train_only)
         u = int(maps.user_index([who])[0])
@@ -69,11 +86,13 @@ def local_graphs(q: LogQueries, *, mode: str, who: str, nc: int, policy: str, no
         ego = GV.ego_user(g, maps, u, cap)
         near = maps.users[GV.neighbours(g, u, ego.cols, n=N_NEIGHBOURS)].tolist()
         if near:
+            _check_size(q, S.USER, near, f"user {who}")
             rows = pd.concat([rows, q.rows_of(users=near)])
             maps, g = _build(q, rows, nc, policy, norm, train_only)
         return maps, g
     if mode != "video":
         raise ValueError("mode must be 'user' or 'video'")
+    _check_size(q, S.VIDEO, [who], f"video {who}")
     rows = q.rows_of(videos=[who])
     maps, g = _build(q, rows, nc, policy, norm, train_only)
     v = int(maps.video_index([who])[0])
@@ -82,6 +101,7 @@ def local_graphs(q: LogQueries, *, mode: str, who: str, nc: int, policy: str, no
     ego = GV.ego_video(g, maps, v, cap)
     shown = maps.users[ego.users].tolist()
     if shown:
+        _check_size(q, S.USER, shown, f"video {who}")
         rows = pd.concat([rows, q.rows_of(users=shown)])
         maps, g = _build(q, rows, nc, policy, norm, train_only)
     return maps, g

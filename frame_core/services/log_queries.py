@@ -12,7 +12,7 @@ file order from 0 (the row order of the pandas frame).
 Summaries that every page needs and that cost a pass over the whole log are built once, by
 :meth:`LogQueries.prepare`, into ``derived_dir`` (written atomically; kept until the dataset
 goes): ``users.parquet`` and ``videos.parquet`` (id, views, first row; most views first),
-``split.parquet`` (each row's part of the chronological split, in row order) and
+``split.parquet`` (each row's part of the chronological split, by row) and
 ``kpis.json``.
 """
 
@@ -76,14 +76,17 @@ class LogQueries:
         with self._lock:
             con = self._con
             for col, out in ((S.USER, "users.parquet"), (S.VIDEO, "videos.parquet")):
+                if (self.derived / out).exists():
+                    continue
                 tmp = self.derived / (out + tag)
                 con.execute(f"""COPY (SELECT {col} AS id, count(*) AS views, min(row) AS first_row FROM {self._src}
                                 GROUP BY {col} ORDER BY views DESC, first_row) TO {_q(tmp)} (FORMAT parquet)""")
                 os.replace(tmp, self.derived / out)
-            tmp = self.derived / ("split.parquet" + tag)
-            con.execute(f"COPY (SELECT part FROM ({log_sql.split_select(self.path)}) ORDER BY row) TO {_q(tmp)} "
-                        "(FORMAT parquet)")
-            os.replace(tmp, self.derived / "split.parquet")
+            if not (self.derived / "split.parquet").exists():
+                tmp = self.derived / ("split.parquet" + tag)
+                con.execute(f"COPY (SELECT row, part FROM ({log_sql.split_select(self.path)}) ORDER BY row) "
+                            f"TO {_q(tmp)} (FORMAT parquet)")
+                os.replace(tmp, self.derived / "split.parquet")
             users = con.execute(f"SELECT count(*) FROM read_parquet({_q(self.derived / 'users.parquet')})").fetchone()[0]
             videos = con.execute(f"SELECT count(*) FROM read_parquet({_q(self.derived / 'videos.parquet')})").fetchone()[0]
             if self._stats and {"full_view_share", "median_watch_ratio"} <= set(self._stats):
@@ -203,10 +206,9 @@ class LogQueries:
             params.append([str(v) for v in videos])
         where = " OR ".join(cond) if cond else "TRUE"
         return self._df(
-            f"""SELECT * FROM (SELECT l.{S.USER}, l.{S.VIDEO}, l.{S.PLAY}, l.{S.DURATION}, l.{S.TIMESTAMP},
-                       l.file_row_number AS row, s.part
-                FROM read_parquet({_q(self.path)}, file_row_number = true) l POSITIONAL JOIN read_parquet({split}) s)
-                WHERE {where} ORDER BY row""", params)
+            f"""SELECT l.*, s.part FROM (SELECT {S.USER}, {S.VIDEO}, {S.PLAY}, {S.DURATION}, {S.TIMESTAMP}, row
+                                        FROM {self._src} WHERE {where}) l
+                JOIN read_parquet({split}) s USING (row) ORDER BY row""", params)
 
     def views_of(self, column: str, ids) -> dict[str, int]:
         """Views of each of ``ids`` (ids not in the log are left out)."""
