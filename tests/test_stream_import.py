@@ -147,6 +147,7 @@ def test_many_blocks_duplicates_across_blocks(small_blocks, tmp_path):
 
 def test_text_in_a_number_column_after_the_first_block(small_blocks, tmp_path):
     df = _many_rows(seed=1)
+    df["interaction_timestamp"] = df["interaction_timestamp"].astype(object)
     df.loc[2900, "playing_time"] = "twelve"  # far past the first block: the column is re-read as text
     df.loc[2950, "interaction_timestamp"] = "soon"
     path = tmp_path / "late_text.csv"

@@ -368,36 +368,10 @@ def import_log(
     tmp_dir=None,
     name: str | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    """Read and validate a log file: the one call the CLI and the app use. ``limits`` bound
-    the file (:mod:`frame_core.data.limits`; ``max_bytes`` overrides the size limit);
-    temporary files go to ``tmp_dir``. The file is streamed into a temporary Parquet file by
-    :func:`frame_core.data.stream_import.import_to_parquet` and the clean log read back; use
-    that function directly to store a log without holding it in memory."""
-    import tempfile
-    from pathlib import Path
-
-    from frame_core.data.stream_import import import_to_parquet
-
-    with tempfile.TemporaryDirectory(prefix=".frame-import-", dir=tmp_dir) as tmp:
-        out = Path(tmp) / "log.parquet"
-        report = import_to_parquet(source, out, mapping=mapping, time_unit=time_unit, max_bytes=max_bytes,
-                                   limits=limits, tmp_dir=tmp_dir, name=name)
-        return pd.read_parquet(out), report
-
-
-def import_log_pandas(
-    source: Source,
-    *,
-    mapping=None,
-    time_unit: str = "s",
-    max_bytes: int | None = None,
-    limits: InputLimits | None = None,
-    tmp_dir=None,
-    name: str | None = None,
-) -> tuple[pd.DataFrame, ValidationReport]:
-    """The pandas path of :func:`import_log`: the whole file read into one frame, then
-    :func:`validate_log`. Kept as the reference the streamed path is tested against, and for
-    the files Arrow cannot stream."""
+    """Read and validate a log file through pandas: the whole file as one frame, then
+    :func:`validate_log`. The CLI and the workspace use the streamed path,
+    :func:`frame_core.data.log_import.import_log` (same arguments, same results); this one is
+    the reference it is tested against, and serves the files Arrow cannot stream."""
     mapping = parse_mapping(mapping)
     inverse = {v: k for k, v in mapping.items()}
     id_cols = [inverse.get(S.USER, S.USER), inverse.get(S.VIDEO, S.VIDEO)]
@@ -408,3 +382,7 @@ def import_log_pandas(
         )
         name = str(name).rsplit("/", 1)[-1]
     return validate_log(raw, mapping=mapping, time_unit=time_unit, name=name)
+
+
+import_log_pandas = import_log
+"""The pandas path under the name the tests and benchmarks compare against."""

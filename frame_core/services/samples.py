@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from frame_core.common import schema as S
-from frame_core.data.validation import import_log
+from frame_core.data.log_import import import_log
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "sample_data"

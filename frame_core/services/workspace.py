@@ -39,7 +39,8 @@ from frame_core.common.atomic import atomic_write_bytes, atomic_write_json
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import write_csv
 from frame_core.common.schema import VIDEO_EXTENSIONS
-from frame_core.data.validation import ValidationReport, import_log
+from frame_core.data.log_import import import_log
+from frame_core.data.validation import ValidationReport
 from frame_core.services.samples import (  # noqa: F401 - re-exported: callers import the samples from here
     BUNDLED,
     REPO_ROOT,
