@@ -183,7 +183,8 @@ def _stream(staged, part: Path, mapping, time_unit: str, name: str, tmp_dir) -> 
             break
         except _TextColumn as exc:  # a number column holds text past the first block: read it as text
             plan = ColumnPlan(source=plan.source, flags=plan.flags, extra=plan.extra, factor=plan.factor,
-                              text_times=plan.text_times | {exc.column}, display=plan.display)
+                              text_times=plan.text_times | {exc.column},
+                              display={k: v for k, v in plan.display.items() if k != exc.column})  # shown as text, as pandas does
     else:
         raise _Fallback
     dup = _duplicates(tally, part, plan)
