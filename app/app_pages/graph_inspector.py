@@ -13,6 +13,7 @@ from app.components.data import dataset_picker, dataset_version
 from app.components.toy import show_graphs, show_labels, show_normalised, show_views, toy_editor
 from frame_core.common import schema as S
 from frame_core.common.display import visible
+from frame_core.common.errors import InputError
 from frame_core.data.graphs import NORMS
 from frame_core.services import graph_views as GV
 
@@ -23,8 +24,8 @@ TABS = ["Ego view and matrices", "Toy example: 3 users × 4 clips"]
 TAB_KEY = "gi_tab"
 
 st.title("Graph Inspector")
-info, log = dataset_picker()
-if info is None or log is None:
+info, q = dataset_picker(load=False)  # only the rows the ego view needs are ever read
+if info is None or q is None:
     st.stop()
 nc, policy = E.clip_controls()
 E.keep_state(NORM_KEY, "symmetric", lambda v: v in NORMS)
@@ -35,45 +36,63 @@ train_only = st.sidebar.toggle("Training rows only", key=TRAIN_KEY,
                                help="As the model sees them: the last 30 % of each user's views (validation "
                                "and test) never enter a graph. Off: all rows.")
 version = dataset_version(info)
-maps, _labels, g = E.graphs(info.id, version, nc, policy, norm, bool(train_only))
-
-n_clips = g.shape[1]
+k = E.kpis(info.id, version)
 st.caption(
-    f"R^P and R^N are {g.shape[0]:,} users × {n_clips:,} clips ({maps.n_videos:,} videos × N_c = {nc}); "
-    f"R^P has {g.RP.nnz:,} edges, R^N {g.RN.nnz:,} (policy {policy}, "
-    f"{'training rows' if train_only else 'all rows'}). Both are sparse CSR; only the selection below is "
-    "ever made dense."
+    f"R^P and R^N are {k['users']:,} users × {k['videos'] * nc:,} clips ({k['videos']:,} videos × N_c = {nc}; "
+    f"policy {policy}, {'training rows' if train_only else 'all rows'}). Only the part around the selection "
+    "below is built, from the rows of the users and videos it shows (sparse CSR); its R̃ values are those of "
+    "the whole graph."
 )
 
 
 # ------------------------------------------------------------------------------ sections
+def _ego(mode: str, who: str, cap: int):
+    """The local graphs (id maps, graphs) of the view, or None (with the reason shown) when the
+    view would need too many rows."""
+    try:
+        return E.ego_graph(info.id, version, mode, who, nc, policy, norm, bool(train_only), cap)
+    except InputError as exc:
+        st.warning(str(exc))
+        return None
+
+
 def ego_section() -> None:
     """Ego view of one user or video, the signed matrix and R̃ of that selection."""
     st.subheader("Ego view")
     c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
     mode = c1.segmented_control("Centre on", MODES, default=MODES[0], key="gi_mode", required=True) or MODES[0]
     if mode == "One user":
-        ranked = E.ranked_ids(info.id, version, S.USER)
-        options, cut = E.capped(ranked, keep=st.session_state.get("gi_user"))
+        ranked, n_ranked, _ = E.ranked_ids(info.id, version, S.USER)
+        options, cut = E.capped(ranked, keep=st.session_state.get("gi_user"), total=n_ranked,
+                                exists=lambda x: E.id_exists(info.id, version, S.USER, str(x)))
         E.pick_option("gi_user", options)
         who = c2.selectbox("User (most active first)", options, key="gi_user", format_func=visible)
         cap = c3.slider("Most clips shown", 8, 120, 48, step=4, key="gi_cap_clips")
+        built = _ego("user", str(who), int(cap))
+        if built is None:
+            return
+        maps, g = built
         u = int(maps.user_index([who])[0])
         ego = GV.ego_user(g, maps, u, cap)
         block_rows = np.concatenate([[u], GV.neighbours(g, u, ego.cols, n=9)]).astype("int64")
         shown = f"{len(ego.cols)} of the user's {ego.total_cols} clips"
     else:
-        ranked = E.ranked_ids(info.id, version, S.VIDEO)
-        options, cut = E.capped(ranked, keep=st.session_state.get("gi_video"))
+        ranked, n_ranked, _ = E.ranked_ids(info.id, version, S.VIDEO)
+        options, cut = E.capped(ranked, keep=st.session_state.get("gi_video"), total=n_ranked,
+                                exists=lambda x: E.id_exists(info.id, version, S.VIDEO, str(x)))
         E.pick_option("gi_video", options)
         who = c2.selectbox("Video (most viewed first)", options, key="gi_video", format_func=visible)
         cap = c3.slider("Most users shown", 4, 80, 30, step=2, key="gi_cap_users")
+        built = _ego("video", str(who), int(cap))
+        if built is None:
+            return
+        maps, g = built
         v = int(maps.video_index([who])[0])
         ego = GV.ego_video(g, maps, v, cap)
         block_rows = ego.users
         shown = f"{len(ego.users)} of the {ego.total_users} users with an edge to this video's {nc} clips"
     if cut:
-        st.caption(f"The list holds the {E.MAX_OPTIONS:,} most frequent of {len(ranked):,} ids.")
+        st.caption(f"The list holds the {E.MAX_OPTIONS:,} most frequent of {n_ranked:,} ids.")
 
     edges = ego.edges.copy()
     clip_names = GV.clip_label_text(maps, nc, ego.cols)

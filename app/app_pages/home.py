@@ -22,8 +22,8 @@ st.markdown(
 if PIPELINE.exists():
     st.image(str(PIPELINE), width="stretch", caption="The FRAME pipeline, from views to P(full view).")
 
-info, log = dataset_picker()
-if log is not None and info is not None:
+info, q = dataset_picker(load=False)
+if q is not None and info is not None:
     st.subheader(f"Dataset: {md_escape(info.name)}")
     k = kpis(info.id, dataset_version(info))
     cols = st.columns(5)

@@ -26,8 +26,8 @@ HEAT_KEY = "sx_heatmap"
 MAX_USER_ROWS = 1000
 
 st.title("Skip Explorer")
-info, log = dataset_picker()
-if info is None or log is None:
+info, q = dataset_picker(load=False)  # queries over the stored Parquet: the log is never loaded whole
+if info is None or q is None:
     st.stop()
 nc, policy = E.clip_controls()
 version = dataset_version(info)
@@ -91,21 +91,21 @@ if tab_across.open:
 # ------------------------------------------------------------------------------ one video
 if tab_video.open:
     with tab_video:
-        ranked = E.ranked_ids(info.id, version, S.VIDEO)
-        options, cut = E.capped(ranked, keep=st.session_state.get(VIDEO_KEY))
+        ranked, n_ranked, views_of = E.ranked_ids(info.id, version, S.VIDEO)
+        options, cut = E.capped(ranked, keep=st.session_state.get(VIDEO_KEY), total=n_ranked,
+                                exists=lambda v: E.id_exists(info.id, version, S.VIDEO, str(v)))
         E.pick_option(VIDEO_KEY, options)
-        table = E.video_table(info.id, version, nc)
         vid = st.selectbox(
             "Video (type to search; most viewed first)", options, key=VIDEO_KEY,
-            format_func=lambda v: f"{visible(v)} ({int(table.at[v, 'views']) if v in table.index else 0} views)",
-            help=(f"Only the {E.MAX_OPTIONS:,} most-viewed of {len(ranked):,} videos are listed: videos "
+            format_func=lambda v: f"{visible(v)} ({views_of.get(v, 0)} views)" if v in views_of else visible(v),
+            help=(f"Only the {E.MAX_OPTIONS:,} most-viewed of {n_ranked:,} videos are listed: videos "
                   "with fewer views are not in this list." if cut else None),
         )
         if cut:
-            st.caption(f"The list holds the {E.MAX_OPTIONS:,} most-viewed of {len(ranked):,} videos.")
+            st.caption(f"The list holds the {E.MAX_OPTIONS:,} most-viewed of {n_ranked:,} videos.")
         rows = E.video_rows(info.id, version, str(vid))
         p, d = rows[S.PLAY].to_numpy(), rows[S.DURATION].to_numpy()
-        row = table.loc[vid]
+        row = E.video_stats(info.id, version, nc, str(vid))
         duration = float(rows[S.DURATION].median())
         m = st.columns(4)
         m[0].metric("Views", f"{int(row['views']):,}", border=True)
@@ -154,12 +154,13 @@ if tab_video.open:
 # ------------------------------------------------------------------------------ one user
 if tab_user.open:
     with tab_user:
-        ranked_u = E.ranked_ids(info.id, version, S.USER)
-        options_u, cut_u = E.capped(ranked_u, keep=st.session_state.get(USER_KEY))
+        ranked_u, n_users, _ = E.ranked_ids(info.id, version, S.USER)
+        options_u, cut_u = E.capped(ranked_u, keep=st.session_state.get(USER_KEY), total=n_users,
+                                    exists=lambda u: E.id_exists(info.id, version, S.USER, str(u)))
         E.pick_option(USER_KEY, options_u)
         user = st.selectbox("User (type to search; most active first)", options_u, key=USER_KEY, format_func=visible)
         if cut_u:
-            st.caption(f"The list holds the {E.MAX_OPTIONS:,} most active of {len(ranked_u):,} users.")
+            st.caption(f"The list holds the {E.MAX_OPTIONS:,} most active of {n_users:,} users.")
         uv = E.user_views(info.id, version, str(user), nc)
         n_full = int(uv["full_view"].sum())
         m = st.columns(3)

@@ -49,6 +49,15 @@ def load_log(ds_id: str, version: str) -> pd.DataFrame:
     return shared(_cached_log(ds_id, version))
 
 
+@st.cache_resource(max_entries=8, show_spinner="Opening the dataset…")
+def queries(ds_id: str, version: str):
+    """Out-of-core queries over a dataset (DuckDB over its Parquet; one per dataset version,
+    shared by sessions: LogQueries serialises its own use). The summaries are built on first use."""
+    q = workspace().queries(ds_id)
+    q.prepare()
+    return q
+
+
 def dataset_version(info) -> str:
     """Cache key of a dataset's content: its created time and the log file's size and
     modification time (bundled samples have no created time and may be regenerated in place)."""
@@ -73,9 +82,11 @@ def default_dataset(infos) -> int:
     return max(uploads)[1] if uploads else 0
 
 
-def dataset_picker(sidebar: bool = True):
+def dataset_picker(sidebar: bool = True, load: bool = True):
     """Select box over bundled and stored datasets; returns (DatasetInfo, log) or (None, None).
-    A fresh session opens on the newest upload (:func:`default_dataset`)."""
+    A fresh session opens on the newest upload (:func:`default_dataset`). With ``load=False``
+    the second value is the dataset's :func:`queries` instead of the whole log (pages that
+    must work on logs larger than memory)."""
     infos = workspace().list_datasets()
     where = st.sidebar if sidebar else st
     if not infos:
@@ -90,6 +101,8 @@ def dataset_picker(sidebar: bool = True):
     st.session_state[DATASET_KEY] = choice
     info = next(x for x in infos if x.id == choice)
     try:
+        if not load:
+            return info, queries(info.id, dataset_version(info))
         return info, load_log(info.id, dataset_version(info))
     except InputError as exc:
         st.error(str(exc))

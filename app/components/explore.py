@@ -5,14 +5,12 @@ this module only keys them by (dataset id, version, settings) so that a rerun is
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.components.data import load_log
+from app.components.data import load_log, queries
 from frame_core.common import schema as S
 from frame_core.data.labels import DEFAULT_POLICY, MAX_NC, POLICIES
-from frame_core.data.split import TRAIN, chronological_split
 from frame_core.services import analytics as A
 from frame_core.services.thumbnails import clip_thumbnails
 
@@ -63,44 +61,56 @@ def pick_option(key: str, options: list, default=None) -> None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def kpis(ds_id: str, version: str) -> dict:
-    return A.kpis(load_log(ds_id, version))
+    return queries(ds_id, version).kpis()
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def video_codes(ds_id: str, version: str):
-    """Every row's video index (one factorisation per dataset; shared, read-only)."""
-    return A.video_codes(load_log(ds_id, version))
-
-
-@st.cache_data(max_entries=16, show_spinner="Summarising videos…")
-def video_table(ds_id: str, version: str, nc: int) -> pd.DataFrame:
-    return A.video_table(load_log(ds_id, version), nc, video_codes(ds_id, version))
+@st.cache_data(max_entries=64, show_spinner=False)
+def video_stats(ds_id: str, version: str, nc: int, video_id: str) -> pd.Series:
+    """One video's row of the video table (views, full-view share, early-skip share, …)."""
+    t = queries(ds_id, version).video_table(nc, [video_id])
+    return t.iloc[0] if len(t) else pd.Series({"views": 0, "full_view_share": float("nan"),
+                                               "early_skip_share": float("nan")})
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the skip heatmap…")
 def skip_heatmap(ds_id: str, version: str, nc: int, top_n: int, sort_by: str):
-    log = load_log(ds_id, version)
-    return A.skip_heatmap(log, nc, top_n, sort_by, table=video_table(ds_id, version, nc),
-                          codes=video_codes(ds_id, version))
+    return queries(ds_id, version).skip_heatmap(nc, top_n, sort_by)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def ranked_ids(ds_id: str, version: str, column: str) -> list:
-    """User or video ids, most views first."""
-    return [str(x) for x in A.most_frequent(load_log(ds_id, version)[column])]
+def ranked_ids(ds_id: str, version: str, column: str) -> tuple[list, int, dict]:
+    """(the :data:`MAX_OPTIONS` user or video ids with the most views, most first; how many
+    ids there are; id → views for those shown)."""
+    ids, total = queries(ds_id, version).ranked_ids(column, MAX_OPTIONS)
+    views = queries(ds_id, version).views_of(column, ids)
+    return ids, total, views
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def id_exists(ds_id: str, version: str, column: str, value: str) -> bool:
+    return len(queries(ds_id, version).first_rows(column, [value])) > 0
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def video_rows(ds_id: str, version: str, video_id: str) -> pd.DataFrame:
     """playing_time and duration_time of one video's views."""
-    log = load_log(ds_id, version)
-    sub = log.loc[(log[S.VIDEO] == video_id).to_numpy(dtype=bool), [S.PLAY, S.DURATION]]
-    return sub.reset_index(drop=True)
+    return queries(ds_id, version).video_rows(video_id)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def user_views(ds_id: str, version: str, user_id: str, nc: int) -> pd.DataFrame:
-    return A.user_views(load_log(ds_id, version), user_id, nc)
+    return queries(ds_id, version).user_views(user_id, nc)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Building the graph around the selection…")
+def ego_graph(ds_id: str, version: str, mode: str, who: str, nc: int, policy: str, norm: str, train_only: bool,
+              cap: int):
+    """(IdMaps, UserClipGraphs) of the rows an ego view needs (frame_core.services.ego_queries);
+    shared, never mutated by callers."""
+    from frame_core.services.ego_queries import local_graphs  # imports torch: only the graph page pays for it
+
+    return local_graphs(queries(ds_id, version), mode=mode, who=who, nc=nc, policy=policy, norm=norm,
+                        train_only=train_only, cap=cap)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -113,16 +123,6 @@ def label_counts(ds_id: str, version: str, nc: int) -> pd.DataFrame:
 def thumbnails(path: str, mtime_ns: int, nc: int) -> list[bytes]:
     """One JPEG still per clip (the file's mtime keys the cache)."""
     return clip_thumbnails(path, nc)
-
-
-@st.cache_resource(max_entries=4, show_spinner="Building the user–clip graphs…")
-def graphs(ds_id: str, version: str, nc: int, policy: str, norm: str, train_only: bool):
-    """(IdMaps, ClipLabels, UserClipGraphs) of a dataset; shared, never mutated by callers."""
-    from frame_core.data.graphs import graphs_for_log  # imports torch: only pages that draw graphs pay for it
-
-    log = load_log(ds_id, version)
-    part = chronological_split(log) if train_only else np.full(len(log), TRAIN, dtype="int8")
-    return graphs_for_log(log, part, nc, policy, norm=norm)
 
 
 MAX_WORLD_BYTES = 50_000_000
@@ -155,11 +155,14 @@ def world_for(info) -> dict:
         return {}
 
 
-def capped(ids: list, keep=None, limit: int = MAX_OPTIONS) -> tuple[list, bool]:
-    """The first ``limit`` ids (plus ``keep`` if it lies beyond); True when ids were cut."""
-    if len(ids) <= limit:
+def capped(ids: list, keep=None, limit: int = MAX_OPTIONS, total: int | None = None, exists=None
+           ) -> tuple[list, bool]:
+    """The first ``limit`` ids (plus ``keep`` if it lies beyond: in ``ids``, or where
+    ``exists(keep)`` says so); True when ids were cut (``total``: how many there are)."""
+    total = len(ids) if total is None else int(total)
+    if total <= limit and len(ids) <= limit:
         return ids, False
     out = ids[:limit]
-    if keep is not None and keep not in out and keep in ids:
+    if keep is not None and keep not in out and (keep in ids or (exists is not None and exists(keep))):
         out = out + [keep]
     return out, True

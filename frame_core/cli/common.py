@@ -59,7 +59,7 @@ def feature_limits(args):
 
 
 def import_clean(args):
-    from frame_core.data.validation import import_log
+    from frame_core.data.log_import import import_log
 
     return import_log(args.log, mapping=args.map, time_unit=args.time_unit, limits=input_limits(args))
 

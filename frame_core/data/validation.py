@@ -368,9 +368,10 @@ def import_log(
     tmp_dir=None,
     name: str | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    """Read and validate a log file: the one call the CLI and the app use. ``limits`` bound
-    the file (:mod:`frame_core.data.limits`; ``max_bytes`` overrides the size limit);
-    temporary files go to ``tmp_dir``."""
+    """Read and validate a log file through pandas: the whole file as one frame, then
+    :func:`validate_log`. The CLI and the workspace use the streamed path,
+    :func:`frame_core.data.log_import.import_log` (same arguments, same results); this one is
+    the reference it is tested against, and serves the files Arrow cannot stream."""
     mapping = parse_mapping(mapping)
     inverse = {v: k for k, v in mapping.items()}
     id_cols = [inverse.get(S.USER, S.USER), inverse.get(S.VIDEO, S.VIDEO)]
@@ -381,3 +382,7 @@ def import_log(
         )
         name = str(name).rsplit("/", 1)[-1]
     return validate_log(raw, mapping=mapping, time_unit=time_unit, name=name)
+
+
+import_log_pandas = import_log
+"""The pandas path under the name the tests and benchmarks compare against."""

@@ -7,6 +7,7 @@ The workspace is ``$FRAME_WORKSPACE`` if set, else ``./workspace`` (resolved whe
       datasets/<dataset_id>/log.parquet      clean log (frame_core.common.schema columns, seconds)
                            manifest.json     name, created, source, mapping, unit, counts
                            report.json       validation report summary
+                           derived/          page-query summaries (frame_core.services.log_queries)
                            rejected.csv      rejected rows with their reason (formula-safe)
                            videos/           optional video files <video_id>.<ext>
       runs/<run_id>/...                      training runs (see frame_core.runs.store)
@@ -22,7 +23,6 @@ Bundled samples (``sample_data/``) are listed as read-only datasets with ids ``s
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import os
@@ -39,51 +39,15 @@ from frame_core.common.atomic import atomic_write_bytes, atomic_write_json
 from frame_core.common.errors import InputError
 from frame_core.common.safe_csv import write_csv
 from frame_core.common.schema import VIDEO_EXTENSIONS
-from frame_core.data.validation import ValidationReport, import_log
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_DIR = REPO_ROOT / "sample_data"
-
-
-@dataclasses.dataclass(frozen=True)
-class BundledSample:
-    """A dataset shipped in ``sample_data/`` with the import settings it needs."""
-
-    id: str
-    name: str
-    path: str  # relative to sample_data/
-    mapping: dict[str, str]
-    time_unit: str
-    videos: str | None  # folder relative to sample_data/, or None
-    description: str
-
-
-BUNDLED = (
-    BundledSample(
-        id="sample-synthetic",
-        name="Synthetic sample (with videos)",
-        path="synthetic/interactions.csv",
-        mapping={},
-        time_unit="s",
-        videos="synthetic/videos",
-        description="Generated world where users leave inside scenes they dislike; WebM videos.",
-    ),
-    BundledSample(
-        id="sample-kuairand",
-        name="KuaiRand like/hate (real, no videos)",
-        path="kuairand/kuairand_like_hate.tsv.gz",
-        mapping={
-            "play_time_ms": S.PLAY,
-            "duration_ms": S.DURATION,
-            "time_ms": S.TIMESTAMP,
-            "label": "like",
-            "is_follow": "follow",
-            "is_forward": "forward",
-        },
-        time_unit="ms",
-        videos=None,
-        description="Real KuaiRand-27K subset (CC BY-SA 4.0), 664 users; no video files.",
-    ),
+from frame_core.data.log_import import import_log
+from frame_core.data.validation import ValidationReport
+from frame_core.services.samples import (  # noqa: F401 - re-exported: callers import the samples from here
+    BUNDLED,
+    REPO_ROOT,
+    SAMPLE_DIR,
+    BundledSample,
+    DatasetInfo,
+    bundled_info,
 )
 
 
@@ -98,24 +62,6 @@ def slugify(name: str, max_len: int = 40) -> str:
     base = re.sub(r"\.(csv|tsv|txt)$", "", base)
     slug = re.sub(r"[^a-z0-9_-]+", "-", base).strip("-_")[:max_len]
     return slug or "dataset"
-
-
-@dataclasses.dataclass
-class DatasetInfo:
-    """One row of the dataset list."""
-
-    id: str
-    name: str
-    bundled: bool
-    rows: int
-    users: int
-    videos: int
-    created: str
-    bytes: int
-    has_videos: bool
-    path: Path
-    videos_dir: Path | None
-    manifest: dict[str, Any]
 
 
 class Workspace:
@@ -164,6 +110,16 @@ class Workspace:
         """Store a clean log (and optional video files) as a new dataset; returns its info."""
         if len(log) == 0:
             raise InputError("the dataset is empty: nothing to store")
+
+        def write(folder: Path):
+            log.to_parquet(folder / "log.parquet", index=False)
+            return {"rows": len(log), "users": int(log[S.USER].nunique()), "videos": int(log[S.VIDEO].nunique())}, report
+
+        return self._store(write, name=name, source=source, videos=videos)
+
+    def _store(self, write_log, *, name: str, source, videos) -> DatasetInfo:
+        """Write a dataset into a hidden folder (``write_log(folder)`` writes log.parquet and
+        returns its row, user and video counts and the validation report) and rename it into place."""
         self.ensure()
         base = slugify(name)
         ds_id = base
@@ -172,7 +128,7 @@ class Workspace:
         tmp = self.datasets_dir / f".tmp-{ds_id}-{uuid.uuid4().hex}"
         tmp.mkdir(parents=True)
         try:
-            log.to_parquet(tmp / "log.parquet", index=False)
+            counts, report = write_log(tmp)
             atomic_write_json(tmp / "report.json", report.to_dict())
             if len(report.rejected_rows):
                 write_csv(report.rejected_rows, tmp / "rejected.csv")
@@ -189,9 +145,7 @@ class Workspace:
                 "name": str(name)[:200],
                 "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "source": source or {},
-                "rows": len(log),
-                "users": int(log[S.USER].nunique()),
-                "videos": int(log[S.VIDEO].nunique()),
+                **counts,
                 "video_files": n_videos,
                 "schema_version": 1,
             }
@@ -211,18 +165,69 @@ class Workspace:
             raise
         return self.dataset_info(ds_id)
 
-    def import_file(self, source, *, name: str, mapping=None, time_unit: str = "s", max_bytes=None, videos=None):
+    def import_file(self, source, *, name: str, mapping=None, time_unit: str = "s", max_bytes=None, videos=None,
+                    limits=None):
         """Import and validate a log file and store it. Returns (DatasetInfo, report).
-        On bad input raises InputError and stores nothing."""
-        kwargs = {"mapping": mapping, "time_unit": time_unit, "name": name}
+        On bad input raises InputError and stores nothing. The file is streamed straight into
+        the dataset's Parquet (:func:`frame_core.data.stream_import.import_to_parquet`): memory
+        stays bounded whatever its size; the size limit is ``limits`` / ``max_bytes``."""
+        from frame_core.data.stream_import import import_to_parquet
+
+        self.ensure()
+        kwargs = {"mapping": mapping, "time_unit": time_unit, "name": name, "limits": limits, "tmp_dir": self.tmp_dir}
         if max_bytes:
             kwargs["max_bytes"] = max_bytes
-        log, report = import_log(source, **kwargs)
-        info = self.add_dataset(
-            log, report, name=name, source={"file": Path(str(name)).name, "mapping": mapping or {}, "time_unit": time_unit},
-            videos=videos,
-        )
-        return info, report
+        got: list[ValidationReport] = []
+
+        def write(folder: Path):
+            rep = import_to_parquet(source, folder / "log.parquet", **kwargs)
+            got.append(rep)
+            return {"rows": rep.n_clean, "users": int(rep.stats["users"]), "videos": int(rep.stats["videos"])}, rep
+
+        info = self._store(write, name=name, videos=videos,
+                           source={"file": Path(str(name)).name, "mapping": mapping or {}, "time_unit": time_unit})
+        return info, got[0]
+
+    # ----------------------------------------------------------------- out-of-core queries
+    def log_path(self, ds_id: str) -> Path:
+        """The clean log of a dataset as a Parquet file (a bundled sample is imported once into
+        ``cache/samples/``, keyed by its file's modification time)."""
+        return self._paths(ds_id)[0]
+
+    def queries(self, ds_id: str, threads: int | None = None):
+        """:class:`frame_core.services.log_queries.LogQueries` over a dataset (DuckDB over its
+        Parquet; summaries in ``derived/`` next to it). Raises InputError for an unreadable file."""
+        from frame_core.services.log_queries import LogQueries
+
+        path, derived = self._paths(ds_id)
+        try:
+            import pyarrow.parquet as pq
+
+            pq.read_metadata(path)
+        except Exception as exc:  # noqa: BLE001 - corrupt parquet: report, don't crash
+            raise InputError(f"dataset {ds_id} cannot be read ({type(exc).__name__}); delete and re-import it") from None
+        stats = None
+        try:
+            stats = json.loads((path.parent / "report.json").read_text()).get("stats")
+        except (OSError, ValueError, AttributeError):
+            pass  # no report (a dataset stored from a frame): the KPIs are computed
+        return LogQueries(path, derived, threads=threads, temp_dir=self.tmp_dir, stats=stats)
+
+    def _paths(self, ds_id: str) -> tuple[Path, Path]:
+        for b in BUNDLED:
+            if b.id == ds_id:
+                src = SAMPLE_DIR / b.path
+                folder = self.cache_dir / "samples" / f"{b.id}-{src.stat().st_mtime_ns}"
+                out = folder / "log.parquet"
+                if not out.exists():
+                    from frame_core.data.stream_import import import_to_parquet
+
+                    folder.mkdir(parents=True, exist_ok=True)
+                    rep = import_to_parquet(src, out, mapping=b.mapping, time_unit=b.time_unit, tmp_dir=self.tmp_dir)
+                    atomic_write_json(folder / "report.json", rep.to_dict())
+                return out, folder / "derived"
+        d = self._dataset_dir(ds_id)
+        return d / "log.parquet", d / "derived"
 
     def list_datasets(self, include_bundled: bool = True) -> list[DatasetInfo]:
         out = []
@@ -254,7 +259,8 @@ class Workspace:
         )
 
     def load_log(self, ds_id: str) -> pd.DataFrame:
-        """The clean log of a dataset (bundled samples are imported from sample_data/)."""
+        """The clean log of a dataset as one frame (bundled samples are imported from
+        sample_data/); pages that must not hold a large log use :meth:`queries` instead."""
         for b in BUNDLED:
             if b.id == ds_id:
                 return import_log(SAMPLE_DIR / b.path, mapping=b.mapping, time_unit=b.time_unit)[0]
@@ -319,26 +325,3 @@ def refuse_video_collisions(names) -> None:
                          "has one file, and upload again")
 
 
-_COUNTS: dict[tuple[str, float], dict[str, int]] = {}
-
-
-def _bundled_counts(b: BundledSample) -> dict[str, int]:
-    """Row/user/video counts of a bundled sample, computed once per file version."""
-    p = SAMPLE_DIR / b.path
-    key = (str(p), p.stat().st_mtime)
-    if key not in _COUNTS:
-        log = import_log(p, mapping=b.mapping, time_unit=b.time_unit)[0]
-        _COUNTS[key] = {"views": len(log), "users": int(log[S.USER].nunique()), "videos": int(log[S.VIDEO].nunique())}
-    return _COUNTS[key]
-
-
-def bundled_info(b: BundledSample) -> DatasetInfo:
-    p = SAMPLE_DIR / b.path
-    vdir = SAMPLE_DIR / b.videos if b.videos else None
-    meta = _bundled_counts(b) if p.exists() else {}
-    return DatasetInfo(
-        id=b.id, name=b.name, bundled=True, rows=int(meta.get("views", 0)), users=int(meta.get("users", 0)),
-        videos=int(meta.get("videos", 0)), created="bundled", bytes=p.stat().st_size if p.exists() else 0,
-        has_videos=bool(vdir and vdir.is_dir()), path=p, videos_dir=vdir if vdir and vdir.is_dir() else None,
-        manifest={"id": b.id, "name": b.name, "description": b.description, "mapping": b.mapping, "time_unit": b.time_unit},
-    )

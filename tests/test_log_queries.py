@@ -1,0 +1,158 @@
+"""The out-of-core page queries (DuckDB over the stored Parquet) give the pandas analytics'
+numbers, and the ego views built from filtered queries equal those of the full graphs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from frame_core.common import schema as S
+from frame_core.data.graphs import graphs_for_log
+from frame_core.data.split import TRAIN, chronological_split
+from frame_core.services import analytics as A
+from frame_core.services import ego_queries as EQ
+from frame_core.services import graph_views as GV
+from frame_core.services.workspace import Workspace
+
+
+def _hand_log() -> pd.DataFrame:
+    """12 views by hand: ties in views (v2/v3), a boundary leave (r = 0.25), a loop, a user
+    whose views are out of time order, and one video seen once."""
+    rows = [
+        ("u1", "v1", 10.0, 10.0, 1), ("u1", "v2", 2.5, 10.0, 2), ("u1", "v3", 13.0, 10.0, 3),
+        ("u2", "v1", 0.5, 10.0, 9), ("u2", "v2", 7.0, 10.0, 4), ("u2", "v3", 9.99, 10.0, 5),
+        ("u3", "v1", 3.0, 12.0, 6), ("u3", "v4", 20.0, 20.0, 7), ("u3", "v1", 11.0, 12.0, 8),
+        ("u4", "v2", 0.0, 10.0, 10), ("u4", "v3", 5.0, 10.0, 11), ("u4", "v1", 12.0, 12.0, 12),
+    ]
+    return pd.DataFrame(rows, columns=[S.USER, S.VIDEO, S.PLAY, S.DURATION, S.TIMESTAMP]).astype(
+        {S.TIMESTAMP: "float64"})
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """(workspace, dataset id, clean log) of the hand-made log and of a random one."""
+    ws = Workspace(tmp_path_factory.mktemp("ws")).ensure()
+    rng = np.random.default_rng(3)
+    n = 3000
+    rand = pd.DataFrame({
+        S.USER: [f"u{i}" for i in rng.integers(0, 60, n)],
+        S.VIDEO: [f"v{i}" for i in rng.zipf(1.5, n) % 80],
+        S.PLAY: np.round(rng.uniform(0, 40, n), 1),
+        S.DURATION: np.round(rng.uniform(5, 30, n), 1),
+        S.TIMESTAMP: rng.integers(0, 500, n).astype("float64"),
+    })
+    out = {}
+    for tag, log in (("hand", _hand_log()), ("random", rand)):
+        info, _ = ws.import_file(log.to_csv(index=False).encode(), name=f"{tag}.csv")
+        out[tag] = (ws, info.id, ws.load_log(info.id))
+    return out
+
+
+@pytest.mark.parametrize("tag", ["hand", "random"])
+def test_kpis_and_rankings_equal_the_pandas_ones(stored, tag):
+    ws, ds, log = stored[tag]
+    q = ws.queries(ds)
+    k, ref = q.kpis(), A.kpis(log)
+    assert {x: k[x] for x in ("users", "videos", "views")} == {x: ref[x] for x in ("users", "videos", "views")}
+    assert k["full_view_share"] == pytest.approx(ref["full_view_share"], abs=1e-12)
+    assert k["median_watch_ratio"] == pytest.approx(ref["median_watch_ratio"], abs=1e-12)
+    for col in (S.USER, S.VIDEO):
+        ids, total = q.ranked_ids(col)
+        assert ids == [str(x) for x in A.most_frequent(log[col])] and total == log[col].nunique()
+
+
+@pytest.mark.parametrize("tag", ["hand", "random"])
+@pytest.mark.parametrize("nc", [1, 4, 8])
+@pytest.mark.parametrize("sort_by", list(A.SORT_KEYS))
+def test_heatmap_and_video_table_equal_the_pandas_ones(stored, tag, nc, sort_by):
+    ws, ds, log = stored[tag]
+    q = ws.queries(ds)
+    matrix, top = q.skip_heatmap(nc, 5, sort_by)
+    ref_m, ref_top = A.skip_heatmap(log, nc, 5, sort_by)
+    assert list(top.index) == list(ref_top.index)
+    pd.testing.assert_frame_equal(top, ref_top, check_dtype=False, check_names=False, atol=1e-12)
+    np.testing.assert_allclose(matrix.to_numpy(), ref_m.to_numpy(), atol=1e-12)
+
+
+def test_hand_log_heatmap_by_hand(stored):
+    ws, ds, _ = stored["hand"]
+    matrix, top = ws.queries(ds).skip_heatmap(4, 2, "views")
+    # v1: 5 views; skips: u2 r=0.05 -> clip 0, u3 r=0.25 -> clip 1 (boundary), u3 r=11/12 -> clip 3
+    assert list(top.index) == ["v1", "v2"] and int(top.loc["v1", "views"]) == 5
+    assert matrix.loc["v1"].tolist() == pytest.approx([0.2, 0.2, 0.0, 0.2])
+    assert top.loc["v1", "full_view_share"] == pytest.approx(0.4)
+
+
+@pytest.mark.parametrize("tag", ["hand", "random"])
+def test_one_video_and_one_user_equal_the_pandas_ones(stored, tag):
+    ws, ds, log = stored[tag]
+    q = ws.queries(ds)
+    vid = str(A.most_frequent(log[S.VIDEO])[0])
+    ref = log.loc[(log[S.VIDEO] == vid).to_numpy(), [S.PLAY, S.DURATION]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(q.video_rows(vid), ref, check_dtype=False)
+    for user in A.most_frequent(log[S.USER])[:3]:
+        got, want = q.user_views(str(user), 4), A.user_views(log, user, 4)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+@pytest.mark.parametrize("tag", ["hand", "random"])
+def test_split_summary_is_the_chronological_split(stored, tag):
+    ws, ds, log = stored[tag]
+    rows = ws.queries(ds).rows_of(users=log[S.USER].unique().tolist())
+    np.testing.assert_array_equal(rows["part"].to_numpy(), chronological_split(log))
+
+
+@pytest.mark.parametrize("tag", ["hand", "random"])
+@pytest.mark.parametrize("train_only", [True, False])
+@pytest.mark.parametrize("norm", ["symmetric", "row"])
+def test_ego_views_from_queries_equal_the_full_graph_ones(stored, tag, train_only, norm):
+    ws, ds, log = stored[tag]
+    q = ws.queries(ds)
+    part = chronological_split(log) if train_only else np.full(len(log), TRAIN, dtype="int8")
+    maps, _, g = graphs_for_log(log, part, 4, "watched-positive", norm=norm)
+    for who in A.most_frequent(log[S.USER])[:2]:
+        full = GV.ego_user(g, maps, int(maps.user_index([who])[0]), 12)
+        lm, lg = EQ.local_graphs(q, mode="user", who=str(who), nc=4, policy="watched-positive", norm=norm,
+                                 train_only=train_only, cap=12)
+        local = GV.ego_user(lg, lm, int(lm.user_index([who])[0]), 12)
+        cols = ["user", "video", "clip", "sign"]
+        pd.testing.assert_frame_equal(local.edges[cols], full.edges[cols])
+        np.testing.assert_allclose(local.edges["weight"], full.edges["weight"], rtol=1e-6)
+        near = maps.users[GV.neighbours(g, int(maps.user_index([who])[0]), full.cols)]
+        near_local = lm.users[GV.neighbours(lg, int(lm.user_index([who])[0]), local.cols)]
+        assert list(near_local) == list(near)
+        rows_full = np.concatenate([[maps.user_index([who])[0]], maps.user_index(near)])
+        rows_local = np.concatenate([[lm.user_index([who])[0]], lm.user_index(near)])
+        b_full, b_local = GV.signed_block(g, rows_full, full.cols), GV.signed_block(lg, rows_local, local.cols)
+        for key in ("signed", "RP_norm", "RN_norm"):
+            np.testing.assert_allclose(b_local[key], b_full[key], rtol=1e-6)
+    for who in A.most_frequent(log[S.VIDEO])[:2]:
+        full = GV.ego_video(g, maps, int(maps.video_index([who])[0]), 6)
+        lm, lg = EQ.local_graphs(q, mode="video", who=str(who), nc=4, policy="watched-positive", norm=norm,
+                                 train_only=train_only, cap=6)
+        local = GV.ego_video(lg, lm, int(lm.video_index([who])[0]), 6)
+        assert local.total_users == full.total_users
+        cols = ["user", "video", "clip", "sign"]
+        pd.testing.assert_frame_equal(local.edges[cols], full.edges[cols])
+        np.testing.assert_allclose(local.edges["weight"], full.edges["weight"], rtol=1e-6)
+
+
+def test_bundled_sample_is_queried_from_a_cached_parquet(tmp_path):
+    ws = Workspace(tmp_path).ensure()
+    q = ws.queries("sample-synthetic")
+    assert q.path.is_file() and str(q.path).startswith(str(ws.cache_dir))
+    assert q.kpis()["views"] == len(ws.load_log("sample-synthetic"))
+
+
+def test_an_ego_view_too_large_is_refused_with_a_message(stored, monkeypatch):
+    from frame_core.common.errors import InputError
+
+    ws, ds, _ = stored["hand"]
+    monkeypatch.setattr(EQ, "MAX_ROWS", 4)  # v1 has 5 views
+    with pytest.raises(InputError, match="needs 5 views"):
+        EQ.local_graphs(ws.queries(ds), mode="video", who="v1", nc=4, policy="paper", norm="row",
+                        train_only=False, cap=10)
+    maps, g = EQ.local_graphs(ws.queries(ds), mode="video", who="v4", nc=4, policy="paper", norm="row",
+                              train_only=False, cap=10)
+    assert "v4" in list(maps.videos) and g.RP.nnz + g.RN.nnz > 0  # 1 view, its user's 3: under the cap
