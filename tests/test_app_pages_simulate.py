@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from frame_core.services import workspace as W
+from frame_core.services import samples as SAMPLES
 from frame_core.services.jobs import DONE, JobQueue
 from frame_core.services.jobs.runners import run_claimed
 from frame_core.synth import generate_world
@@ -20,7 +20,7 @@ def tiny_world(tmp_path, monkeypatch):
     """sample_data/ replaced by a folder whose synthetic sample is a 20-user world."""
     root = tmp_path / "sample"
     generate_world(root / "synthetic", users=20, videos=24, per_user=8, seed=5, video=False)
-    monkeypatch.setattr(W, "SAMPLE_DIR", root)
+    monkeypatch.setattr(SAMPLES, "SAMPLE_DIR", root)  # the one place the workspace reads it from
     return root
 
 

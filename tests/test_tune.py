@@ -81,10 +81,14 @@ def test_a_killed_tune_resumes_where_it_stopped(tmp_path):
             time.sleep(0.5)
             if (out / "study.db").exists():
                 try:
-                    states = [t.state.name for t in _study(out).trials]
+                    trials = _study(out).trials
                 except Exception:  # noqa: BLE001 - the database may not be ready yet
                     continue
-                if "COMPLETE" in states and states[-1] == "RUNNING":
+                states = [t.state.name for t in trials]
+                full = max((len(t.params) for t in trials if t.state.name == "COMPLETE"), default=0)
+                # kill once the running trial has stored all its choices: a trial killed before its
+                # first suggestion has no parameters to retry with, and is retried with new ones
+                if full and states[-1] == "RUNNING" and len(trials[-1].params) == full:
                     break
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)

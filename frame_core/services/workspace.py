@@ -41,6 +41,7 @@ from frame_core.common.safe_csv import write_csv
 from frame_core.common.schema import VIDEO_EXTENSIONS
 from frame_core.data.log_import import import_log
 from frame_core.data.validation import ValidationReport
+from frame_core.services import samples as _samples
 from frame_core.services.samples import (  # noqa: F401 - re-exported: callers import the samples from here
     BUNDLED,
     REPO_ROOT,
@@ -216,7 +217,7 @@ class Workspace:
     def _paths(self, ds_id: str) -> tuple[Path, Path]:
         for b in BUNDLED:
             if b.id == ds_id:
-                src = SAMPLE_DIR / b.path
+                src = _samples.SAMPLE_DIR / b.path
                 folder = self.cache_dir / "samples" / f"{b.id}-{src.stat().st_mtime_ns}"
                 out = folder / "log.parquet"
                 if not out.exists():
@@ -232,7 +233,7 @@ class Workspace:
     def list_datasets(self, include_bundled: bool = True) -> list[DatasetInfo]:
         out = []
         if include_bundled:
-            out.extend(bundled_info(b) for b in BUNDLED if (SAMPLE_DIR / b.path).exists())
+            out.extend(bundled_info(b) for b in BUNDLED if (_samples.SAMPLE_DIR / b.path).exists())
         if self.datasets_dir.exists():
             for d in sorted(self.datasets_dir.iterdir()):
                 if d.name.startswith(".") or not (d / "manifest.json").exists():
@@ -263,7 +264,7 @@ class Workspace:
         sample_data/); pages that must not hold a large log use :meth:`queries` instead."""
         for b in BUNDLED:
             if b.id == ds_id:
-                return import_log(SAMPLE_DIR / b.path, mapping=b.mapping, time_unit=b.time_unit)[0]
+                return import_log(_samples.SAMPLE_DIR / b.path, mapping=b.mapping, time_unit=b.time_unit)[0]
         d = self._dataset_dir(ds_id)
         try:
             return pd.read_parquet(d / "log.parquet")
