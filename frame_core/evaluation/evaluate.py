@@ -31,7 +31,7 @@ def clip_columns(nc: int) -> list[str]:
 def predict_part(scorer: Scorer, data: FrameData, part: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rows, p_full (n,), p_clip (n, nc)) for the rows of one split part."""
     rows = data.rows(part)
-    p_full, p_clip = scorer.prepare().score_indices(data.user_idx[rows], data.video_idx[rows])
+    p_full, p_clip = scorer.prepare(data.video_idx[rows]).score_indices(data.user_idx[rows], data.video_idx[rows])
     return rows, p_full, p_clip
 
 

@@ -58,6 +58,7 @@ from frame_core.model.clip_scores import ClipScores, rows_at
 from frame_core.model.config import FrameConfig
 from frame_core.model.factors import ClipFactors
 from frame_core.model.heads import ClipMLP, video_log_probs
+from frame_core.model.hop_terms import HopTerms, training_first_hop
 from frame_core.model.sparse import EdgeRemoval, GraphOps, first_hop, spmm
 
 _ACT = {
@@ -219,6 +220,8 @@ class FrameModel(ClipScores, nn.Module):
         self.warm_user = torch.from_numpy(((np.diff(RP.indptr) + np.diff(RN.indptr)) > 0).astype("float32"))
         if self.feat_dim:
             self.clip_feat = self.standardise_feat(clip_feat, feat_found)
+        self.hop_terms = HopTerms(sp.vstack([RP.tocsr(), RN.tocsr()], format="csr"), self.clip_pos.numpy(), self.nc,
+                                  self.meta_z, self.clip_feat if self.feat_dim else None, np.asarray(warm))
         return self
 
     def standardise_feat(self, feat: np.ndarray | None, found: np.ndarray | None) -> torch.Tensor:
@@ -278,10 +281,14 @@ class FrameModel(ClipScores, nn.Module):
         """:meth:`user_interest` plus the rows ``h0[sel]`` (m, d), in one :func:`first_hop`
         (one sparse product over the stacked graphs; one (C, d) gradient buffer)."""
         agg_p, agg_n, picked = first_hop(self.graph, h0, remove, sel)
+        return *self.interest_from_agg(agg_p, agg_n), picked
+
+    def interest_from_agg(self, agg_p: torch.Tensor, agg_n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(H_up, H_un) (U, d) from the aggregations R̃p·H_c0 and R̃n·H_c0 (U, d)."""
         if self.user_e is not None:  # masked to zero for users without training edges (= cold users)
             e = self.user_e.weight * self.warm_user[:, None]
             agg_p, agg_n = agg_p + e, agg_n + e
-        return self.act(self.w_p1(agg_p)), self.act(self.w_n1_(agg_n)), picked
+        return self.act(self.w_p1(agg_p)), self.act(self.w_n1_(agg_n))
 
     def two_hop(self, h_up: torch.Tensor, h_un: torch.Tensor, clips: np.ndarray | None = None,
                 remove: "EdgeRemoval | None" = None) -> torch.Tensor:
@@ -296,17 +303,17 @@ class FrameModel(ClipScores, nn.Module):
             sp_, spt, sn_, snt = g.clip_rows(clips)
         agg_p = spmm(sp_, spt, xp)
         if remove is not None:
-            agg_p = agg_p.index_add(0, remove.pos_rows, xp[remove.pos_users] * remove.pos_values[:, None], alpha=-1)
+            agg_p = agg_p.index_add(0, remove.pos_rows, rows_at(xp, remove.pos_users) * remove.pos_values[:, None], alpha=-1)
         if not torch.is_grad_enabled():  # inference over all clips: keep one (m, d) buffer
             act_ = _ACT_INPLACE[self.cfg.activation]
             out = act_(agg_p)
             agg_n = spmm(sn_, snt, xn)
             if remove is not None:
-                agg_n.index_add_(0, remove.neg_rows, xn[remove.neg_users] * remove.neg_values[:, None], alpha=-1)
+                agg_n.index_add_(0, remove.neg_rows, rows_at(xn, remove.neg_users) * remove.neg_values[:, None], alpha=-1)
             return out.add_(act_(agg_n)).mul_(0.5)
         agg_n = spmm(sn_, snt, xn)
         if remove is not None:
-            agg_n = agg_n.index_add(0, remove.neg_rows, xn[remove.neg_users] * remove.neg_values[:, None], alpha=-1)
+            agg_n = agg_n.index_add(0, remove.neg_rows, rows_at(xn, remove.neg_users) * remove.neg_values[:, None], alpha=-1)
         return 0.5 * (self.act(agg_p) + self.act(agg_n))
 
     def cold_user(self) -> torch.Tensor:
@@ -337,14 +344,16 @@ class FrameModel(ClipScores, nn.Module):
         with ``*_rows`` indexing the sorted distinct clips of the batch (see
         :func:`frame_core.training.batches.batch_edges`).
 
-        H_c0 and the first hop run over the whole graph; the second hop only for the batch's
-        distinct clips. ``sigmoid`` of the result is ŷ_uc, the probability of not skipping clip c.
-        Also returns the clip factors' penalty (:meth:`ClipFactors.penalty`, from the same row
-        gather) or None without factors.
+        The first hop runs over the whole graph, from constant products of the graphs and the
+        clip tables (:mod:`~frame_core.model.hop_terms`: H_c0 is built only for the batch's
+        distinct clips); the second hop only for the batch's distinct clips. ``sigmoid`` of the
+        result is ŷ_uc, the probability of not skipping clip c. Also returns the weighted
+        penalties, ``id_l2`` · mean ‖e_c‖² over the batch's (view, clip) pairs plus ``factor_l2`` ·
+        :meth:`ClipFactors.penalty` (each from the rows already gathered), or None without either.
         """
         clips, uniq, inv = batch_clip_index(videos, self.nc)
-        h0 = self.h_c0_all()
-        h_up, h_un, h0_u = self.interest_and_rows(h0, remove, uniq)
+        agg_p, agg_n, h0_u, e_u = training_first_hop(self, uniq, remove)  # never all of H_c0
+        h_up, h_un = self.interest_from_agg(agg_p, agg_n)
         h1 = self.two_hop(h_up, h_un, uniq.numpy(), remove)
         h_cu = self.combine(h0_u, h1)  # (m, d): the batch's distinct clips
         cold = users < 0
@@ -355,26 +364,27 @@ class FrameModel(ClipScores, nn.Module):
         else:
             rows = users
         z = self.clip_logits_indexed(rows_at(h_up, rows), rows_at(h_un, rows), h_cu, inv, users)
+        penalty = None
+        if e_u is not None and self.cfg.id_l2 > 0:  # id_l2 · mean over the batch's (view, clip) pairs of ‖e_c‖²
+            counts = torch.bincount(inv.reshape(-1), minlength=len(uniq)).to(e_u.dtype)
+            penalty = self.cfg.id_l2 * (counts * e_u.pow(2).sum(-1)).sum() / inv.numel()
         if self.factors is None:
-            return z, None
-        f, penalty = self.factors.with_penalty(users, clips, self.warm_user, self.warm)
+            return z, penalty
+        f, fac_penalty = self.factors.with_penalty(users, clips, self.warm_user, self.warm)
+        if self.cfg.factor_l2 > 0:
+            penalty = self.cfg.factor_l2 * fac_penalty if penalty is None else penalty + self.cfg.factor_l2 * fac_penalty
         return z + f, penalty
 
     def loss(self, batch: Batch) -> LossParts:
         """Training loss of one batch (docs/design.md, "Model"): the mean BCE over the batch's
         **labelled** clips, plus ``hybrid_lambda`` × the mean BCE of ŷ_uv against the full-view
-        label (hybrid supervision; ŷ_uv aggregated as ``cfg.video_score`` says), plus
-        ``factor_l2`` × the clip factors' penalty (:meth:`ClipFactors.penalty`) when they are on."""
-        logits, factor_penalty = self.logits_and_penalty(batch.users, batch.videos, batch.remove)
+        label (hybrid supervision; ŷ_uv aggregated as ``cfg.video_score`` says), plus the
+        penalties of :meth:`logits_and_penalty` (id embeddings, clip factors)."""
+        logits, penalty = self.logits_and_penalty(batch.users, batch.videos, batch.remove)
         mask = batch.clip_mask
         w = mask.to(logits.dtype)  # the mean over labelled clips, without a boolean gather
         clip_loss = F.binary_cross_entropy_with_logits(logits, batch.clip_y, weight=w, reduction="sum") / w.sum()
-        total = clip_loss
-        clips = batch.videos[:, None] * self.nc + torch.arange(self.nc)[None, :]
-        if factor_penalty is not None and self.cfg.factor_l2 > 0:
-            total = total + self.cfg.factor_l2 * factor_penalty
-        if self.clip_id is not None and self.cfg.id_l2 > 0:  # a sparse gradient, added into the dense one
-            total = total + self.cfg.id_l2 * F.embedding(clips, self.clip_id.weight, sparse=True).pow(2).sum(-1).mean()
+        total = clip_loss if penalty is None else clip_loss + penalty
         if self.cfg.hybrid_lambda > 0:
             lp, l1p = video_log_probs(logits, self.cfg.video_score)
             video_loss = -(batch.y * lp + (1 - batch.y) * l1p).mean()

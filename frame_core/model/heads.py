@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,10 +38,32 @@ class ClipMLP(nn.Module):
 
     def rest(self, a: torch.Tensor) -> torch.Tensor:
         """From the first layer's pre-activation (…, h1) to the logit (…)."""
-        x = self.dropout(torch.relu(a))
+        p = self.dropout.p
+        x = dropout(torch.relu(a), p, self.training)
         for lin in self.layers[1:]:
-            x = self.dropout(torch.relu(lin(x)))
+            x = dropout(torch.relu(lin(x)), p, self.training)
         return self.out(x).squeeze(-1)
+
+
+_DROP_LEVELS = 65536
+
+
+def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Inverted dropout: each element is zeroed with probability p (to 1/65,536) and the rest
+    scaled by 1 / (1 − p), in training only. The same as ``F.dropout`` in distribution, about
+    three times faster on the CPU: the mask comes from 16 random bits per element drawn by
+    NumPy's SFC64 generator (torch's CPU Bernoulli draws cost ≈ 60 ms for the (15,695 × 8 × 64)
+    activations of a scale-A step), seeded from torch's generator, so ``torch.manual_seed``
+    still makes training deterministic."""
+    drop = int(round(p * _DROP_LEVELS))
+    if not training or drop <= 0 or x.numel() == 0:
+        return x
+    if drop >= _DROP_LEVELS:
+        return x * 0.0
+    seed = int(torch.randint(0, 2**62, (1,)).item())
+    bits = np.frombuffer(np.random.Generator(np.random.SFC64(seed)).bytes(2 * x.numel()), dtype=np.uint16)
+    keep = torch.from_numpy(bits >= drop).view(x.shape)
+    return x * keep.to(x.dtype).mul_(_DROP_LEVELS / (_DROP_LEVELS - drop))
 
 
 def log1mexp(x: torch.Tensor) -> torch.Tensor:

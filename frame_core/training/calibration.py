@@ -31,7 +31,7 @@ def calibrate_scores(model: FrameModel, scorer: Scorer, data: FrameData) -> None
     if len(rows) < MIN_CALIBRATION_ROWS or min(y.sum(), len(y) - y.sum()) < MIN_CALIBRATION_CLASS:
         return
     scorer.release()
-    _, p_clip = scorer.prepare().score_indices(data.user_idx[rows], data.video_idx[rows])
+    _, p_clip = scorer.prepare(data.video_idx[rows]).score_indices(data.user_idx[rows], data.video_idx[rows])
     scorer.release()
     q = np.clip(p_clip, 1e-7, 1 - 1e-7)
     z = torch.from_numpy(np.log(q) - np.log1p(-q))
