@@ -108,3 +108,27 @@ def test_dropout_gradient_is_the_mask():
     kept = y.detach() != 0
     assert torch.allclose(x.grad[kept], torch.full_like(x.grad[kept], 65536 / 32768))
     assert torch.all(x.grad[~kept] == 0)
+
+
+@pytest.mark.parametrize("kw", [{"id_embeddings": True, "hybrid_lambda": 0.5},
+                                {"id_embeddings": False, "hybrid_lambda": 0.0, "factor_dim": 4},
+                                {"id_embeddings": True, "video_score": "mean", "factor_dim": 0}])
+def test_chunked_loss_and_backward_equals_the_whole_batch(kw):
+    from frame_core.training.chunked_loss import loss_and_backward
+
+    data, m = _model(dropout=0.0, **kw)
+    m.train()
+    batch = BatchMaker(data, exclude_batch_edges=True)(data.rows(0)[:45])
+    batch.users[:3] = -1  # cold users take the σ(0) interest in every chunk
+    m.zero_grad(set_to_none=True)
+    whole = m.loss(batch)
+    whole.total.backward()
+    want = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
+    m.zero_grad(set_to_none=True)
+    parts = loss_and_backward(m, batch, chunk=7)
+    got = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
+    for name in ("total", "clip", "video"):
+        assert abs(float(getattr(parts, name)) - float(getattr(whole, name).detach())) < 1e-5, name
+    assert got.keys() == want.keys()
+    for n in want:
+        torch.testing.assert_close(got[n], want[n], rtol=1e-4, atol=1e-5, msg=f"gradient of {n}")

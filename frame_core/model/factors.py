@@ -59,13 +59,24 @@ class ClipFactors(nn.Module):
         """(:meth:`forward`, :meth:`penalty`) from one gather of the batch's rows, so that the
         backward writes one gradient per table (each gather of an embedding table makes and fills
         its own full-size gradient)."""
+        return self.from_rows(self.gather(users, clips), users, clips, warm_user, warm_clip)
+
+    def gather(self, users: torch.Tensor, clips: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The batch's rows of the four tables: p (B, k), q (B, N_c, k), b_u (B, 1), b_c (B, N_c, 1)."""
+        u = users.clamp_min(0)
+        return self.p(u), self.q(clips), self.bu(u), self.bc(clips)
+
+    def from_rows(self, rows: tuple[torch.Tensor, ...], users: torch.Tensor, clips: torch.Tensor,
+                  warm_user: torch.Tensor, warm_clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(:meth:`forward`, :meth:`penalty`) from rows taken by :meth:`gather` (or a slice of
+        them with the matching ``users`` and ``clips``)."""
+        p_raw, q_raw, bu, bc = rows
         u = users.clamp_min(0)
         known = (users >= 0).to(warm_user.dtype)
-        p_raw, q_raw = self.p(u), self.q(clips)
         mu = warm_user[u] * known  # (B,)
         mc = warm_clip[clips]  # (B, nc)
         pu, qc = p_raw * mu[:, None], q_raw * mc[..., None]
-        f = (qc * pu[:, None, :]).sum(-1) + (self.bu(u)[:, 0] * mu)[:, None] + self.bc(clips)[..., 0] * mc
+        f = (qc * pu[:, None, :]).sum(-1) + (bu[:, 0] * mu)[:, None] + bc[..., 0] * mc
         pen = (p_raw * known[:, None]).pow(2).sum(-1).mean() + q_raw.pow(2).sum(-1).mean()
         return f, pen
 

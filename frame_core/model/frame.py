@@ -20,9 +20,8 @@ H_c0 of clip c (position k = c mod N_c) is the sum of
 - a linear map of the standardised visual features (when given; zeros where missing).
 
 So a clip of a video never seen in training still gets a content/metadata embedding through
-the α0·H_c0 residual. A user with no training rows has a zero row in R̃, so
-``H_up = σ(0)``: the model scores them from the clip side alone; the same constant is used for
-user ids the model has never seen. The user representation is only H_up / H_un, as in FRAME;
+the α0·H_c0 residual. A user with no training rows (or unknown) has ``H_up = σ(0)`` (a zero row
+in R̃). The user representation is only H_up / H_un, as in FRAME;
 ``user_bias`` (off by default) adds a per-user logit offset for comparison, and
 ``user_embedding`` (off by default) a learned per-user vector to both aggregations
 (H_up = σ((R̃p·H_c0 + e_u)·Wp1), the same e_u in H_un), masked to zero for users without
@@ -36,11 +35,10 @@ Two measured departures from the slides, both switches (see ``FrameConfig``):
   (:class:`EdgeRemoval`, ``exclude_batch_edges``); otherwise a view's label reaches its own
   score through the graph (its edge *is* its label), which evaluation rows never have.
 
-Graphs are sparse CSR (never a dense user × clip matrix). The first hop of both paths is one
-product with the stacked [R̃p; R̃n] (:func:`~frame_core.model.sparse.first_hop`, which also takes
-the batch's edges out and gathers the batch's H_c0 rows, with one (C, d) gradient buffer); the
-second hop uses :func:`~frame_core.model.sparse.spmm`, whose backward multiplies by a
-precomputed CSR transpose (docs/design.md §4, "Speed").
+Graphs are sparse CSR (never a dense user × clip matrix). A training step's first hop never
+builds H_c0 for every clip (:mod:`~frame_core.model.hop_terms`); the second hop uses
+:func:`~frame_core.model.sparse.spmm`, whose backward multiplies by a precomputed CSR transpose
+(docs/design.md §4, "Speed").
 """
 
 from __future__ import annotations
@@ -271,10 +269,8 @@ class FrameModel(ClipScores, nn.Module):
         return h.view(self.n_clips, d)
 
     def user_interest(self, h0: torch.Tensor, remove: "EdgeRemoval | None" = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """First hop: (H_up, H_un), each (U, d), from H_c0 (C, d). ``remove`` takes the given
-        edges out of R̃p / R̃n for this computation (the training batch's own edges)."""
-        h_up, h_un, _ = self.interest_and_rows(h0, remove)
-        return h_up, h_un
+        """First hop: (H_up, H_un), each (U, d), from H_c0 (C, d), ``remove``'s edges taken out."""
+        return self.interest_and_rows(h0, remove)[:2]
 
     def interest_and_rows(self, h0: torch.Tensor, remove: "EdgeRemoval | None" = None,
                           sel: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -322,7 +318,7 @@ class FrameModel(ClipScores, nn.Module):
 
     def cold_two_hop(self) -> torch.Tensor:
         """H_c1 of a clip without training edges: σ(0), shape (d,)."""
-        return self.act(torch.zeros(self.d))
+        return self.cold_user()
 
     def combine(self, h0: torch.Tensor, h1: torch.Tensor) -> torch.Tensor:
         """H_c = α0 · H_c0 + α1 · H_c1 (same shapes)."""
@@ -344,18 +340,39 @@ class FrameModel(ClipScores, nn.Module):
         with ``*_rows`` indexing the sorted distinct clips of the batch (see
         :func:`frame_core.training.batches.batch_edges`).
 
-        The first hop runs over the whole graph, from constant products of the graphs and the
-        clip tables (:mod:`~frame_core.model.hop_terms`: H_c0 is built only for the batch's
-        distinct clips); the second hop only for the batch's distinct clips. ``sigmoid`` of the
-        result is ŷ_uc, the probability of not skipping clip c. Also returns the weighted
-        penalties, ``id_l2`` · mean ‖e_c‖² over the batch's (view, clip) pairs plus ``factor_l2`` ·
-        :meth:`ClipFactors.penalty` (each from the rows already gathered), or None without either.
+        The first hop runs over the whole graph (:mod:`~frame_core.model.hop_terms`), the second
+        only for the batch's distinct clips. ``sigmoid`` of the result is ŷ_uc, the probability of
+        not skipping clip c. Also returns the weighted penalties, ``id_l2`` · mean ‖e_c‖² over the
+        batch's (view, clip) pairs plus ``factor_l2`` · :meth:`ClipFactors.penalty`, or None.
         """
+        h_up, h_un, h_cu, clips, inv, penalty = self.shared_pass(videos, remove)
+        z = self.view_logits(h_up, h_un, h_cu, users, inv)
+        if self.factors is None:
+            return z, penalty
+        f, fac_penalty = self.factors.with_penalty(users, clips, self.warm_user, self.warm)
+        if self.cfg.factor_l2 > 0:
+            penalty = self.cfg.factor_l2 * fac_penalty if penalty is None else penalty + self.cfg.factor_l2 * fac_penalty
+        return z + f, penalty
+
+    def shared_pass(self, videos: torch.Tensor, remove: EdgeRemoval | None = None) -> tuple:
+        """The part of a pass that all the batch's views share: (H_up, H_un (U, d), H_c of the
+        batch's distinct clips (m, d), the views' clips (B, N_c) and their positions among the
+        distinct clips (B, N_c), the id-embedding penalty ``id_l2`` · mean ‖e_c‖² or None)."""
         clips, uniq, inv = batch_clip_index(videos, self.nc)
         agg_p, agg_n, h0_u, e_u = training_first_hop(self, uniq, remove)  # never all of H_c0
         h_up, h_un = self.interest_from_agg(agg_p, agg_n)
         h1 = self.two_hop(h_up, h_un, uniq.numpy(), remove)
         h_cu = self.combine(h0_u, h1)  # (m, d): the batch's distinct clips
+        penalty = None
+        if e_u is not None and self.cfg.id_l2 > 0:  # mean over the batch's (view, clip) pairs
+            counts = torch.bincount(inv.reshape(-1), minlength=len(uniq)).to(e_u.dtype)
+            penalty = self.cfg.id_l2 * (counts * e_u.pow(2).sum(-1)).sum() / inv.numel()
+        return h_up, h_un, h_cu, clips, inv, penalty
+
+    def view_logits(self, h_up: torch.Tensor, h_un: torch.Tensor, h_cu: torch.Tensor, users: torch.Tensor,
+                    inv: torch.Tensor) -> torch.Tensor:
+        """FRAME's clip logits (b, N_c) of b views (without the clip factors) from the shared
+        part (:meth:`shared_pass`): ``users`` (b,) (−1 = cold: the interest σ(0)), ``inv`` (b, N_c)."""
         cold = users < 0
         if bool(cold.any()):
             c = self.cold_user()[None, :]
@@ -363,17 +380,7 @@ class FrameModel(ClipScores, nn.Module):
             rows = torch.where(cold, torch.full_like(users, self.n_users), users)
         else:
             rows = users
-        z = self.clip_logits_indexed(rows_at(h_up, rows), rows_at(h_un, rows), h_cu, inv, users)
-        penalty = None
-        if e_u is not None and self.cfg.id_l2 > 0:  # id_l2 · mean over the batch's (view, clip) pairs of ‖e_c‖²
-            counts = torch.bincount(inv.reshape(-1), minlength=len(uniq)).to(e_u.dtype)
-            penalty = self.cfg.id_l2 * (counts * e_u.pow(2).sum(-1)).sum() / inv.numel()
-        if self.factors is None:
-            return z, penalty
-        f, fac_penalty = self.factors.with_penalty(users, clips, self.warm_user, self.warm)
-        if self.cfg.factor_l2 > 0:
-            penalty = self.cfg.factor_l2 * fac_penalty if penalty is None else penalty + self.cfg.factor_l2 * fac_penalty
-        return z + f, penalty
+        return self.clip_logits_indexed(rows_at(h_up, rows), rows_at(h_un, rows), h_cu, inv, users)
 
     def loss(self, batch: Batch) -> LossParts:
         """Training loss of one batch (docs/design.md, "Model"): the mean BCE over the batch's

@@ -43,6 +43,7 @@ from frame_core.model.frame import FrameModel
 from frame_core.model.scorer import Scorer
 from frame_core.training.batches import BatchMaker
 from frame_core.training.calibration import calibrate_scores
+from frame_core.training.chunked_loss import loss_and_backward
 from frame_core.training.distributed import DistContext
 from frame_core.training.schedule import EarlyStopper, LRSchedule, TimeBudget, check_steps, checks_per_epoch
 
@@ -309,9 +310,12 @@ def train_single(
             if cancel is not None and cancel.is_set():
                 raise CancelledError("training cancelled")
             rows = perm[step * batch_size : (step + 1) * batch_size]
-            parts = step_loss(make_batch(rows if dist is None else dist.shard(rows)))
             opt.zero_grad(set_to_none=True)
-            parts.total.backward()
+            if dist is None:  # the per-view part in chunks: the same gradients in less memory
+                parts = loss_and_backward(model, make_batch(rows))
+            else:
+                parts = step_loss(make_batch(dist.shard(rows)))
+                parts.total.backward()
             opt.step()
             sched.step()
             seen += len(rows)
