@@ -33,16 +33,29 @@ class ClipScores:
             dn = ((h_un * self.dot_n)[:, None, :] * h_c).sum(-1)
         return self.logits_from_first(ap, an, user_idx, dp, dn)
 
+    def clip_projections(self, h_cu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The clip halves of both MLPs' first layers for m clips: (m, h1), (m, h1)."""
+        return self.mlp_p.first_clip(h_cu), self.mlp_n.first_clip(h_cu)
+
     def clip_logits_indexed(self, h_up: torch.Tensor, h_un: torch.Tensor, h_cu: torch.Tensor, inv: torch.Tensor,
                             user_idx: torch.Tensor | None = None) -> torch.Tensor:
         """Same as :meth:`clip_logits` with ``h_c = h_cu[inv]``, but projects each distinct clip
         once: ``h_cu`` (m, d) distinct clips, ``inv`` (n, nc) indices into them. Returns (n, nc)."""
-        ap = self.mlp_p.first_user(h_up)[:, None, :] + rows_at(self.mlp_p.first_clip(h_cu), inv)
-        an = self.mlp_n.first_user(h_un)[:, None, :] + rows_at(self.mlp_n.first_clip(h_cu), inv)
+        cp, cn = self.clip_projections(h_cu)
+        hc = rows_at(h_cu, inv) if self.dot_p is not None else None
+        return self.clip_logits_gathered(h_up, h_un, rows_at(cp, inv), rows_at(cn, inv), hc, user_idx)
+
+    def clip_logits_gathered(self, h_up: torch.Tensor, h_un: torch.Tensor, cp: torch.Tensor, cn: torch.Tensor,
+                             hc: torch.Tensor | None, user_idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Clip logits (n, nc) from each view's rows: interests ``h_up``/``h_un`` (n, d), its clips'
+        :meth:`clip_projections` ``cp``/``cn`` (n, nc, h1) and, with ``interaction = "mlp+dot"``,
+        its clips' H_c ``hc`` (n, nc, d)."""
+        ap = self.mlp_p.first_user(h_up)[:, None, :] + cp
+        an = self.mlp_n.first_user(h_un)[:, None, :] + cn
         dp = dn = None
         if self.dot_p is not None:
             w = torch.stack([h_up * self.dot_p, h_un * self.dot_n], -1)  # (n, d, 2)
-            dpn = torch.bmm(rows_at(h_cu, inv), w)  # (n, nc, 2): both inner products, no (n, nc, d) product
+            dpn = torch.bmm(hc, w)  # (n, nc, 2): both inner products, no (n, nc, d) product
             dp, dn = dpn[..., 0], dpn[..., 1]
         return self.logits_from_first(ap, an, user_idx, dp, dn)
 

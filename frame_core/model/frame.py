@@ -269,8 +269,7 @@ class FrameModel(ClipScores, nn.Module):
         return h.view(self.n_clips, d)
 
     def user_interest(self, h0: torch.Tensor, remove: "EdgeRemoval | None" = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """First hop: (H_up, H_un), each (U, d), from H_c0 (C, d), ``remove``'s edges taken out."""
-        return self.interest_and_rows(h0, remove)[:2]
+        return self.interest_and_rows(h0, remove)[:2]  # first hop: (H_up, H_un) (U, d) from H_c0 (C, d)
 
     def interest_and_rows(self, h0: torch.Tensor, remove: "EdgeRemoval | None" = None,
                           sel: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -371,16 +370,18 @@ class FrameModel(ClipScores, nn.Module):
 
     def view_logits(self, h_up: torch.Tensor, h_un: torch.Tensor, h_cu: torch.Tensor, users: torch.Tensor,
                     inv: torch.Tensor) -> torch.Tensor:
-        """FRAME's clip logits (b, N_c) of b views (without the clip factors) from the shared
-        part (:meth:`shared_pass`): ``users`` (b,) (−1 = cold: the interest σ(0)), ``inv`` (b, N_c)."""
-        cold = users < 0
-        if bool(cold.any()):
-            c = self.cold_user()[None, :]
-            h_up, h_un = torch.cat([h_up, c]), torch.cat([h_un, c])
-            rows = torch.where(cold, torch.full_like(users, self.n_users), users)
-        else:
-            rows = users
+        """FRAME's clip logits (b, N_c) of b views (without the clip factors) from the shared part
+        (:meth:`shared_pass`): ``users`` (b,) (−1 = cold: the interest σ(0)), ``inv`` (b, N_c)."""
+        h_up, h_un, rows = self.with_cold_row(h_up, h_un, users)
         return self.clip_logits_indexed(rows_at(h_up, rows), rows_at(h_un, rows), h_cu, inv, users)
+
+    def with_cold_row(self, h_up: torch.Tensor, h_un: torch.Tensor, users: torch.Tensor) -> tuple:
+        """(H_up, H_un) with σ(0) as row U when some ``users`` are −1 (cold), and each user's row."""
+        cold = users < 0
+        if not bool(cold.any()):
+            return h_up, h_un, users
+        c = self.cold_user()[None, :]
+        return torch.cat([h_up, c]), torch.cat([h_un, c]), torch.where(cold, torch.full_like(users, self.n_users), users)
 
     def loss(self, batch: Batch) -> LossParts:
         """Training loss of one batch (docs/design.md, "Model"): the mean BCE over the batch's

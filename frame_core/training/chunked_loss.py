@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from frame_core.model.clip_scores import rows_at
 from frame_core.model.frame import Batch, FrameModel, LossParts
 from frame_core.model.heads import video_log_probs
 
@@ -36,24 +37,34 @@ def loss_and_backward(model: FrameModel, batch: Batch, chunk: int = VIEW_CHUNK) 
         return LossParts(parts.total.detach(), parts.clip.detach(), parts.video.detach())
     cfg = model.cfg
     h_up, h_un, h_cu, clips, inv, penalty = model.shared_pass(batch.videos, batch.remove)
-    shared = [h_up, h_un, h_cu]
-    if model.factors is not None:
-        shared += list(model.factors.gather(batch.users, clips))
-    leaves = [t.detach().requires_grad_() for t in shared]
+    h_up, h_un, urows = model.with_cold_row(h_up, h_un, batch.users)
+    cp, cn = model.clip_projections(h_cu)  # each distinct clip projected once
+    dots = model.dot_p is not None
+    shared = [h_up, h_un, cp, cn] + ([h_cu] if dots else [])
+    fac_rows = list(model.factors.gather(batch.users, clips)) if model.factors is not None else []
+    shared += fac_rows
+    det = [t.detach() for t in shared]
+    grads = [torch.zeros_like(t) for t in shared]  # the shared tensors' gradients, filled chunk by chunk
+    n_fac = len(fac_rows)
     n_labelled = batch.clip_mask.sum().to(h_up.dtype)
     lam = cfg.hybrid_lambda
     clip_sum = video_sum = fac_sum = 0.0
     for s in range(0, B, chunk):
         sl = slice(s, s + chunk)
-        users = batch.users[sl]
-        z = model.view_logits(leaves[0], leaves[1], leaves[2], users, inv[sl])
+        users, ur, iv = batch.users[sl], urows[sl], inv[sl]
+        # this chunk's rows of the shared tensors, as leaves: its backward fills only them
+        at = [ur, ur, iv, iv] + ([iv] if dots else [])
+        leaves = [rows_at(t, i).requires_grad_() for t, i in zip(det, at)]
+        fleaves = [t[sl].requires_grad_() for t in det[len(det) - n_fac:]] if n_fac else []
+        z = model.clip_logits_gathered(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4] if dots else None, users)
         part = z.new_zeros(())
-        if model.factors is not None:
-            f, fac_pen = model.factors.from_rows([t[sl] for t in leaves[3:]], users, clips[sl], model.warm_user,
-                                                 model.warm)
+        fac_part = 0.0
+        if n_fac:
+            f, fac_pen = model.factors.from_rows(fleaves, users, clips[sl], model.warm_user, model.warm)
             z = z + f
             if cfg.factor_l2 > 0:  # the chunk's share of the batch means
                 part = part + cfg.factor_l2 * fac_pen * (len(users) / B)
+                fac_part = float(part.detach())
         w = batch.clip_mask[sl].to(z.dtype)
         clip_part = F.binary_cross_entropy_with_logits(z, batch.clip_y[sl], weight=w, reduction="sum") / n_labelled
         part = part + clip_part
@@ -65,12 +76,16 @@ def loss_and_backward(model: FrameModel, batch: Batch, chunk: int = VIEW_CHUNK) 
             video_sum += float(video_part.detach())
         part.backward()
         clip_sum += float(clip_part.detach())
-        fac_sum += float(part.detach()) - float(clip_part.detach()) - (lam * float(video_part.detach()) if lam > 0 else 0.0)
-    outs = [t for t, leaf in zip(shared, leaves) if leaf.grad is not None]
-    grads = [leaf.grad for leaf in leaves if leaf.grad is not None]
+        fac_sum += fac_part
+        for g, leaf, i in zip(grads, leaves, at):
+            if leaf.grad is not None:
+                g.index_add_(0, i.reshape(-1), leaf.grad.reshape(-1, g.shape[1]))
+        for g, leaf in zip(grads[len(grads) - n_fac:], fleaves):
+            if leaf.grad is not None:
+                g[sl] += leaf.grad
+    outs, gs = list(shared), grads
     if penalty is not None:
-        outs.append(penalty)
-        grads.append(torch.ones_like(penalty))
-    torch.autograd.backward(outs, grads)
+        outs, gs = outs + [penalty], gs + [torch.ones_like(penalty)]
+    torch.autograd.backward(outs, gs)
     total = clip_sum + lam * video_sum + fac_sum + (float(penalty.detach()) if penalty is not None else 0.0)
     return LossParts(torch.tensor(total), torch.tensor(clip_sum), torch.tensor(video_sum))
