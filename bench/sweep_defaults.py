@@ -209,6 +209,17 @@ CANDIDATES = {
     "fac_idl2_3": dict(id_l2=0.3),
     "nc1_idl2_3": dict(nc=1, id_l2=0.3),
     "fac_idl2_10": dict(id_l2=1.0),
+    # round 5 (2026-12-07): the video-level (hybrid) loss weight and dropout
+    "hyb1": dict(hybrid_lambda=1.0),
+    "hyb2": dict(hybrid_lambda=2.0),
+    "nc1_hyb2": dict(nc=1, hybrid_lambda=2.0),
+    "drop0": dict(dropout=0.0),
+    "hyb025": dict(hybrid_lambda=0.25),
+    "nc1_hyb025": dict(nc=1, hybrid_lambda=0.25),
+    "hyb0": dict(hybrid_lambda=0.0),
+    "nc1_hyb0": dict(nc=1, hybrid_lambda=0.0),
+    "binit": dict(bias_init="data"),
+    "nc1_binit": dict(nc=1, bias_init="data"),
     "new": {},  # FrameConfig() as it is now
     "nc1_new": dict(nc=1),
 }

@@ -94,3 +94,41 @@ def test_bad_factor_settings_are_refused():
         FrameConfig(factor_l2=-0.1).validated()
     with pytest.raises(InputError, match="id_l2"):
         FrameConfig(id_l2=float("inf")).validated()
+
+
+def test_data_biases_by_hand():
+    from frame_core.model.factors import data_biases
+
+    # overall rate g = 3/4; user 0: 2 of 2 passed → r = (2 + 5·0.75) / 7; clip 2 has no label → 0
+    b_u, b_c, g = data_biases(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]), np.array([1, 1, 0, 1]), 2, 3)
+
+    def logit(p):
+        return np.log(p / (1 - p))
+
+    assert g == pytest.approx(logit(0.75))
+    np.testing.assert_allclose(b_u, [logit(5.75 / 7) - logit(0.75), logit(4.75 / 7) - logit(0.75)], rtol=1e-5)
+    np.testing.assert_allclose(b_c, [logit(4.75 / 7) - logit(0.75), logit(5.75 / 7) - logit(0.75), 0.0],
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_bias_init_data_starts_the_biases_from_the_training_labels():
+    log = random_log(seed=4)
+    cfg = fast_config(nc=4, factor_dim=4, bias_init="data")
+    data = prepare_data(log, cfg.nc, cfg.policy, cfg.norm)
+    torch.manual_seed(0)
+    m = build_model(data, cfg)
+    torch.manual_seed(0)
+    m0 = build_model(data, cfg.replace(bias_init="zero"))
+    rows = data.rows(0)
+    y, mask = data.clip_y[rows], data.clip_mask[rows]
+    g = y[mask].mean()
+    # the user with the highest training pass rate gets the largest b_u, and b_u has its sign
+    rate = np.array([y[data.user_idx[rows] == u][mask[data.user_idx[rows] == u]].mean() for u in range(data.n_users)])
+    bu = m.factors.bu.weight[:, 0].detach().numpy()
+    assert np.argmax(bu) == np.argmax(rate) and np.all(np.sign(bu[np.abs(rate - g) > 0.02]) ==
+                                                           np.sign(rate - g)[np.abs(rate - g) > 0.02])
+    assert float((m.mlp_p.out.bias - m0.mlp_p.out.bias).detach()) == pytest.approx(np.log(g / (1 - g)) / float(m.alpha_pn[0]),
+                                                                       rel=1e-4)
+    assert torch.equal(m0.factors.bu.weight, torch.zeros_like(m0.factors.bu.weight))
+    with pytest.raises(Exception, match="bias_init"):
+        FrameConfig(bias_init="mean").validated()

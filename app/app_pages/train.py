@@ -100,6 +100,8 @@ def new_run_form(info, n_rows: int) -> None:
                 metadata = st.checkbox("Clip metadata in H_c0", d.metadata, help=h.get("metadata"))
                 user_bias = st.checkbox("Per-user bias", d.user_bias, help=h.get("user_bias"))
                 user_embedding = st.checkbox("Per-user vector", d.user_embedding, help=h.get("user_embedding"))
+                bias_from_data = st.checkbox("Clip-factor biases from the data", d.bias_init == "data",
+                                             help=h.get("bias_init"))
         est = ES.estimate_training(workspace().runs_dir, int(n_rows), d.nc, d.epochs)
         est1 = ES.estimate_training(workspace().runs_dir, int(n_rows), 1, d.epochs)
         if est is not None and est1 is not None:
@@ -127,7 +129,7 @@ def new_run_form(info, n_rows: int) -> None:
         "emb_lr": float(emb_lr) if emb_lr is not None else None, "weight_decay": float(weight_decay),
         "batch_size": int(batch_size), "epochs": int(epochs), "patience": int(patience),
         "factor_dim": int(factor_dim) if factor_dim is not None else None, "factor_l2": float(factor_l2),
-        "id_l2": float(id_l2),
+        "id_l2": float(id_l2), "bias_init": "data" if bias_from_data else "zero",
     }
     specs = []
     for s in range(int(seed), int(seed) + int(n_seeds)):

@@ -51,6 +51,7 @@ AUTO = "auto"
 ACTIVATIONS = ("sigmoid", "tanh", "leaky_relu", "relu")
 INTERACTIONS = ("mlp", "mlp+dot")
 LR_SCHEDULES = ("none", "plateau", "cosine")
+BIAS_INITS = ("zero", "data")
 AUTO_FACTOR_DIM = 32
 
 
@@ -87,6 +88,7 @@ class FrameConfig:
     user_embedding: bool = _field(False, 'add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)')
     factor_dim: int | None = _field(None, 'size k of the clip factors ⟨p_u, q_c⟩ + b_u + b_c added to each clip logit (0 = off); None = auto: 32 with clip id embeddings, 0 with visual features')
     factor_l2: float = _field(0.05, 'L2 penalty of the clip factors: factor_l2 · (mean ‖p_u‖² + mean ‖q_c‖²) over the batch')
+    bias_init: str = _field("zero", 'start of the clip factors\' biases b_u, b_c: "zero", or "data" (shrunk logit offsets of each user\'s and clip\'s training pass rate, the overall rate in the MLP output bias)')
     id_l2: float = _field(0.3, 'L2 penalty of the clip id embeddings: id_l2 · mean ‖e_c‖² over the batch\'s clips')
     exclude_batch_edges: bool | None = _field(None, "take each training view's own edges out of the graphs for its step; None = auto: on logs up to 200k training views with ≥ 10 training views per video, (on, product score) and (off, mean score, id tables at 0.03) are both trained and the better on validation AUC is kept")
     lr: float = _field(3e-3, 'Adam learning rate')
@@ -157,6 +159,7 @@ class FrameConfig:
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("interaction", self.interaction, INTERACTIONS)
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _choice("bias_init", self.bias_init, BIAS_INITS)
         _positive_int("val_per_epoch", self.val_per_epoch, 0, 1000)
         _positive_int("emb_dim", self.emb_dim, 1, 4096)
         if self.factor_dim is not None:

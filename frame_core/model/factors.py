@@ -21,6 +21,7 @@ id map) has q_c = 0 and b_c = 0, so their score comes from FRAME alone.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -94,3 +95,44 @@ class ClipFactors(nn.Module):
         user = torch.cat([user, user.new_zeros(1, self.k + 1)])
         clip = torch.cat([self.q.weight, self.bc.weight], 1) * warm_clip[:, None]
         return user, clip
+
+
+BIAS_PRIOR = 5.0
+"""Pseudo-labels at the overall rate added to every user's and clip's count by :func:`data_biases`."""
+
+
+def data_biases(users: np.ndarray, clips: np.ndarray, labels: np.ndarray, n_users: int, n_clips: int,
+                prior: float = BIAS_PRIOR) -> tuple[np.ndarray, np.ndarray, float]:
+    """An additive logit baseline of clip labels, to start the factors' biases from
+    (``bias_init = "data"``): for labelled (user, clip) pairs ``users``/``clips`` (n,) with
+    ``labels`` (n,) 1 = got past the clip, the overall rate g and, per user and per clip, the
+    rate shrunk towards g by ``prior`` pseudo-labels, r = (passes + prior · g) / (n + prior).
+    Returns (b_u (U,), b_c (C,), logit g) with b = logit r − logit g (0 for ids without labels)."""
+    y = np.asarray(labels, dtype="float64")
+    g = float(np.clip(y.mean(), 1e-3, 1 - 1e-3)) if len(y) else 0.5
+
+    def offsets(idx: np.ndarray, size: int) -> np.ndarray:
+        n = np.bincount(idx, minlength=size).astype("float64")
+        s = np.bincount(idx, weights=y, minlength=size)
+        r = np.clip((s + prior * g) / (n + prior), 1e-4, 1 - 1e-4)
+        return (np.log(r / (1 - r)) - np.log(g / (1 - g))).astype("float32")
+
+    return offsets(np.asarray(users, "int64"), n_users), offsets(np.asarray(clips, "int64"), n_clips), float(
+        np.log(g / (1 - g)))
+
+
+@torch.no_grad()
+def start_biases_from_data(model, data) -> None:
+    """``bias_init = "data"``: a :class:`~frame_core.model.frame.FrameModel`'s factor biases b_u
+    and b_c from :func:`data_biases` of the training rows' clip labels of ``data`` (a
+    :class:`~frame_core.data.prepare.FrameData`), and the overall rate's logit in MLP_p's output
+    bias (divided by α_p), so that a clip logit starts at logit g + b_u + b_c plus the MLPs' own
+    output."""
+    rows = data.rows(0)
+    mask = data.clip_mask[rows]
+    clips = data.video_idx[rows][:, None] * data.nc + np.arange(data.nc)[None, :]
+    users = np.broadcast_to(data.user_idx[rows][:, None], mask.shape)
+    b_u, b_c, g = data_biases(users[mask], clips[mask], data.clip_y[rows][mask], model.n_users, model.n_clips)
+    model.factors.bu.weight.copy_(torch.from_numpy(b_u)[:, None])
+    model.factors.bc.weight.copy_(torch.from_numpy(b_c)[:, None])
+    model.mlp_p.out.bias.add_(g / float(model.alpha_pn[0]))

@@ -39,6 +39,7 @@ from frame_core.common.perf import tune_allocator
 from frame_core.data.prepare import FrameData
 from frame_core.evaluation.evaluate import val_metrics
 from frame_core.model.config import FrameConfig
+from frame_core.model.factors import start_biases_from_data
 from frame_core.model.frame import FrameModel
 from frame_core.model.scorer import Scorer
 from frame_core.training.batches import BatchMaker
@@ -133,7 +134,10 @@ def build_model(data: FrameData, cfg: FrameConfig) -> FrameModel:
     model.fit_scalers(data.clip_meta, data.clip_feat, data.clip_feat_found)
     model.attach((data.graphs.RP_norm, data.graphs.RN_norm), data.clip_meta, data.warm,
                  data.clip_feat, data.clip_feat_found)
+    if cfg.bias_init == "data" and model.factors is not None:
+        start_biases_from_data(model, data)  # bias_init = "data"
     return model
+
 
 
 def make_scorer(model: FrameModel, data: FrameData) -> Scorer:
