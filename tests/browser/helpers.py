@@ -271,9 +271,16 @@ def full_screenshot(page, path: Path) -> Path:
     return path
 
 
-def stored_table(page) -> list[list[str]]:
+def stored_table(page, min_rows: int = 0, timeout_s: float = 30.0) -> list[list[str]]:
     """Rows (cell texts) of the Data page's "Stored datasets" table, read from the grid's
-    accessibility table (the grid itself is drawn on a canvas)."""
-    frame = page.locator('[data-testid="stDataFrame"]').last
-    return frame.evaluate("""e => [...e.querySelectorAll('table tr')].map(
-        tr => [...tr.querySelectorAll('td,th')].map(c => c.textContent.trim()))""")
+    accessibility table (the grid itself is drawn on a canvas). The grid fills that table after
+    it is drawn, later on a loaded machine: with ``min_rows`` it is read again until it holds
+    that many rows or ``timeout_s`` has passed (then what it holds is returned)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frame = page.locator('[data-testid="stDataFrame"]').last
+        rows = frame.evaluate("""e => [...e.querySelectorAll('table tr')].map(
+            tr => [...tr.querySelectorAll('td,th')].map(c => c.textContent.trim()))""")
+        if len(rows) >= min_rows or time.monotonic() > deadline:
+            return rows
+        page.wait_for_timeout(250)
