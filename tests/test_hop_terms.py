@@ -132,3 +132,20 @@ def test_chunked_loss_and_backward_equals_the_whole_batch(kw):
     assert got.keys() == want.keys()
     for n in want:
         torch.testing.assert_close(got[n], want[n], rtol=1e-4, atol=1e-5, msg=f"gradient of {n}")
+
+
+def test_a_cold_clip_with_an_edge_is_masked_out_of_the_id_term():
+    """The graphs never hold an edge to a cold clip, but the id term stays exact if they do."""
+    from frame_core.model.hop_terms import HopTerms
+
+    data, m = _model(id_embeddings=True)
+    col = int(m.graph.S.col_indices()[0])  # a clip with an edge, made cold
+    m.warm[col] = 0.0
+    m.hop_terms = HopTerms(m.graph.S, m.graph.St, m.clip_pos, m.nc, m.meta_z, m.clip_feat, m.warm.numpy())
+    assert m.hop_terms.S_id is not m.graph.S
+    sel = torch.tensor([col, 1])
+    with torch.no_grad():
+        fast = training_first_hop(m, sel, None)
+        direct = _direct(m, sel, None)
+    for a, b in zip(fast[:3], direct):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

@@ -218,8 +218,8 @@ class FrameModel(ClipScores, nn.Module):
         self.warm_user = torch.from_numpy(((np.diff(RP.indptr) + np.diff(RN.indptr)) > 0).astype("float32"))
         if self.feat_dim:
             self.clip_feat = self.standardise_feat(clip_feat, feat_found)
-        self.hop_terms = HopTerms(sp.vstack([RP.tocsr(), RN.tocsr()], format="csr"), self.clip_pos.numpy(), self.nc,
-                                  self.meta_z, self.clip_feat if self.feat_dim else None, np.asarray(warm))
+        self.hop_terms = HopTerms(self.graph.S, self.graph.St, self.clip_pos, self.nc, self.meta_z,
+                                  self.clip_feat if self.feat_dim else None, np.asarray(warm))
         return self
 
     def standardise_feat(self, feat: np.ndarray | None, found: np.ndarray | None) -> torch.Tensor:

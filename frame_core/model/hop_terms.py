@@ -25,37 +25,41 @@ distinct clips get their H_c0 rows. The values equal :meth:`FrameModel.h_c0_all`
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
-from frame_core.data.graphs import to_torch_csr
 from frame_core.model.sparse import EdgeRemoval, _FirstHop
 
 
 class HopTerms:
     """The constant left factors of the first hop (see the module docstring).
 
-    ``S``: the stacked normalised graphs [R̃p; R̃n] (2U, C), scipy CSR; ``clip_pos`` (C,) the
+    ``S``/``St``: the stacked normalised graphs [R̃p; R̃n] (2U, C) and its transpose, torch CSR
+    (:class:`~frame_core.model.sparse.GraphOps`' own, not copied); ``clip_pos`` (C,) the
     position of each clip; ``meta_z`` (C, 4) standardised metadata; ``feat_z`` (C, f)
     standardised features or None; ``warm`` (C,) 1 where a clip has a training label.
-    ``S_id``/``St_id``: torch CSR of S with any column of a cold clip emptied (none, when the
-    graphs come from training labels as they do) and its transpose, for the id term."""
+    ``S_id``/``St_id``: the graphs for the id term: ``S``/``St`` themselves, or copies with the
+    columns of cold clips emptied should any hold an edge (never, when the graphs come from
+    training labels as they do)."""
 
-    def __init__(self, S: sp.csr_matrix, clip_pos: np.ndarray, nc: int, meta_z: torch.Tensor,
+    def __init__(self, S: torch.Tensor, St: torch.Tensor, clip_pos: torch.Tensor, nc: int, meta_z: torch.Tensor,
                  feat_z: torch.Tensor | None, warm: np.ndarray):
-        S = S.tocsr().astype("float32")
         C = S.shape[1]
-        onehot = sp.csr_matrix((np.ones(C, "float32"), (np.arange(C), clip_pos)), shape=(C, nc))
-        self.s_pos = torch.from_numpy(np.asarray((S @ onehot).todense(), dtype="float32"))
-        self.s_meta = torch.from_numpy(np.asarray(S @ meta_z.numpy(), dtype="float32"))
-        self.s_feat = (torch.from_numpy(np.asarray(S @ feat_z.numpy(), dtype="float32"))
-                       if feat_z is not None and feat_z.shape[1] else None)
-        self.s_sum = torch.from_numpy(np.asarray(S.sum(1), dtype="float32").reshape(-1, 1))
-        cold = np.asarray(warm) == 0
-        if len(S.indices) and cold[S.indices].any():  # keep S · (w ⊙ E) exact for any mask
-            S = S.multiply(sp.csr_matrix((~cold).astype("float32")[None, :])).tocsr()
-        self.S_id = to_torch_csr(S)
-        self.St_id = to_torch_csr(S.T.tocsr())
+        onehot = torch.zeros(C, nc)
+        onehot[torch.arange(C), clip_pos] = 1.0
+        right = [onehot, meta_z, torch.ones(C, 1)] + ([feat_z] if feat_z is not None and feat_z.shape[1] else [])
+        prod = torch.sparse.mm(S, torch.cat(right, 1)) if S.values().numel() else torch.zeros(
+            S.shape[0], sum(r.shape[1] for r in right))
+        self.s_pos, self.s_meta, self.s_sum = prod[:, :nc], prod[:, nc:nc + meta_z.shape[1]], prod[:, nc + meta_z.shape[1]:][:, :1]
+        self.s_feat = prod[:, nc + meta_z.shape[1] + 1:] if len(right) == 4 else None
+        self.S_id, self.St_id = S, St
+        cold = torch.from_numpy(np.asarray(warm) == 0)
+        if S.values().numel() and bool(cold[S.col_indices()].any()):  # keep S · (w ⊙ E) exact for any mask
+            keep = (~cold).to(S.values().dtype)
+            self.S_id = torch.sparse_csr_tensor(S.crow_indices(), S.col_indices(), S.values() * keep[S.col_indices()],
+                                                size=S.shape)
+            rows_t = torch.repeat_interleave(torch.arange(St.shape[0]), St.crow_indices().diff())
+            self.St_id = torch.sparse_csr_tensor(St.crow_indices(), St.col_indices(), St.values() * keep[rows_t],
+                                                 size=St.shape)
 
 
 def h0_rows(model, sel: torch.Tensor, e_sel: torch.Tensor | None = None) -> torch.Tensor:
