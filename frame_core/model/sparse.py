@@ -161,23 +161,38 @@ class EdgeRemoval:
     neg_rows: torch.Tensor
 
 
-def edge_values(R: sp.csr_matrix, users: np.ndarray, clips: np.ndarray, chunk: int = 1 << 17) -> np.ndarray:
-    """Entries ``R[users[i], clips[i, j]]`` of a CSR matrix (0 where there is no edge), vectorised.
-    ``users`` (n,), ``clips`` (n, k) → float32 (n, k). Rows are looked up ``chunk`` at a time, so
-    the temporaries stay a few MB whatever n (at Micro-video-B scale the whole log at once held
-    about 0.5 GB of them)."""
-    R = R.tocsr()
-    R.sort_indices()
-    n_cols = np.int64(R.shape[1])
-    keys = np.repeat(np.arange(R.shape[0], dtype="int64"), np.diff(R.indptr)) * n_cols + R.indices.astype("int64")
-    users = np.asarray(users, dtype="int64")
-    clips = np.asarray(clips, dtype="int64")
-    out = np.zeros(clips.shape, dtype="float32")
-    if not len(keys):
+class EdgeLookup:
+    """Entries of a CSR matrix ``R`` by (row, column), vectorised: the matrix's (row, column) keys
+    are sorted once, each query is a binary search. Rows are looked up ``chunk`` at a time, so
+    the temporaries stay a few MB whatever the number of queries."""
+
+    def __init__(self, R: sp.csr_matrix, chunk: int = 1 << 17):
+        R = R.tocsr()
+        R.sort_indices()
+        self.n_cols = np.int64(R.shape[1])
+        self.keys = np.repeat(np.arange(R.shape[0], dtype="int64"), np.diff(R.indptr)) * self.n_cols + R.indices.astype("int64")
+        self.data = R.data
+        self.chunk = chunk
+
+    def __call__(self, users: np.ndarray, clips: np.ndarray) -> np.ndarray:
+        """``R[users[i], clips[i, j]]`` (0 where there is no edge): ``users`` (n,), ``clips``
+        (n, k) → float32 (n, k)."""
+        users = np.asarray(users, dtype="int64")
+        clips = np.asarray(clips, dtype="int64")
+        out = np.zeros(clips.shape, dtype="float32")
+        if len(self.keys):
+            for s in range(0, len(users), self.chunk):
+                out[s : s + self.chunk] = self.rows(users[s : s + self.chunk], clips[s : s + self.chunk])
         return out
-    for s in range(0, len(users), chunk):
-        q = (users[s : s + chunk, None] * n_cols + clips[s : s + chunk]).ravel()
-        pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
-        hit = keys[pos] == q
-        out[s : s + chunk] = np.where(hit, R.data[pos], 0.0).reshape(-1, clips.shape[1])
-    return out
+
+    def rows(self, users: np.ndarray, clips: np.ndarray) -> np.ndarray:
+        """One chunk of :meth:`__call__` (needs a matrix with at least one entry)."""
+        q = (users[:, None] * self.n_cols + clips).ravel()
+        pos = np.minimum(np.searchsorted(self.keys, q), len(self.keys) - 1)
+        return np.where(self.keys[pos] == q, self.data[pos], 0.0).astype("float32").reshape(clips.shape)
+
+
+def edge_values(R: sp.csr_matrix, users: np.ndarray, clips: np.ndarray) -> np.ndarray:
+    """Entries ``R[users[i], clips[i, j]]`` of a CSR matrix (0 where there is no edge), vectorised.
+    ``users`` (n,), ``clips`` (n, k) → float32 (n, k) (:class:`EdgeLookup`)."""
+    return EdgeLookup(R)(users, clips)

@@ -15,7 +15,7 @@ import torch
 
 from frame_core.data.prepare import FrameData
 from frame_core.model.frame import Batch, batch_clip_index
-from frame_core.model.sparse import EdgeRemoval, edge_values
+from frame_core.model.sparse import EdgeLookup, EdgeRemoval
 
 
 def batch_edges(u, clips, inv, mask, cy, ev_p, ev_n) -> EdgeRemoval:
@@ -34,6 +34,18 @@ def batch_edges(u, clips, inv, mask, cy, ev_p, ev_n) -> EdgeRemoval:
     )
 
 
+def view_edge_values(R, users: np.ndarray, videos: np.ndarray, nc: int, chunk: int = 1 << 17) -> np.ndarray:
+    """``R[users[i], videos[i] · nc + j]`` (n, nc) float32: each view's entries in a graph, the
+    clip indices built ``chunk`` views at a time (:class:`~frame_core.model.sparse.EdgeLookup`)."""
+    look = EdgeLookup(R, chunk)
+    out = np.zeros((len(users), nc), dtype="float32")
+    if len(look.keys):
+        for s in range(0, len(users), chunk):
+            clips = np.asarray(videos[s : s + chunk], dtype="int64")[:, None] * nc + np.arange(nc)
+            out[s : s + chunk] = look.rows(np.asarray(users[s : s + chunk], dtype="int64"), clips)
+    return out
+
+
 class BatchMaker:
     """Row positions of ``data`` → :class:`Batch`. ``exclude_batch_edges``: attach the batch's
     own edges (:func:`batch_edges`) for the model to take out of R̃ during that step."""
@@ -46,10 +58,9 @@ class BatchMaker:
         self.clip_mask = torch.from_numpy(data.clip_mask)
         self.y = torch.from_numpy(data.y)
         self.exclude = bool(exclude_batch_edges)
-        if self.exclude:  # R̃ entries of every view's own (user, clip) edges, looked up once
-            all_clips = data.video_idx[:, None] * self.nc + np.arange(self.nc)[None, :]
-            self.ev_p = torch.from_numpy(edge_values(data.graphs.RP_norm, data.user_idx, all_clips))
-            self.ev_n = torch.from_numpy(edge_values(data.graphs.RN_norm, data.user_idx, all_clips))
+        if self.exclude:  # R̃ entries of every view's own (user, clip) edges, looked up once, in chunks of views
+            self.ev_p, self.ev_n = (torch.from_numpy(view_edge_values(R, data.user_idx, data.video_idx, self.nc))
+                                    for R in (data.graphs.RP_norm, data.graphs.RN_norm))
 
     def __call__(self, rows: np.ndarray) -> Batch:
         r = torch.from_numpy(np.asarray(rows, dtype="int64"))
