@@ -152,12 +152,11 @@ def test_a_cold_clip_with_an_edge_is_masked_out_of_the_id_term():
 
 
 def test_view_edge_values_in_chunks_equal_the_whole_lookup():
-    from frame_core.model.sparse import edge_values
-    from frame_core.training.batches import view_edge_values
+    from frame_core.model.sparse import EdgeLookup, edge_values
 
     data, m = _model(id_embeddings=True)
     clips = data.video_idx[:, None] * data.nc + np.arange(data.nc)
     for R in (data.graphs.RP_norm, data.graphs.RN_norm):
         want = edge_values(R, data.user_idx, clips)
         assert (want != 0).any()
-        np.testing.assert_array_equal(view_edge_values(R, data.user_idx, data.video_idx, data.nc, chunk=7), want)
+        np.testing.assert_array_equal(EdgeLookup(R).views(data.user_idx, data.video_idx, data.nc, chunk=7), want)

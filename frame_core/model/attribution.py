@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from frame_core.model.heads import video_probs
+from frame_core.model.hop_terms import all_first_hop
 
 PARTS = ("metadata", "content", "graph")
 PART_TITLES = {
@@ -71,8 +72,7 @@ class Attributor:
                 content = content + m.clip_id.weight * m.warm[:, None]
             if m.feat is not None:
                 content = content + m.clip_feat @ m.feat.weight.t()
-            h0 = m.h_c0_all()
-            hup, hun = m.user_interest(h0)
+            hup, hun = m.interest_from_agg(*all_first_hop(m))  # the first hop without H_c0 (model/hop_terms.py)
             graph = m.two_hop(hup, hun)
             self._hup, self._hun = hup, hun
             # clip factors (model.factors): <p_u, q_c> + b_u + b_c, counted with the clip's "content"

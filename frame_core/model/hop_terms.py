@@ -19,7 +19,7 @@ of its rows gathered for the batch) into one (C, d) buffer. A training step ther
 materialises H_c0 (C, d), its gradient, or the mask products over every clip; only the batch's
 distinct clips get their H_c0 rows. The values equal :meth:`FrameModel.h_c0_all` followed by
 :func:`~frame_core.model.sparse.first_hop` up to float rounding (tested in
-``tests/test_model_contract.py``).
+``tests/test_hop_terms.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from frame_core.model.sparse import EdgeRemoval, _FirstHop
+from frame_core.model.sparse import EdgeRemoval, FirstHopFn
 
 
 class HopTerms:
@@ -112,7 +112,7 @@ def training_first_hop(model, sel: torch.Tensor, remove: EdgeRemoval | None
     e_sel = None
     if model.clip_id is not None:
         empty = torch.zeros(0, dtype=torch.int64)
-        agg_id, e_sel = _FirstHop.apply(model.clip_id.weight, t.S_id, t.St_id, empty, empty,
+        agg_id, e_sel = FirstHopFn.apply(model.clip_id.weight, t.S_id, t.St_id, empty, empty,
                                         model.clip_id.weight.new_zeros(0), sel)
         agg = agg + agg_id
     h0_sel = h0_rows(model, sel, e_sel)

@@ -90,7 +90,7 @@ class GraphOps:
         )
 
 
-class _FirstHop(torch.autograd.Function):
+class FirstHopFn(torch.autograd.Function):
     """See :func:`first_hop`. Non-tensor-gradient inputs: S (2U, C), St (C, 2U), the removed
     edges as (rows in 0..2U-1, clips, values), and the clip rows ``sel`` to gather."""
 
@@ -138,7 +138,7 @@ def first_hop(graph: "GraphOps", h0: torch.Tensor, remove: "EdgeRemoval | None" 
     else:
         rows, clips, values = empty_i, empty_i, h0.new_zeros(0)
     sel = empty_i if sel is None else sel
-    agg, picked = _FirstHop.apply(h0, graph.S, graph.St, rows, clips, values, sel)
+    agg, picked = FirstHopFn.apply(h0, graph.S, graph.St, rows, clips, values, sel)
     return agg[:U], agg[U:], picked
 
 
@@ -163,36 +163,37 @@ class EdgeRemoval:
 
 class EdgeLookup:
     """Entries of a CSR matrix ``R`` by (row, column), vectorised: the matrix's (row, column) keys
-    are sorted once, each query is a binary search. Rows are looked up ``chunk`` at a time, so
-    the temporaries stay a few MB whatever the number of queries."""
+    are sorted once, each query is a binary search."""
 
-    def __init__(self, R: sp.csr_matrix, chunk: int = 1 << 17):
+    def __init__(self, R: sp.csr_matrix):
         R = R.tocsr()
         R.sort_indices()
         self.n_cols = np.int64(R.shape[1])
         self.keys = np.repeat(np.arange(R.shape[0], dtype="int64"), np.diff(R.indptr)) * self.n_cols + R.indices.astype("int64")
         self.data = R.data
-        self.chunk = chunk
-
-    def __call__(self, users: np.ndarray, clips: np.ndarray) -> np.ndarray:
-        """``R[users[i], clips[i, j]]`` (0 where there is no edge): ``users`` (n,), ``clips``
-        (n, k) → float32 (n, k)."""
-        users = np.asarray(users, dtype="int64")
-        clips = np.asarray(clips, dtype="int64")
-        out = np.zeros(clips.shape, dtype="float32")
-        if len(self.keys):
-            for s in range(0, len(users), self.chunk):
-                out[s : s + self.chunk] = self.rows(users[s : s + self.chunk], clips[s : s + self.chunk])
-        return out
 
     def rows(self, users: np.ndarray, clips: np.ndarray) -> np.ndarray:
-        """One chunk of :meth:`__call__` (needs a matrix with at least one entry)."""
-        q = (users[:, None] * self.n_cols + clips).ravel()
+        """``R[users[i], clips[i, j]]`` (0 where there is no edge): ``users`` (n,), ``clips``
+        (n, k) → float32 (n, k)."""
+        clips = np.asarray(clips, dtype="int64")
+        if not len(self.keys):
+            return np.zeros(clips.shape, dtype="float32")
+        q = (np.asarray(users, dtype="int64")[:, None] * self.n_cols + clips).ravel()
         pos = np.minimum(np.searchsorted(self.keys, q), len(self.keys) - 1)
         return np.where(self.keys[pos] == q, self.data[pos], 0.0).astype("float32").reshape(clips.shape)
+
+    def views(self, users: np.ndarray, videos: np.ndarray, nc: int, chunk: int = 1 << 17) -> np.ndarray:
+        """Each view's entries ``R[users[i], videos[i] · nc + j]`` (n, nc) float32, the clip
+        indices built ``chunk`` views at a time, so the temporaries stay a few MB whatever n (at
+        Micro-video-B scale the whole log at once held about 0.5 GB of them)."""
+        out = np.zeros((len(users), nc), dtype="float32")
+        for s in range(0, len(users), chunk):
+            clips = np.asarray(videos[s : s + chunk], dtype="int64")[:, None] * nc + np.arange(nc)
+            out[s : s + chunk] = self.rows(users[s : s + chunk], clips)
+        return out
 
 
 def edge_values(R: sp.csr_matrix, users: np.ndarray, clips: np.ndarray) -> np.ndarray:
     """Entries ``R[users[i], clips[i, j]]`` of a CSR matrix (0 where there is no edge), vectorised.
     ``users`` (n,), ``clips`` (n, k) → float32 (n, k) (:class:`EdgeLookup`)."""
-    return EdgeLookup(R)(users, clips)
+    return EdgeLookup(R).rows(users, clips)

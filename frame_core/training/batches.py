@@ -34,18 +34,6 @@ def batch_edges(u, clips, inv, mask, cy, ev_p, ev_n) -> EdgeRemoval:
     )
 
 
-def view_edge_values(R, users: np.ndarray, videos: np.ndarray, nc: int, chunk: int = 1 << 17) -> np.ndarray:
-    """``R[users[i], videos[i] · nc + j]`` (n, nc) float32: each view's entries in a graph, the
-    clip indices built ``chunk`` views at a time (:class:`~frame_core.model.sparse.EdgeLookup`)."""
-    look = EdgeLookup(R, chunk)
-    out = np.zeros((len(users), nc), dtype="float32")
-    if len(look.keys):
-        for s in range(0, len(users), chunk):
-            clips = np.asarray(videos[s : s + chunk], dtype="int64")[:, None] * nc + np.arange(nc)
-            out[s : s + chunk] = look.rows(np.asarray(users[s : s + chunk], dtype="int64"), clips)
-    return out
-
-
 class BatchMaker:
     """Row positions of ``data`` → :class:`Batch`. ``exclude_batch_edges``: attach the batch's
     own edges (:func:`batch_edges`) for the model to take out of R̃ during that step."""
@@ -59,7 +47,7 @@ class BatchMaker:
         self.y = torch.from_numpy(data.y)
         self.exclude = bool(exclude_batch_edges)
         if self.exclude:  # R̃ entries of every view's own (user, clip) edges, looked up once, in chunks of views
-            self.ev_p, self.ev_n = (torch.from_numpy(view_edge_values(R, data.user_idx, data.video_idx, self.nc))
+            self.ev_p, self.ev_n = (torch.from_numpy(EdgeLookup(R).views(data.user_idx, data.video_idx, self.nc))
                                     for R in (data.graphs.RP_norm, data.graphs.RN_norm))
 
     def __call__(self, rows: np.ndarray) -> Batch:

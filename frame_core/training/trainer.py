@@ -315,7 +315,7 @@ def train_single(
                 raise CancelledError("training cancelled")
             rows = perm[step * batch_size : (step + 1) * batch_size]
             opt.zero_grad(set_to_none=True)
-            if dist is None:  # the per-view part in chunks: the same gradients in less memory
+            if dist is None:  # a batch past the default size has its per-view part in chunks (same gradients)
                 parts = loss_and_backward(model, make_batch(rows))
             else:
                 parts = step_loss(make_batch(dist.shard(rows)))
