@@ -67,12 +67,24 @@ def prepare(ws_root: Path, epochs: int) -> None:
             train_run(log, ws.runs_dir / f"{ds}-nc{nc}", FrameConfig(nc=nc, epochs=epochs, emb_dim=16), source=ds)
 
 
-async def wait_idle(page, timeout_s: float = 180) -> float:
+PATHS = {"Home": "/", "Skip Explorer": "/skip_explorer", "Graph Inspector": "/graph_inspector",
+         "Compare": "/compare", "Recommend": "/recommend"}
+
+
+async def wait_idle(page, timeout_s: float = 180, path: str | None = None) -> float:
     """Wait until the page is rendered: no script run, nothing spinning, for ``SETTLE_S``.
     Returns the monotonic time at which the script run was last seen to end (the server's part;
-    the rest is the browser drawing), as opposed to the quiet time the caller measures."""
+    the rest is the browser drawing), as opposed to the quiet time the caller measures.
+
+    With ``path`` (after a click on a page link) the run has started once the browser's address
+    shows that page: Streamlit sets it when the server starts the page's run. Without it, the
+    wait first gives the run 3 s to be seen running; a run shorter than one poll was then
+    missed and cost those 3 s (Home's times carried that artefact before ``path`` was used)."""
     deadline = time.monotonic() + timeout_s
-    start_by = time.monotonic() + 3
+    if path is not None:
+        while time.monotonic() < deadline and (await page.evaluate("() => location.pathname")).rstrip("/") != path.rstrip("/"):
+            await asyncio.sleep(0.05)
+    start_by = time.monotonic() + (0 if path is not None else 3)
     while time.monotonic() < start_by:
         if not (await page.evaluate(B._STATE_JS)).startswith("notRunning|"):
             break
@@ -119,7 +131,7 @@ async def session(browser, url: str, ds_name: str, walks: int, times: dict, erro
                 t0 = time.monotonic()
                 await link.first.click()
                 try:
-                    done = await wait_idle(page)
+                    done = await wait_idle(page, path=PATHS[title])
                 except TimeoutError:
                     errors.append(f"{ds_name} {title}: timeout")
                     continue

@@ -70,3 +70,50 @@ def test_runs_stamp_changes_when_a_run_file_is_rewritten(tmp_path):
     (run / "weights.pt").unlink()
     assert "weights.pt" not in {f[0] for f in RU.runs_stamp(tmp_path / "runs")[0][1]}
     assert RU.runs_stamp(tmp_path / "missing") == ()
+
+
+def test_the_server_skips_streamlits_per_run_full_collection():
+    import tomllib
+    from pathlib import Path
+
+    cfg = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    assert cfg["runner"]["postScriptGC"] is False
+
+
+def test_the_warm_up_freezes_the_imported_objects_out_of_the_collector():
+    import gc
+
+    from app.components import warmup
+
+    gc.unfreeze()
+    try:
+        warmup._import_all(("json", "no_such_module_for_the_warm_up_test"))  # a failed import is only logged
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+
+
+def test_concurrent_first_callers_import_a_bundled_sample_once(monkeypatch):
+    import threading
+
+    from frame_core.services import samples as SM
+
+    calls = []
+    real = SM.import_log
+
+    def counting(*a, **k):
+        calls.append(1)
+        time.sleep(0.2)  # long enough for every thread to arrive while the first one imports
+        return real(*a, **k)
+
+    monkeypatch.setattr(SM, "import_log", counting)
+    monkeypatch.setattr(SM, "_COUNTS", {})
+    b = SM.BUNDLED[0]
+    out: list = []
+    threads = [threading.Thread(target=lambda: out.append(SM.bundled_info(b).rows)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert len(set(out)) == 1 and out[0] > 0

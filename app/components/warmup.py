@@ -10,10 +10,20 @@ on every page), while that user still reads the first page; a page that needs a 
 the thread got to it simply imports it itself, as before (imports are idempotent and
 thread-safe). Nothing here touches Streamlit state or any session, and a failed import is
 logged and ignored: the page that needs the module reports the error as it always did.
+
+**Garbage collection.** After the imports the thread calls ``gc.freeze()``: every object alive
+then (the modules' functions, classes and constants, hundreds of thousands of them with torch)
+moves to the collector's permanent generation, so later full collections only walk what the
+sessions create. Streamlit's own ``gc.collect(2)`` after every script run
+(``runner.postScriptGC``) is switched off in ``.streamlit/config.toml``: with torch loaded it
+cost about 0.1 CPU s per script run, under the one interpreter lock that all sessions share,
+and it was the largest single item of the server's time in the load test. Python's automatic,
+threshold-driven collection still runs, so reference cycles are still freed.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import threading
@@ -42,6 +52,8 @@ def _import_all(names) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a page that needs the module will say what is wrong
             log.warning("warm-up: could not import %s", name, exc_info=True)
+    gc.collect()
+    gc.freeze()
 
 
 @st.cache_resource(show_spinner=False)

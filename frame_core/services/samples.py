@@ -4,6 +4,7 @@ by :class:`frame_core.services.workspace.Workspace` beside the stored ones."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -75,16 +76,19 @@ BUNDLED = (
 
 
 _COUNTS: dict[tuple[str, float], dict[str, int]] = {}
+_COUNTS_LOCK = threading.Lock()  # concurrent first callers (app sessions) import the file once
 
 
 def _bundled_counts(b: BundledSample) -> dict[str, int]:
     """Row/user/video counts of a bundled sample, computed once per file version."""
     p = SAMPLE_DIR / b.path
     key = (str(p), p.stat().st_mtime)
-    if key not in _COUNTS:
-        log = import_log(p, mapping=b.mapping, time_unit=b.time_unit)[0]
-        _COUNTS[key] = {"views": len(log), "users": int(log[S.USER].nunique()), "videos": int(log[S.VIDEO].nunique())}
-    return _COUNTS[key]
+    with _COUNTS_LOCK:
+        if key not in _COUNTS:
+            log = import_log(p, mapping=b.mapping, time_unit=b.time_unit)[0]
+            _COUNTS[key] = {"views": len(log), "users": int(log[S.USER].nunique()),
+                            "videos": int(log[S.VIDEO].nunique())}
+        return _COUNTS[key]
 
 
 def bundled_info(b: BundledSample) -> DatasetInfo:
