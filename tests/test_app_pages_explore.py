@@ -337,6 +337,7 @@ def test_data_page_validates_and_saves(ws):
     assert len(stored) == 1 and stored[0].rows == len(raw) - 1
     assert at.session_state["dataset_id"] == stored[0].id
     assert any("Saved as dataset" in s.value for s in at.success)
+    assert ws.queries(stored[0].id).prepared  # the pages' summaries were built with the save
     # the new dataset persists for a fresh session (a "restart")
     st.cache_resource.clear()
     at2 = _app(stored[0].id)

@@ -156,3 +156,68 @@ def test_an_ego_view_too_large_is_refused_with_a_message(stored, monkeypatch):
     maps, g = EQ.local_graphs(ws.queries(ds), mode="video", who="v4", nc=4, policy="paper", norm="row",
                               train_only=False, cap=10)
     assert "v4" in list(maps.videos) and g.RP.nnz + g.RN.nnz > 0  # 1 view, its user's 3: under the cap
+
+
+@pytest.mark.parametrize("tag", ["hand", "random"])
+def test_rows_of_ids_are_the_logs_rows_with_their_split_part(stored, tag):
+    ws, ds, log = stored[tag]
+    q = ws.queries(ds)
+    part = chronological_split(log)
+    users = [str(u) for u in A.most_frequent(log[S.USER])[1:4]] + ["no-such-user"]
+    videos = [str(v) for v in A.most_frequent(log[S.VIDEO])[:2]]
+    for kw, mask in (({"users": users}, log[S.USER].isin(users)),
+                     ({"videos": videos}, log[S.VIDEO].isin(videos)),
+                     ({"users": users, "videos": videos}, log[S.USER].isin(users) | log[S.VIDEO].isin(videos)),
+                     ({"users": ["no-such-user"]}, log[S.USER].isin([]))):
+        got = q.rows_of(**kw)
+        want_rows = np.flatnonzero(mask.to_numpy())
+        np.testing.assert_array_equal(got["row"].to_numpy(), want_rows)
+        np.testing.assert_array_equal(got["part"].to_numpy(), part[want_rows])
+        want = log.iloc[want_rows][[S.USER, S.VIDEO, S.PLAY, S.DURATION, S.TIMESTAMP]].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[want.columns].astype({S.USER: str, S.VIDEO: str}),
+                                      want.astype({S.USER: str, S.VIDEO: str}), check_dtype=False)
+    assert len(q.rows_of()) == len(log)
+
+
+def test_sorted_copies_keep_each_id_in_few_row_groups(tmp_path, monkeypatch):
+    """by_video / by_user are sorted by rank, so the row groups' rank ranges do not overlap
+    (what lets DuckDB skip all but an id's own row groups), and rank 0 is the most viewed."""
+    import pyarrow.parquet as pq
+
+    from frame_core.services import log_queries as LQ
+
+    monkeypatch.setattr(LQ, "ROW_GROUP", 2048)  # DuckDB's smallest row group (one vector)
+    rng = np.random.default_rng(5)
+    n = 12_288
+    log = pd.DataFrame({S.USER: [f"u{i}" for i in rng.integers(0, 50, n)],
+                        S.VIDEO: [f"v{i}" for i in rng.zipf(1.4, n) % 60],
+                        S.PLAY: rng.uniform(0, 20, n).round(1), S.DURATION: rng.uniform(5, 20, n).round(1),
+                        S.TIMESTAMP: np.arange(n, dtype="float64")})
+    ws = Workspace(tmp_path).ensure()
+    info, _ = ws.import_file(log.to_csv(index=False).encode(), name="groups.csv")
+    q = ws.queries(info.id)
+    q.prepare()
+    for name, col in (("by_video.parquet", "vr"), ("by_user.parquet", "ur")):
+        md = pq.ParquetFile(q.derived / name).metadata
+        assert md.num_row_groups >= 4
+        idx = md.schema.to_arrow_schema().get_field_index(col)
+        ranges = [(md.row_group(i).column(idx).statistics.min, md.row_group(i).column(idx).statistics.max)
+                  for i in range(md.num_row_groups)]
+        assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:]))
+    top = pd.read_parquet(q.derived / "videos.parquet").sort_values("rank")
+    assert top["id"].iloc[0] == A.most_frequent(log[S.VIDEO])[0]
+
+
+def test_summaries_of_an_older_layout_are_rebuilt(stored):
+    ws, ds, log = stored["hand"]
+    q = ws.queries(ds)
+    q.prepare()
+    (q.derived / "format.json").write_text('{"format": 1}')
+    (q.derived / "by_video.parquet").write_bytes(b"not parquet")
+    q2 = ws.queries(ds)
+    assert not q2.prepared
+    q2.prepare()
+    assert q2.prepared
+    vid = str(A.most_frequent(log[S.VIDEO])[0])
+    ref = log.loc[(log[S.VIDEO] == vid).to_numpy(), [S.PLAY, S.DURATION]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(q2.video_rows(vid), ref, check_dtype=False)

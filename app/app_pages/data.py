@@ -266,6 +266,12 @@ def _save(pending: dict, video_files) -> None:
                             "time_unit": pending["unit"]},
                     videos=_video_payload(video_files),
                 )
+            with st.spinner("Building the pages' summaries…"):
+                try:
+                    ws.prepare_summaries(info.id)
+                except (InputError, OSError) as exc:  # the pages build them on first open and say why if not
+                    st.warning(f"The pages' summaries were not built now ({md_escape(exc)}); "
+                               "they will be built when a page first needs them.")
         except InputError as exc:
             st.error(md_escape(exc))
             return

@@ -11,9 +11,18 @@ file order from 0 (the row order of the pandas frame).
 
 Summaries that every page needs and that cost a pass over the whole log are built once, by
 :meth:`LogQueries.prepare`, into ``derived_dir`` (written atomically; kept until the dataset
-goes): ``users.parquet`` and ``videos.parquet`` (id, views, first row; most views first),
-``split.parquet`` (each row's part of the chronological split, by row) and
-``kpis.json``.
+goes; ``format.json`` names their layout, and summaries of an older layout are rebuilt):
+
+- ``users.parquet`` and ``videos.parquet``: id, views, first row and ``rank`` (0 = most views;
+  ties by first row); videos also carry their full views, the sum of min(r, 1) and the sum of
+  durations (the N_c-free columns of the per-video table);
+- ``by_user.parquet`` (user rank, video, playing, duration, timestamp, row, part of the split)
+  and ``by_video.parquet`` (video rank, user rank, playing, duration, timestamp, row, part): the
+  log sorted by rank, then row, in row groups of :data:`ROW_GROUP` rows. A query for some users
+  or videos reads only the row groups whose rank range holds them (Parquet min/max statistics,
+  which DuckDB checks for every value of an IN list), and the heatmap's top videos are the first
+  rows of ``by_video``;
+- ``split.parquet`` (each row's part of the chronological split, by row) and ``kpis.json``.
 """
 
 from __future__ import annotations
@@ -32,7 +41,10 @@ from frame_core.data import log_sql
 from frame_core.data.labels import check_nc
 from frame_core.services import analytics as A
 
-SUMMARIES = ("users.parquet", "videos.parquet", "split.parquet", "kpis.json")
+SUMMARIES = ("users.parquet", "videos.parquet", "by_video.parquet", "by_user.parquet", "split.parquet",
+             "kpis.json", "format.json")
+FORMAT = 2  # layout of the summaries; 1 had no ranks, per-video sums or sorted copies
+ROW_GROUP = 65_536  # rows per row group of the sorted copies: what one id lookup reads at least
 
 
 def _q(path) -> str:
@@ -65,7 +77,22 @@ class LogQueries:
     # --------------------------------------------------------------------- summaries
     @property
     def prepared(self) -> bool:
-        return all((self.derived / f).exists() for f in SUMMARIES)
+        if not all((self.derived / f).exists() for f in SUMMARIES):
+            return False
+        try:
+            return json.loads((self.derived / "format.json").read_text()).get("format") == FORMAT
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def _fresh(self) -> None:
+        """Remove summaries of another layout (or a half-written set) before a rebuild."""
+        try:
+            ok = json.loads((self.derived / "format.json").read_text()).get("format") == FORMAT
+        except (OSError, ValueError, AttributeError):
+            ok = False
+        if not ok:
+            for f in SUMMARIES:
+                (self.derived / f).unlink(missing_ok=True)
 
     def prepare(self) -> None:
         """Build the summaries (see the module docstring) unless they exist."""
@@ -74,21 +101,38 @@ class LogQueries:
         self.derived.mkdir(parents=True, exist_ok=True)
         tag = f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         with self._lock:
+            self._fresh()
             con = self._con
-            for col, out in ((S.USER, "users.parquet"), (S.VIDEO, "videos.parquet")):
+
+            def copy(select: str, out: str, options: str = "") -> None:
                 if (self.derived / out).exists():
-                    continue
+                    return
                 tmp = self.derived / (out + tag)
-                con.execute(f"""COPY (SELECT {col} AS id, count(*) AS views, min(row) AS first_row FROM {self._src}
-                                GROUP BY {col} ORDER BY views DESC, first_row) TO {_q(tmp)} (FORMAT parquet)""")
+                con.execute(f"COPY ({select}) TO {_q(tmp)} (FORMAT parquet{options})")
                 os.replace(tmp, self.derived / out)
-            if not (self.derived / "split.parquet").exists():
-                tmp = self.derived / ("split.parquet" + tag)
-                con.execute(f"COPY (SELECT row, part FROM ({log_sql.split_select(self.path)}) ORDER BY row) "
-                            f"TO {_q(tmp)} (FORMAT parquet)")
-                os.replace(tmp, self.derived / "split.parquet")
-            users = con.execute(f"SELECT count(*) FROM read_parquet({_q(self.derived / 'users.parquet')})").fetchone()[0]
-            videos = con.execute(f"SELECT count(*) FROM read_parquet({_q(self.derived / 'videos.parquet')})").fetchone()[0]
+
+            full = f"CASE WHEN {S.PLAY} >= {S.DURATION} THEN 1 ELSE 0 END"
+            video_sums = (f", sum({full}) AS full_views, sum(LEAST({S.PLAY} / {S.DURATION}, 1.0)) AS ratio_sum, "
+                          f"sum({S.DURATION}) AS dur_sum")
+            for col, out, extra in ((S.USER, "users.parquet", ""), (S.VIDEO, "videos.parquet", video_sums)):
+                copy(f"""SELECT *, (row_number() OVER (ORDER BY views DESC, first_row)) - 1 AS rank,
+                                (row_number() OVER (ORDER BY first_row)) - 1 AS code
+                         FROM (SELECT {col} AS id, count(*) AS views, min(row) AS first_row{extra}
+                               FROM {self._src} GROUP BY {col}) ORDER BY rank""", out)
+            rg = f", ROW_GROUP_SIZE {ROW_GROUP}"
+            vf, uf = _q(self.derived / "videos.parquet"), _q(self.derived / "users.parquet")
+            bu = _q(self.derived / "by_user.parquet")
+            copy(f"""SELECT u.rank::INTEGER AS ur, l.{S.VIDEO}, l.{S.PLAY}, l.{S.DURATION}, l.{S.TIMESTAMP}, l.row,
+                            s.part FROM {self._src} l
+                     JOIN ({log_sql.split_select(self.path)}) s USING (row)
+                     JOIN (SELECT id, rank FROM read_parquet({uf})) u ON l.{S.USER} = u.id
+                     ORDER BY ur, row""", "by_user.parquet", rg)
+            copy(f"SELECT row, part FROM read_parquet({bu}) ORDER BY row", "split.parquet")
+            copy(f"""SELECT v.rank::INTEGER AS vr, b.ur, b.{S.PLAY}, b.{S.DURATION}, b.{S.TIMESTAMP}, b.row, b.part
+                     FROM read_parquet({bu}) b JOIN (SELECT id, rank FROM read_parquet({vf})) v ON b.{S.VIDEO} = v.id
+                     ORDER BY vr, row""", "by_video.parquet", rg)
+            users = con.execute(f"SELECT count(*) FROM read_parquet({uf})").fetchone()[0]
+            videos = con.execute(f"SELECT count(*) FROM read_parquet({vf})").fetchone()[0]
             if self._stats and {"full_view_share", "median_watch_ratio"} <= set(self._stats):
                 views = int(self._stats.get("views", 0))
                 full, med = self._stats["full_view_share"], self._stats["median_watch_ratio"]
@@ -99,9 +143,16 @@ class LogQueries:
         k = {"users": int(users), "videos": int(videos), "views": int(views),
              "full_view_share": float(full) if views else float("nan"),
              "median_watch_ratio": float(med) if views else float("nan")}
-        tmp = self.derived / ("kpis.json" + tag)
-        tmp.write_text(json.dumps(k))
-        os.replace(tmp, self.derived / "kpis.json")
+        for name, obj in (("kpis.json", k), ("format.json", {"format": FORMAT})):
+            tmp = self.derived / (name + tag)
+            tmp.write_text(json.dumps(obj))
+            os.replace(tmp, self.derived / name)
+
+    def _rank(self, column: str, ident: str) -> int | None:
+        """Rank of one id in ``users.parquet`` / ``videos.parquet`` (None when not in the log)."""
+        f = self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
+        df = self._df(f"SELECT rank FROM read_parquet({_q(f)}) WHERE id = ?", [str(ident)])
+        return None if df.empty else int(df["rank"].iloc[0])
 
     # --------------------------------------------------------------------- Home
     def kpis(self) -> dict:
@@ -121,56 +172,65 @@ class LogQueries:
         return ids, int(total)
 
     # --------------------------------------------------------------------- Skip Explorer
+    def _skip_counts(self, nc: int, where: str, k_is: int | None = None) -> pd.DataFrame:
+        """(vr, k, n): views that ended before the end (r < 1) in skip clip k, of the videos
+        whose rank passes ``where`` (SQL over ``vr``), read from ``by_video.parquet``."""
+        k = f"LEAST(GREATEST(floor({S.PLAY} * {nc}.0 / {S.DURATION} + 1e-9), 0), {nc - 1})::BIGINT"
+        only = "" if k_is is None else f" AND {k} = {int(k_is)}"
+        return self._df(f"""SELECT vr, {k} AS k, count(*) AS n FROM read_parquet({_q(self.derived / 'by_video.parquet')})
+                            WHERE ({where}) AND {S.PLAY} < {S.DURATION}{only} GROUP BY ALL""")
+
+    def _table(self, stats: pd.DataFrame, early: pd.DataFrame) -> pd.DataFrame:
+        """The per-video table from ``videos.parquet`` rows (in rank order) and the (vr, n)
+        counts of views left in the first clip."""
+        stats = stats.sort_values("rank", kind="stable")
+        views = stats["views"].to_numpy(dtype="int64")
+        n_early = pd.Series(early["n"].to_numpy(dtype="float64"), index=early["vr"].to_numpy(dtype="int64"))
+        n_early = n_early.groupby(level=0).sum().reindex(stats["rank"].to_numpy(dtype="int64"), fill_value=0.0)
+        return pd.DataFrame({
+            "views": views,
+            "full_views": stats["full_views"].to_numpy(dtype="int64"),
+            "full_view_share": stats["full_views"].to_numpy(dtype="float64") / views,
+            "early_skip_share": n_early.to_numpy(dtype="float64") / views,
+            "mean_watch_ratio": stats["ratio_sum"].to_numpy(dtype="float64") / views,
+            "duration": stats["dur_sum"].to_numpy(dtype="float64") / views,
+            "code": stats["code"].to_numpy(dtype="int64"),
+        }, index=pd.Index(stats["id"].astype(str).to_numpy(dtype=object), name=S.VIDEO))
+
+    def _video_stats(self, where: str, params=None) -> pd.DataFrame:
+        return self._df(f"""SELECT id, views, full_views, ratio_sum, dur_sum, code, rank
+                            FROM read_parquet({_q(self.derived / 'videos.parquet')}) WHERE {where}""", params)
+
     def video_table(self, nc: int, videos: list[str]) -> pd.DataFrame:
         """:func:`frame_core.services.analytics.video_table` rows of ``videos`` (same columns;
         ``code`` is the video's index in order of first appearance), most views first."""
         nc = check_nc(nc)
         self.prepare()
-        vf = self.derived / "videos.parquet"
-        k = f"LEAST(GREATEST(floor({S.PLAY} * {nc}.0 / {S.DURATION} + 1e-9), 0), {nc - 1})"
-        sql = f"""
-            WITH want AS (SELECT unnest(?::VARCHAR[]) AS id),
-            codes AS (SELECT id, views AS total, first_row,
-                             (row_number() OVER (ORDER BY first_row)) - 1 AS code FROM read_parquet({_q(vf)})),
-            agg AS (SELECT {S.VIDEO} AS id, count(*) AS views,
-                           sum(CASE WHEN {S.PLAY} >= {S.DURATION} THEN 1 ELSE 0 END) AS full_views,
-                           sum(CASE WHEN {S.PLAY} < {S.DURATION} AND {k} = 0 THEN 1 ELSE 0 END) AS early,
-                           sum(LEAST({S.PLAY} / {S.DURATION}, 1.0)) AS ratio, sum({S.DURATION}) AS dur
-                    FROM read_parquet({_q(self.path)}) WHERE {S.VIDEO} IN (SELECT id FROM want) GROUP BY {S.VIDEO})
-            SELECT a.id, a.views, a.full_views, a.early, a.ratio, a.dur, c.code, c.first_row
-            FROM agg a JOIN codes c USING (id) ORDER BY a.views DESC, c.first_row"""
-        df = self._df(sql, [list(map(str, videos))])
-        views = df["views"].to_numpy(dtype="int64")
-        out = pd.DataFrame({
-            "views": views,
-            "full_views": df["full_views"].to_numpy(dtype="int64"),
-            "full_view_share": df["full_views"].to_numpy(dtype="float64") / views,
-            "early_skip_share": df["early"].to_numpy(dtype="float64") / views,
-            "mean_watch_ratio": df["ratio"].to_numpy(dtype="float64") / views,
-            "duration": df["dur"].to_numpy(dtype="float64") / views,
-            "code": df["code"].to_numpy(dtype="int64"),
-        }, index=pd.Index(df["id"].astype(str).to_numpy(dtype=object), name=S.VIDEO))
-        return out
+        stats = self._video_stats("id IN (SELECT unnest(?::VARCHAR[]))", [list(map(str, videos))])
+        ranks = ",".join(str(int(r)) for r in stats["rank"])
+        early = (self._skip_counts(nc, f"vr IN ({ranks})", k_is=0) if ranks
+                 else pd.DataFrame({"vr": [], "k": [], "n": []}))
+        return self._table(stats, early)
 
     def skip_heatmap(self, nc: int, top_n: int = 30, sort_by: str = "views") -> tuple[pd.DataFrame, pd.DataFrame]:
         """:func:`frame_core.services.analytics.skip_heatmap`: (matrix, summary) of the
-        ``top_n`` most-viewed videos, rows ordered by ``sort_by``."""
+        ``top_n`` most-viewed videos, rows ordered by ``sort_by``. The top videos are ranks
+        0 … top_n − 1, the first rows of ``by_video.parquet``."""
         nc = check_nc(nc)
         if sort_by not in A.SORT_KEYS:
             raise ValueError(f"sort_by must be one of {', '.join(A.SORT_KEYS)}")
-        top_ids, _ = self.ranked_ids(S.VIDEO, max(int(top_n), 0))
-        if not top_ids:
+        self.prepare()
+        n = max(int(top_n), 0)
+        stats = self._video_stats(f"rank < {n}")
+        counts = self._skip_counts(nc, f"vr < {n}") if n else pd.DataFrame({"vr": [], "k": [], "n": []})
+        top = self._table(stats, counts[counts["k"] == 0])
+        if top.empty:
             empty = pd.DataFrame(columns=list(range(nc)), index=pd.Index([], name=S.VIDEO), dtype="float64")
-            return empty, self.video_table(nc, [])
-        top = self.video_table(nc, top_ids)
+            return empty, top
         if sort_by != "views":
             top = top.sort_values([sort_by, "views"], ascending=[False, False], kind="stable")
-        k = f"LEAST(GREATEST(floor({S.PLAY} * {nc}.0 / {S.DURATION} + 1e-9), 0), {nc - 1})"
-        counts = self._df(
-            f"""SELECT {S.VIDEO} AS id, {k}::BIGINT AS k, count(*) AS n FROM read_parquet({_q(self.path)})
-                WHERE {S.VIDEO} IN (SELECT unnest(?::VARCHAR[])) AND {S.PLAY} < {S.DURATION} GROUP BY ALL""",
-            [top_ids])
-        pos = pd.Index(top.index).get_indexer(counts["id"].astype(str).to_numpy(dtype=object))
+        id_of = dict(zip(stats["rank"].to_numpy(dtype="int64").tolist(), stats["id"].astype(str)))
+        pos = pd.Index(top.index).get_indexer([id_of[int(r)] for r in counts["vr"]])
         grid = np.zeros((len(top), nc), dtype="float64")
         np.add.at(grid, (pos, counts["k"].to_numpy(dtype="int64")), counts["n"].to_numpy(dtype="float64"))
         views = top["views"].to_numpy(dtype="float64")[:, None]
@@ -178,37 +238,69 @@ class LogQueries:
 
     def video_rows(self, video_id: str) -> pd.DataFrame:
         """playing_time and duration_time of one video's views, in row order."""
-        return self._df(f"SELECT {S.PLAY}, {S.DURATION} FROM {self._src} WHERE {S.VIDEO} = ? ORDER BY row",
-                        [str(video_id)])
+        self.prepare()
+        r = self._rank(S.VIDEO, video_id)
+        return self._df(f"""SELECT {S.PLAY}, {S.DURATION} FROM read_parquet({_q(self.derived / 'by_video.parquet')})
+                            WHERE vr = {-1 if r is None else r} ORDER BY row""")
 
     def user_views(self, user_id: str, nc: int) -> pd.DataFrame:
         """:func:`frame_core.services.analytics.user_views` of one user (``row`` is the row in
         the whole log)."""
-        sub = self._df(f"SELECT {S.USER}, {S.VIDEO}, {S.PLAY}, {S.DURATION}, {S.TIMESTAMP}, row FROM {self._src} "
-                       f"WHERE {S.USER} = ? ORDER BY row", [str(user_id)])
+        self.prepare()
+        r = self._rank(S.USER, user_id)
+        sub = self._df(f"""SELECT ? AS {S.USER}, {S.VIDEO}, {S.PLAY}, {S.DURATION}, {S.TIMESTAMP}, row
+                           FROM read_parquet({_q(self.derived / 'by_user.parquet')})
+                           WHERE ur = {-1 if r is None else r} ORDER BY row""", [str(user_id)])
         rows = sub.pop("row").to_numpy(dtype="int64")
         out = A.user_views(sub, str(user_id), nc)
         out["row"] = rows[out["row"].to_numpy(dtype="int64")] if len(out) else out["row"]
         return out
 
     # --------------------------------------------------------------------- Graph Inspector
+    def _ranks(self, column: str, ids) -> pd.DataFrame:
+        """(id, rank) of those of ``ids`` that are in the log."""
+        f = self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
+        return self._df(f"SELECT id, rank FROM read_parquet({_q(f)}) WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+                        [[str(i) for i in ids]])
+
     def rows_of(self, *, users=None, videos=None) -> pd.DataFrame:
         """Every row of the given users or videos (or both: either), with its global ``row``
-        and ``part`` (0 train, 1 validation, 2 test), in row order."""
+        and ``part`` (0 train, 1 validation, 2 test), in row order. Read from the sorted copies:
+        only the row groups of those ids."""
         self.prepare()
-        split = _q(self.derived / "split.parquet")
-        cond, params = [], []
+        uf = _q(self.derived / "users.parquet")
+        parts = []
         if users is not None:
-            cond.append(f"{S.USER} IN (SELECT unnest(?::VARCHAR[]))")
-            params.append([str(u) for u in users])
+            r = self._ranks(S.USER, users)
+            parts.append(self._df(
+                f"""SELECT u.id AS {S.USER}, b.{S.VIDEO}, b.{S.PLAY}, b.{S.DURATION}, b.{S.TIMESTAMP}, b.row, b.part
+                    FROM read_parquet({_q(self.derived / 'by_user.parquet')}) b
+                    JOIN (SELECT id, rank FROM read_parquet({uf}) WHERE rank IN (SELECT unnest(?::BIGINT[]))) u
+                      ON b.ur = u.rank
+                    WHERE b.ur IN (SELECT unnest(?::INTEGER[]))""", [r["rank"].tolist()] * 2))
         if videos is not None:
-            cond.append(f"{S.VIDEO} IN (SELECT unnest(?::VARCHAR[]))")
-            params.append([str(v) for v in videos])
-        where = " OR ".join(cond) if cond else "TRUE"
+            r = self._ranks(S.VIDEO, videos)
+            vid = self._df(f"""SELECT u.id AS {S.USER}, b.vr, b.{S.PLAY}, b.{S.DURATION}, b.{S.TIMESTAMP}, b.row, b.part
+                               FROM read_parquet({_q(self.derived / 'by_video.parquet')}) b
+                               JOIN read_parquet({uf}) u ON b.ur = u.rank
+                               WHERE b.vr IN (SELECT unnest(?::INTEGER[]))""", [r["rank"].tolist()])
+            name = dict(zip(r["rank"].astype("int64").tolist(), r["id"].astype(str)))
+            vid.insert(1, S.VIDEO, [name[int(x)] for x in vid.pop("vr")])
+            parts.append(vid)
+        cols = [S.USER, S.VIDEO, S.PLAY, S.DURATION, S.TIMESTAMP, "row", "part"]
+        if not parts:
+            return self._all_rows()
+        out = pd.concat([p[cols] for p in parts], ignore_index=True) if len(parts) > 1 else parts[0][cols]
+        out = out.drop_duplicates("row") if len(parts) > 1 else out
+        return out.sort_values("row", kind="stable").reset_index(drop=True)
+
+    def _all_rows(self) -> pd.DataFrame:
+        """Every row with its part (``rows_of()`` with neither users nor videos)."""
+        split = _q(self.derived / "split.parquet")
         return self._df(
             f"""SELECT l.*, s.part FROM (SELECT {S.USER}, {S.VIDEO}, {S.PLAY}, {S.DURATION}, {S.TIMESTAMP}, row
-                                        FROM {self._src} WHERE {where}) l
-                JOIN read_parquet({split}) s USING (row) ORDER BY row""", params)
+                                        FROM {self._src}) l
+                JOIN read_parquet({split}) s USING (row) ORDER BY row""")
 
     def views_of(self, column: str, ids) -> dict[str, int]:
         """Views of each of ``ids`` (ids not in the log are left out)."""

@@ -195,6 +195,16 @@ class Workspace:
         ``cache/samples/``, keyed by its file's modification time)."""
         return self._paths(ds_id)[0]
 
+    def prepare_summaries(self, ds_id: str) -> None:
+        """Build a dataset's page-query summaries now (they are otherwise built on the first
+        page that needs them): the Data page does this right after saving, so every page's
+        first render after an import is a lookup. Raises InputError or OSError."""
+        q = self.queries(ds_id)
+        try:
+            q.prepare()
+        finally:
+            q.close()
+
     def queries(self, ds_id: str, threads: int | None = None):
         """:class:`frame_core.services.log_queries.LogQueries` over a dataset (DuckDB over its
         Parquet; summaries in ``derived/`` next to it). Raises InputError for an unreadable file."""
