@@ -10,14 +10,15 @@ printed as a Markdown table):
    a third full views; 0.1 % of rows bad (zero duration or "n/a" play time).
 2. ``import``: ``Workspace.import_file`` (streamed parse, checks, Parquet; the size limit is
    raised with ``--max-mb``-style limits, since the default is 2,048 MiB).
-3. ``summaries``: ``LogQueries.prepare`` (users, videos, the chronological split, KPIs;
-   DuckDB, out of core), what a page's first open after the import builds.
+3. ``summaries``: ``LogQueries.prepare`` (users and videos ranked by views, the chronological
+   split, the log sorted by user rank and by video rank, KPIs; DuckDB, out of core), what the
+   Data page builds when it saves a dataset (and a page's first open, for one stored before).
 4. ``pages``: each page's first-render queries, timed one by one: Home KPIs, the Skip
    Explorer heatmap (top 30, N_c = 8), one video (stats and rows), one user, the id lists, the
    Graph Inspector ego views (one user, one video).
 5. ``train``: one epoch of today's trainer (``frame_core.services.engine.train``, id
-   embeddings, N_c = 8) on the first ``--train-views`` views of the log, read by DuckDB: the
-   epoch-speed work of issue 13 parts 4–5 is not on this branch, so the whole log is not trained.
+   embeddings, N_c = 8) on the first ``--train-views`` views of the log, read by DuckDB (the
+   trainer holds its graphs in memory, so the whole 50M log is not trained here).
 
 Files go to ``--dir`` (default: a temporary folder under the system temp) and are removed
 at the end unless ``--keep``.
@@ -211,7 +212,7 @@ def main() -> None:
             f"{im['rows']:,} rows kept, {im['rejected']:,} rejected; Parquet {im['parquet_bytes'] / 1024**3:.2f} GiB")
         (args.dir / "scale.csv").unlink()
         su = run_stage("summaries", args, im["dataset"])
-        row("summaries (users, videos, split, KPIs)", su, "once per dataset, on first open")
+        row("summaries (ranked ids, split, sorted copies, KPIs)", su, "once per dataset: at save (Data page) or on first open")
         pg = run_stage("pages", args, im["dataset"])
         row("all page queries below, one process", pg)
         tr = run_stage("train", args, im["dataset"])
