@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from frame_core.common import schema as S
 from frame_core.data.graphs import graphs_for_log
@@ -106,14 +108,15 @@ def test_split_summary_is_the_chronological_split(stored, tag):
 @pytest.mark.parametrize("tag", ["hand", "random"])
 @pytest.mark.parametrize("train_only", [True, False])
 @pytest.mark.parametrize("norm", ["symmetric", "row"])
-def test_ego_views_from_queries_equal_the_full_graph_ones(stored, tag, train_only, norm):
+@pytest.mark.parametrize("policy", ["watched-positive", "paper"])
+def test_ego_views_from_queries_equal_the_full_graph_ones(stored, tag, train_only, norm, policy):
     ws, ds, log = stored[tag]
     q = ws.queries(ds)
     part = chronological_split(log) if train_only else np.full(len(log), TRAIN, dtype="int8")
-    maps, _, g = graphs_for_log(log, part, 4, "watched-positive", norm=norm)
+    maps, _, g = graphs_for_log(log, part, 4, policy, norm=norm)
     for who in A.most_frequent(log[S.USER])[:2]:
         full = GV.ego_user(g, maps, int(maps.user_index([who])[0]), 12)
-        lm, lg = EQ.local_graphs(q, mode="user", who=str(who), nc=4, policy="watched-positive", norm=norm,
+        lm, lg = EQ.local_graphs(q, mode="user", who=str(who), nc=4, policy=policy, norm=norm,
                                  train_only=train_only, cap=12)
         local = GV.ego_user(lg, lm, int(lm.user_index([who])[0]), 12)
         cols = ["user", "video", "clip", "sign"]
@@ -129,7 +132,7 @@ def test_ego_views_from_queries_equal_the_full_graph_ones(stored, tag, train_onl
             np.testing.assert_allclose(b_local[key], b_full[key], rtol=1e-6)
     for who in A.most_frequent(log[S.VIDEO])[:2]:
         full = GV.ego_video(g, maps, int(maps.video_index([who])[0]), 6)
-        lm, lg = EQ.local_graphs(q, mode="video", who=str(who), nc=4, policy="watched-positive", norm=norm,
+        lm, lg = EQ.local_graphs(q, mode="video", who=str(who), nc=4, policy=policy, norm=norm,
                                  train_only=train_only, cap=6)
         local = GV.ego_video(lg, lm, int(lm.video_index([who])[0]), 6)
         assert local.total_users == full.total_users
@@ -221,3 +224,29 @@ def test_summaries_of_an_older_layout_are_rebuilt(stored):
     vid = str(A.most_frequent(log[S.VIDEO])[0])
     ref = log.loc[(log[S.VIDEO] == vid).to_numpy(), [S.PLAY, S.DURATION]].reset_index(drop=True)
     pd.testing.assert_frame_equal(q2.video_rows(vid), ref, check_dtype=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(views=st.lists(st.tuples(st.integers(0, 4), st.floats(0, 30, allow_nan=False), st.floats(0.1, 20)),
+                      min_size=1, max_size=40),
+       nc=st.sampled_from([1, 2, 3, 4, 7, 8, 63, 64]), policy=st.sampled_from(["watched-positive", "paper"]))
+def test_a_pairs_synthetic_views_have_its_views_labels(views, nc, policy):
+    """pair_views: the (pair, clip, label) set of the few synthetic views equals that of the
+    pair's real views, for any views, N_c (bit 63 included) and policy."""
+    from frame_core.data.labels import clip_labels, is_full_view, skip_clip
+
+    pair = np.array([v[0] for v in views])
+    play, dur = np.array([v[1] for v in views]), np.array([v[2] for v in views])
+    lab = clip_labels(play, dur, nc, policy)
+    real = set(zip(pair[lab.row].tolist(), lab.clip.tolist(), lab.label.tolist()))
+    full, k = is_full_view(play, dur), skip_clip(play, dur, nc).astype("uint64")
+    ids = np.unique(pair)
+    neg = [np.bitwise_or.reduce(np.where(~full[pair == p], np.uint64(1) << k[pair == p], np.uint64(0)))
+           for p in ids]
+    pairs = pd.DataFrame({"ur": ids, "vr": np.zeros(len(ids), dtype="int64"), "neg": np.array(neg, dtype="uint64"),
+                          "full": [bool(full[pair == p].any()) for p in ids]})
+    i, syn_play = EQ.pair_views(pairs, nc, train_only=False)
+    lab2 = clip_labels(syn_play, np.ones(len(syn_play)), nc, policy)
+    got = set(zip(ids[i][lab2.row].tolist(), lab2.clip.tolist(), lab2.label.tolist()))
+    assert got == real
+    assert len(i) <= len(views) + len(ids)

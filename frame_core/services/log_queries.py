@@ -16,7 +16,8 @@ goes; ``format.json`` names their layout, and summaries of an older layout are r
 - ``users.parquet`` and ``videos.parquet``: id, views, first row and ``rank`` (0 = most views;
   ties by first row); videos also carry their full views, the sum of min(r, 1) and the sum of
   durations (the N_c-free columns of the per-video table);
-- ``by_user.parquet`` (user rank, video, playing, duration, timestamp, row, part of the split)
+- ``by_user.parquet`` (user rank, video rank, video, playing, duration, timestamp, row, part of
+  the split)
   and ``by_video.parquet`` (video rank, user rank, playing, duration, timestamp, row, part): the
   log sorted by rank, then row, in row groups of :data:`ROW_GROUP` rows. A query for some users
   or videos reads only the row groups whose rank range holds them (Parquet min/max statistics,
@@ -122,14 +123,14 @@ class LogQueries:
             rg = f", ROW_GROUP_SIZE {ROW_GROUP}"
             vf, uf = _q(self.derived / "videos.parquet"), _q(self.derived / "users.parquet")
             bu = _q(self.derived / "by_user.parquet")
-            copy(f"""SELECT u.rank::INTEGER AS ur, l.{S.VIDEO}, l.{S.PLAY}, l.{S.DURATION}, l.{S.TIMESTAMP}, l.row,
-                            s.part FROM {self._src} l
+            copy(f"""SELECT u.rank::INTEGER AS ur, v.rank::INTEGER AS vr, l.{S.VIDEO}, l.{S.PLAY}, l.{S.DURATION},
+                            l.{S.TIMESTAMP}, l.row, s.part FROM {self._src} l
                      JOIN ({log_sql.split_select(self.path)}) s USING (row)
                      JOIN (SELECT id, rank FROM read_parquet({uf})) u ON l.{S.USER} = u.id
+                     JOIN (SELECT id, rank FROM read_parquet({vf})) v ON l.{S.VIDEO} = v.id
                      ORDER BY ur, row""", "by_user.parquet", rg)
             copy(f"SELECT row, part FROM read_parquet({bu}) ORDER BY row", "split.parquet")
-            copy(f"""SELECT v.rank::INTEGER AS vr, b.ur, b.{S.PLAY}, b.{S.DURATION}, b.{S.TIMESTAMP}, b.row, b.part
-                     FROM read_parquet({bu}) b JOIN (SELECT id, rank FROM read_parquet({vf})) v ON b.{S.VIDEO} = v.id
+            copy(f"""SELECT vr, ur, {S.PLAY}, {S.DURATION}, {S.TIMESTAMP}, row, part FROM read_parquet({bu})
                      ORDER BY vr, row""", "by_video.parquet", rg)
             users = con.execute(f"SELECT count(*) FROM read_parquet({uf})").fetchone()[0]
             videos = con.execute(f"SELECT count(*) FROM read_parquet({vf})").fetchone()[0]
@@ -293,6 +294,47 @@ class LogQueries:
         out = pd.concat([p[cols] for p in parts], ignore_index=True) if len(parts) > 1 else parts[0][cols]
         out = out.drop_duplicates("row") if len(parts) > 1 else out
         return out.sort_values("row", kind="stable").reset_index(drop=True)
+
+    def label_pairs(self, nc: int, *, user_ranks=None, video_ranks=None) -> pd.DataFrame:
+        """One row per (user rank ``ur``, video rank ``vr``) pair among the views of the given
+        users or videos (by rank: :meth:`ranks`): ``neg`` has bit k set when a view that was
+        not full ended in clip k (skip clip as :func:`frame_core.data.labels.skip_clip`),
+        ``full`` says some view was full, ``neg_train`` and ``full_train`` the same over the
+        training views only (part 0 of the split), ``views`` counts them all. A pair's clip
+        labels, hence its edges in both user–clip graphs under either policy, depend on its
+        views only through ``neg`` and ``full`` (:func:`frame_core.services.ego_queries.pair_views`),
+        so the ego views need these pairs, not the views."""
+        nc = check_nc(nc)
+        self.prepare()
+        k = f"LEAST(GREATEST(floor({S.PLAY} * {nc}.0 / {S.DURATION} + 1e-9), 0), {nc - 1})::UTINYINT"
+        neg = f"CASE WHEN {S.PLAY} < {S.DURATION} THEN (1::UBIGINT << {k}) ELSE 0::UBIGINT END"
+        full = f"{S.PLAY} >= {S.DURATION}"
+        aggs = (f"bit_or({neg}) AS neg, bool_or({full}) AS full, "
+                f"bit_or(CASE WHEN part = 0 THEN {neg} ELSE 0::UBIGINT END) AS neg_train, "
+                f"bool_or(part = 0 AND {full}) AS full_train, count(*) AS views")
+        parts = []
+        for ranks, f, col in ((user_ranks, "by_user.parquet", "ur"), (video_ranks, "by_video.parquet", "vr")):
+            if ranks is not None and len(ranks):
+                parts.append(self._df(f"""SELECT ur, vr, {aggs} FROM read_parquet({_q(self.derived / f)})
+                                          WHERE {col} IN (SELECT unnest(?::INTEGER[])) GROUP BY ur, vr""",
+                                      [np.asarray(ranks, dtype="int64").tolist()]))
+        cols = ["ur", "vr", "neg", "full", "neg_train", "full_train", "views"]
+        if not parts:
+            return pd.DataFrame({c: np.zeros(0, dtype="uint64" if c.startswith("neg") else
+                                             bool if c.startswith("full") else "int64") for c in cols})
+        out = pd.concat(parts, ignore_index=True)[cols] if len(parts) > 1 else parts[0][cols]
+        return out.drop_duplicates(["ur", "vr"]).reset_index(drop=True)
+
+    def ranks(self, column: str, ids) -> np.ndarray:
+        """Ranks of those of ``ids`` that are in the log (users or videos by views)."""
+        return self._ranks(column, ids)["rank"].to_numpy(dtype="int64")
+
+    def id_table(self, column: str, ranks) -> pd.DataFrame:
+        """(rank, id, first_row, views) of the given ranks of users or videos."""
+        self.prepare()
+        f = self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
+        return self._df(f"SELECT rank, id, first_row, views FROM read_parquet({_q(f)}) "
+                        "WHERE rank IN (SELECT unnest(?::BIGINT[]))", [np.asarray(ranks, dtype="int64").tolist()])
 
     def _all_rows(self) -> pd.DataFrame:
         """Every row with its part (``rows_of()`` with neither users nor videos)."""
