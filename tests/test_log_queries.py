@@ -250,3 +250,76 @@ def test_a_pairs_synthetic_views_have_its_views_labels(views, nc, policy):
     got = set(zip(ids[i][lab2.row].tolist(), lab2.clip.tolist(), lab2.label.tolist()))
     assert got == real
     assert len(i) <= len(views) + len(ids)
+
+
+def test_two_objects_preparing_one_folder_build_it_once(stored, monkeypatch):
+    """prepare() holds a file lock and re-checks: a second object (or process) waiting on it
+    finds the summaries built and neither rebuilds nor deletes them."""
+    import threading
+
+    from frame_core.services import log_queries as LQ
+
+    ws, ds, _ = stored["random"]
+    first = ws.queries(ds)
+    first.prepare()
+    for f in LQ.SUMMARIES:
+        (first.derived / f).unlink()
+    (first.derived / "by_user.parquet.tmp-1-dead").write_bytes(b"a killed build's leftover")
+    builds = []
+    real = LQ.LogQueries._build
+
+    def counted(self):
+        builds.append(1)
+        real(self)
+
+    monkeypatch.setattr(LQ.LogQueries, "_build", counted)
+    objs = [ws.queries(ds) for _ in range(3)]
+    threads = [threading.Thread(target=o.prepare) for o in objs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(builds) == 1 and all(o.prepared for o in objs)
+    assert not list(first.derived.glob("*.tmp-*"))
+
+
+def test_a_duckdb_failure_while_building_is_one_clear_message(stored, monkeypatch):
+    import duckdb
+
+    from frame_core.common.errors import InputError
+    from frame_core.services import log_queries as LQ
+
+    ws, ds, _ = stored["hand"]
+    q = ws.queries(ds)
+    q.prepare()
+    (q.derived / "format.json").unlink()
+
+    def fail(self):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block\nmore detail")
+
+    monkeypatch.setattr(LQ.LogQueries, "_build", fail)
+    with pytest.raises(InputError, match=r"could not be built \(OutOfMemoryException: Out of Memory Error: could not "
+                                         r"allocate block\); free memory or disk space"):
+        ws.queries(ds).prepare()
+
+
+def test_ranks_and_ego_views_work_on_an_object_not_yet_prepared(stored):
+    ws, ds, log = stored["hand"]
+    q = ws.queries(ds)
+    for f in q.derived.glob("*"):
+        f.unlink()
+    fresh = ws.queries(ds)
+    assert list(fresh.ranks(S.VIDEO, ["v1", "nope"])) == [0]  # v1 has the most views
+    maps, g = EQ.local_graphs(ws.queries(ds), mode="video", who="v1", nc=4, policy="paper", norm="row",
+                              train_only=False, cap=10)
+    assert "v1" in list(maps.videos)
+
+
+def test_an_ego_view_with_too_many_labels_is_refused_before_they_are_made(stored, monkeypatch):
+    from frame_core.common.errors import InputError
+
+    ws, ds, _ = stored["hand"]
+    monkeypatch.setattr(EQ, "MAX_LABELS", 10)
+    with pytest.raises(InputError, match=r"needs \d+ clip labels at N_c = 64, more than the 10 .*lower N_c"):
+        EQ.local_graphs(ws.queries(ds), mode="video", who="v1", nc=64, policy="watched-positive", norm="row",
+                        train_only=False, cap=10)

@@ -18,7 +18,9 @@ sessions create. Streamlit's own ``gc.collect(2)`` after every script run
 (``runner.postScriptGC``) is switched off in ``.streamlit/config.toml``: with torch loaded it
 cost about 0.1 CPU s per script run, under the one interpreter lock that all sessions share,
 and it was the largest single item of the server's time in the load test. Python's automatic,
-threshold-driven collection still runs, so reference cycles are still freed.
+threshold-driven collection still runs, so reference cycles are still freed. Whatever the first
+session had allocated when the freeze ran is frozen with the modules and never collected: a
+one-time, bounded cost.
 """
 
 from __future__ import annotations

@@ -36,11 +36,15 @@ from frame_core.services.log_queries import LogQueries
 
 N_NEIGHBOURS = 9
 MAX_ROWS = 10_000_000
-"""Most views one ego view may aggregate (DuckDB reads them from the sorted copies; about 3 s
-per 10M views on two cores). A view past it is refused with a message."""
+"""Most views one step of an ego view may aggregate (DuckDB reads them from the sorted copies;
+a video's view is two steps, the video then its shown users; a user's three: the user, their
+videos, the neighbours). A view past it is refused with a message."""
 MAX_PAIRS = 5_000_000
-"""Most (user, video) pairs one ego view may hold in memory (about 100 bytes each while its
-local graphs are built)."""
+"""Most (user, video) pairs one ego view may hold."""
+MAX_LABELS = 20_000_000
+"""Most clip labels the local graphs of one ego view may be built from (a pair gives up to
+N_c + 1 of them per clip it ended in, N_c for a full view; about 50 bytes each while the graphs
+are built), counted before they are made."""
 
 
 def _check_size(q: LogQueries, column: str, ranks, what: str) -> None:
@@ -93,7 +97,7 @@ class _Local:
     pairs: pd.DataFrame
 
 
-def _build(q: LogQueries, pairs: pd.DataFrame, nc: int, policy: str, norm: str, train_only: bool) -> _Local:
+def _build(q: LogQueries, pairs: pd.DataFrame, nc: int, policy: str, norm: str, train_only: bool, what: str) -> _Local:
     """Local graphs of the pairs' users and videos, indexed in order of first appearance in
     the whole log (as on the full graphs)."""
     pairs = pairs.drop_duplicates(["ur", "vr"]).reset_index(drop=True)
@@ -104,6 +108,12 @@ def _build(q: LogQueries, pairs: pd.DataFrame, nc: int, policy: str, norm: str, 
     u_pos = _positions(u_rank, pairs["ur"].to_numpy(dtype="int64"))
     v_pos = _positions(v_rank, pairs["vr"].to_numpy(dtype="int64"))
     i, play = pair_views(pairs, nc, train_only)
+    k = np.floor(play * nc).astype("int64")
+    n_labels = int(np.where(play >= 1.0, nc, k + 1 if policy == "watched-positive" else 1).sum())
+    if n_labels > MAX_LABELS:
+        raise InputError(f"the ego view of {what} needs {n_labels:,} clip labels at N_c = {nc}, more than the "
+                         f"{MAX_LABELS:,} the Graph Inspector builds for one view; lower N_c or pick a less-viewed "
+                         "video, or a user whose videos are less popular")
     labels = clip_labels(play, np.ones(len(play)), nc, policy)
     g = build_graphs(u_pos[i], v_pos[i], labels, np.full(len(i), TRAIN, dtype="int8"), maps.n_users, maps.n_videos,
                      norm)
@@ -128,7 +138,7 @@ def local_graphs(q: LogQueries, *, mode: str, who: str, nc: int, policy: str, no
 
     def more(loc: _Local, user_ranks) -> _Local:
         return _build(q, _check_pairs(pd.concat([loc.pairs, q.label_pairs(nc, user_ranks=user_ranks)]), what),
-                      nc, policy, norm, train_only)
+                      nc, policy, norm, train_only, what)
 
     if mode == "user":
         what = f"user {who}"
@@ -138,7 +148,7 @@ def local_graphs(q: LogQueries, *, mode: str, who: str, nc: int, policy: str, no
         vids = _edge_videos(own, train_only)
         _check_size(q, S.VIDEO, vids, what)
         loc = _build(q, _check_pairs(pd.concat([own, q.label_pairs(nc, video_ranks=vids)]) if len(vids) else own,
-                                     what), nc, policy, norm, train_only)
+                                     what), nc, policy, norm, train_only, what)
         u = int(loc.maps.user_index([who])[0])
         if u < 0:
             return loc.maps, loc.graphs
@@ -153,7 +163,7 @@ def local_graphs(q: LogQueries, *, mode: str, who: str, nc: int, policy: str, no
     what = f"video {who}"
     me = q.ranks(S.VIDEO, [who])
     _check_size(q, S.VIDEO, me, what)
-    loc = _build(q, _check_pairs(q.label_pairs(nc, video_ranks=me), what), nc, policy, norm, train_only)
+    loc = _build(q, _check_pairs(q.label_pairs(nc, video_ranks=me), what), nc, policy, norm, train_only, what)
     v = int(loc.maps.video_index([who])[0])
     if v < 0:
         return loc.maps, loc.graphs

@@ -28,16 +28,19 @@ goes; ``format.json`` names their layout, and summaries of an older layout are r
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
 import uuid
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 from frame_core.common import schema as S
+from frame_core.common.errors import InputError
 from frame_core.data import log_sql
 from frame_core.data.labels import check_nc
 from frame_core.services import analytics as A
@@ -92,55 +95,70 @@ class LogQueries:
         except (OSError, ValueError, AttributeError):
             ok = False
         if not ok:
-            for f in SUMMARIES:
+            for f in [*SUMMARIES, *(p.name for p in self.derived.glob("*.tmp-*"))]:  # and a killed build's leftovers
                 (self.derived / f).unlink(missing_ok=True)
 
     def prepare(self) -> None:
-        """Build the summaries (see the module docstring) unless they exist."""
+        """Build the summaries (see the module docstring) unless they exist. One builder at a
+        time per folder (a file lock, so the Data page's save and a page's first open, or two
+        processes, never build or delete each other's files); a DuckDB failure (memory, disk)
+        becomes an InputError that says so."""
         if self.prepared:
             return
         self.derived.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.derived / ".prepare.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.prepared:  # built meanwhile by another object or process
+                return
+            try:
+                self._build()
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+                raise InputError(f"the page summaries of this dataset could not be built ({type(exc).__name__}: "
+                                 f"{first}); free memory or disk space in the workspace and open the page again") from None
+
+    def _build(self) -> None:
+        """The summaries, under the locks of :meth:`prepare`."""
         tag = f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        with self._lock:
-            self._fresh()
-            con = self._con
+        self._fresh()
+        con = self._con
 
-            def copy(select: str, out: str, options: str = "") -> None:
-                if (self.derived / out).exists():
-                    return
-                tmp = self.derived / (out + tag)
-                con.execute(f"COPY ({select}) TO {_q(tmp)} (FORMAT parquet{options})")
-                os.replace(tmp, self.derived / out)
+        def copy(select: str, out: str, options: str = "") -> None:
+            if (self.derived / out).exists():
+                return
+            tmp = self.derived / (out + tag)
+            con.execute(f"COPY ({select}) TO {_q(tmp)} (FORMAT parquet{options})")
+            os.replace(tmp, self.derived / out)
 
-            full = f"CASE WHEN {S.PLAY} >= {S.DURATION} THEN 1 ELSE 0 END"
-            video_sums = (f", sum({full}) AS full_views, sum(LEAST({S.PLAY} / {S.DURATION}, 1.0)) AS ratio_sum, "
-                          f"sum({S.DURATION}) AS dur_sum")
-            for col, out, extra in ((S.USER, "users.parquet", ""), (S.VIDEO, "videos.parquet", video_sums)):
-                copy(f"""SELECT *, (row_number() OVER (ORDER BY views DESC, first_row)) - 1 AS rank,
-                                (row_number() OVER (ORDER BY first_row)) - 1 AS code
-                         FROM (SELECT {col} AS id, count(*) AS views, min(row) AS first_row{extra}
-                               FROM {self._src} GROUP BY {col}) ORDER BY rank""", out)
-            rg = f", ROW_GROUP_SIZE {ROW_GROUP}"
-            vf, uf = _q(self.derived / "videos.parquet"), _q(self.derived / "users.parquet")
-            bu = _q(self.derived / "by_user.parquet")
-            copy(f"""SELECT u.rank::INTEGER AS ur, v.rank::INTEGER AS vr, l.{S.VIDEO}, l.{S.PLAY}, l.{S.DURATION},
-                            l.{S.TIMESTAMP}, l.row, s.part FROM {self._src} l
-                     JOIN ({log_sql.split_select(self.path)}) s USING (row)
-                     JOIN (SELECT id, rank FROM read_parquet({uf})) u ON l.{S.USER} = u.id
-                     JOIN (SELECT id, rank FROM read_parquet({vf})) v ON l.{S.VIDEO} = v.id
-                     ORDER BY ur, row""", "by_user.parquet", rg)
-            copy(f"SELECT row, part FROM read_parquet({bu}) ORDER BY row", "split.parquet")
-            copy(f"""SELECT vr, ur, {S.PLAY}, {S.DURATION}, {S.TIMESTAMP}, row, part FROM read_parquet({bu})
-                     ORDER BY vr, row""", "by_video.parquet", rg)
-            users = con.execute(f"SELECT count(*) FROM read_parquet({uf})").fetchone()[0]
-            videos = con.execute(f"SELECT count(*) FROM read_parquet({vf})").fetchone()[0]
-            if self._stats and {"full_view_share", "median_watch_ratio"} <= set(self._stats):
-                views = int(self._stats.get("views", 0))
-                full, med = self._stats["full_view_share"], self._stats["median_watch_ratio"]
-            else:  # no import report: compute (exact median, so the ratio column is held once)
-                views, full, med = con.execute(
-                    f"SELECT count(*), avg(CASE WHEN {S.PLAY} >= {S.DURATION} THEN 1.0 ELSE 0.0 END), "
-                    f"median({S.PLAY} / {S.DURATION}) FROM read_parquet({_q(self.path)})").fetchone()
+        full = f"CASE WHEN {S.PLAY} >= {S.DURATION} THEN 1 ELSE 0 END"
+        video_sums = (f", sum({full}) AS full_views, sum(LEAST({S.PLAY} / {S.DURATION}, 1.0)) AS ratio_sum, "
+                      f"sum({S.DURATION}) AS dur_sum")
+        for col, out, extra in ((S.USER, "users.parquet", ""), (S.VIDEO, "videos.parquet", video_sums)):
+            copy(f"""SELECT *, (row_number() OVER (ORDER BY views DESC, first_row)) - 1 AS rank,
+                            (row_number() OVER (ORDER BY first_row)) - 1 AS code
+                     FROM (SELECT {col} AS id, count(*) AS views, min(row) AS first_row{extra}
+                           FROM {self._src} GROUP BY {col}) ORDER BY rank""", out)
+        rg = f", ROW_GROUP_SIZE {ROW_GROUP}"
+        vf, uf = _q(self.derived / "videos.parquet"), _q(self.derived / "users.parquet")
+        bu = _q(self.derived / "by_user.parquet")
+        copy(f"""SELECT u.rank::INTEGER AS ur, v.rank::INTEGER AS vr, l.{S.VIDEO}, l.{S.PLAY}, l.{S.DURATION},
+                        l.{S.TIMESTAMP}, l.row, s.part FROM {self._src} l
+                 JOIN ({log_sql.split_select(self.path)}) s USING (row)
+                 JOIN (SELECT id, rank FROM read_parquet({uf})) u ON l.{S.USER} = u.id
+                 JOIN (SELECT id, rank FROM read_parquet({vf})) v ON l.{S.VIDEO} = v.id
+                 ORDER BY ur, row""", "by_user.parquet", rg)
+        copy(f"SELECT row, part FROM read_parquet({bu}) ORDER BY row", "split.parquet")
+        copy(f"""SELECT vr, ur, {S.PLAY}, {S.DURATION}, {S.TIMESTAMP}, row, part FROM read_parquet({bu})
+                 ORDER BY vr, row""", "by_video.parquet", rg)
+        users = con.execute(f"SELECT count(*) FROM read_parquet({uf})").fetchone()[0]
+        videos = con.execute(f"SELECT count(*) FROM read_parquet({vf})").fetchone()[0]
+        if self._stats and {"full_view_share", "median_watch_ratio"} <= set(self._stats):
+            views = int(self._stats.get("views", 0))
+            full, med = self._stats["full_view_share"], self._stats["median_watch_ratio"]
+        else:  # no import report: compute (exact median, so the ratio column is held once)
+            views, full, med = con.execute(
+                f"SELECT count(*), avg(CASE WHEN {S.PLAY} >= {S.DURATION} THEN 1.0 ELSE 0.0 END), "
+                f"median({S.PLAY} / {S.DURATION}) FROM read_parquet({_q(self.path)})").fetchone()
         k = {"users": int(users), "videos": int(videos), "views": int(views),
              "full_view_share": float(full) if views else float("nan"),
              "median_watch_ratio": float(med) if views else float("nan")}
@@ -327,6 +345,7 @@ class LogQueries:
 
     def ranks(self, column: str, ids) -> np.ndarray:
         """Ranks of those of ``ids`` that are in the log (users or videos by views)."""
+        self.prepare()
         return self._ranks(column, ids)["rank"].to_numpy(dtype="int64")
 
     def id_table(self, column: str, ranks) -> pd.DataFrame:

@@ -83,6 +83,8 @@ def _bundled_counts(b: BundledSample) -> dict[str, int]:
     """Row/user/video counts of a bundled sample, computed once per file version."""
     p = SAMPLE_DIR / b.path
     key = (str(p), p.stat().st_mtime)
+    if key in _COUNTS:
+        return _COUNTS[key]
     with _COUNTS_LOCK:
         if key not in _COUNTS:
             log = import_log(p, mapping=b.mapping, time_unit=b.time_unit)[0]
