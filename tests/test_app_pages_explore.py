@@ -17,6 +17,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from frame_core.common import schema as S
+from frame_core.common.errors import InputError
 from frame_core.data.graphs import graphs_for_log
 from frame_core.data.split import TRAIN
 from frame_core.data.validation import validate_log
@@ -342,6 +343,27 @@ def test_data_page_validates_and_saves(ws):
     st.cache_resource.clear()
     at2 = _app(stored[0].id)
     assert {m.label: m.value for m in at2.metric}["Views"] == f"{len(raw) - 1:,}"
+
+
+def test_data_page_saves_even_when_the_summaries_cannot_be_built(ws, monkeypatch):
+    """A failure while building the pages' summaries after a save (DuckDB out of memory, a full
+    disk) is a warning: the dataset is stored and selected, and the pages build them later."""
+    from frame_core.services.workspace import Workspace
+
+    def fail(self, ds_id):
+        raise InputError("the page summaries of this dataset could not be built (IOException: disk full)")
+
+    monkeypatch.setattr(Workspace, "prepare_summaries", fail)
+    data = _log(n_users=5, n_videos=3, per_user=2).to_csv(index=False).encode()
+    at = _go(_app(), "data")
+    at.file_uploader(key="data_log_file").set_value(("small.csv", data, "text/csv")).run()
+    next(b for b in at.button if b.label == "Validate").click().run()
+    next(b for b in at.button if b.label == "Save dataset").click().run()
+    assert not at.exception and not _errors(at)
+    stored = [i for i in ws.list_datasets() if not i.bundled]
+    assert len(stored) == 1 and at.session_state["dataset_id"] == stored[0].id
+    assert any("summaries were not built now" in w.value and "disk full" in w.value for w in at.warning)
+    assert not ws.queries(stored[0].id).prepared
 
 
 def test_data_page_delete_needs_confirmation(ws, small):

@@ -58,6 +58,9 @@ st.markdown(
 flash = st.session_state.pop(FLASH_KEY, None)
 if flash:
     st.success(flash)
+flash_warning = st.session_state.pop(FLASH_KEY + "_warning", None)
+if flash_warning:
+    st.warning(flash_warning)
 
 
 def _file_sig(f) -> tuple:
@@ -270,8 +273,9 @@ def _save(pending: dict, video_files) -> None:
                 try:
                     ws.prepare_summaries(info.id)
                 except (InputError, OSError) as exc:  # the pages build them on first open and say why if not
-                    st.warning(f"The pages' summaries were not built now ({md_escape(exc)}); "
-                               "they will be built when a page first needs them.")
+                    st.session_state[FLASH_KEY + "_warning"] = (
+                        f"The pages' summaries were not built now ({md_escape(exc)}); they will be built when a "
+                        "page first needs them.")
         except InputError as exc:
             st.error(md_escape(exc))
             return
