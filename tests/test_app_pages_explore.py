@@ -366,6 +366,22 @@ def test_data_page_saves_even_when_the_summaries_cannot_be_built(ws, monkeypatch
     assert not ws.queries(stored[0].id).prepared
 
 
+def test_learn_page_live_numbers_come_from_the_out_of_core_counts(ws, small):
+    """The Learn page never loads the log: its median skip clip and first-clip share (counted in
+    SQL) equal the values computed by hand from the stored log."""
+    from frame_core.data.labels import is_full_view, skip_clip
+
+    log = ws.load_log(small.id)
+    p, d = log[S.PLAY].to_numpy(), log[S.DURATION].to_numpy()
+    full = is_full_view(p, d)
+    k = skip_clip(p, d, 8)[~full]
+    at = _go(_app(small.id), "learn")
+    assert not at.exception and not _errors(at)
+    m = {x.label: x.value for x in at.metric}
+    assert m["Median skip clip"] == f"{float(np.median(k)):g} of 0…7"
+    assert m["Left in the first clip"] == f"{(k == 0).sum() / len(p):.1%}"
+
+
 def test_data_page_delete_needs_confirmation(ws, small):
     at = _go(_app(), "data")
     at.button(key="data_delete").click().run()

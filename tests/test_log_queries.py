@@ -189,7 +189,7 @@ def test_sorted_copies_keep_each_id_in_few_row_groups(tmp_path, monkeypatch):
 
     from frame_core.services import log_queries as LQ
 
-    monkeypatch.setattr(LQ, "ROW_GROUP", 2048)  # DuckDB's smallest row group (one vector)
+    monkeypatch.setattr(LQ.log_summaries, "ROW_GROUP", 2048)  # DuckDB's smallest row group (one vector)
     rng = np.random.default_rng(5)
     n = 12_288
     log = pd.DataFrame({S.USER: [f"u{i}" for i in rng.integers(0, 50, n)],
@@ -323,3 +323,42 @@ def test_an_ego_view_with_too_many_labels_is_refused_before_they_are_made(stored
     with pytest.raises(InputError, match=r"needs \d+ clip labels at N_c = 64, more than the 10 .*lower N_c"):
         EQ.local_graphs(ws.queries(ds), mode="video", who="v1", nc=64, policy="watched-positive", norm="row",
                         train_only=False, cap=10)
+
+
+@pytest.mark.parametrize("tag", ["hand", "random"])
+def test_data_facts_from_the_summaries_equal_the_pandas_ones(stored, tag):
+    from frame_core.evaluation import verdict as V
+    from frame_core.services import recommend as R
+
+    ws, ds, log = stored[tag]
+    want = V.data_facts(R.split_log(log), False)
+    share, med, users = ws.queries(ds).data_facts()
+    assert share == pytest.approx(want.new_video_share, abs=1e-12, nan_ok=True)
+    assert np.isnan(share) == np.isnan(want.new_video_share)
+    assert med == want.median_views_per_video and users == want.test_users
+
+
+@settings(max_examples=150, deadline=None)
+@given(views=st.lists(st.tuples(st.floats(0, 30, allow_nan=False), st.floats(0.1, 20)), min_size=0, max_size=60),
+       nc=st.sampled_from([1, 2, 3, 8, 64]))
+def test_skip_counts_give_the_histogram_labels_and_median_of_the_views(views, nc):
+    """The *_from_counts forms (what the Learn page uses on logs of any size) against direct
+    computations: np.median of the skip clips, clip_labels' own counts, and skips + full views."""
+    from frame_core.data.labels import clip_labels, is_full_view, skip_clip
+
+    p = np.array([v[0] for v in views], dtype="float64")
+    d = np.array([v[1] for v in views], dtype="float64")
+    skips, n_full, n = A.skip_counts(p, d, nc)
+    full = is_full_view(p, d)
+    k = skip_clip(p, d, nc)[~full]
+    med = A.median_from_counts(skips)
+    assert (np.isnan(med) and len(k) == 0) or med == float(np.median(k))
+    hist = A.skip_histogram_from_counts(skips, n_full, n)
+    assert hist["skips"].sum() + n_full == n
+    assert (hist["reached"].to_numpy() == [int(full.sum() + (k >= b).sum()) for b in range(nc)]).all()
+    counts = A.label_counts_from_counts(skips, n_full, n).set_index("policy")
+    for policy in ("paper", "watched-positive"):
+        lab = clip_labels(p, d, nc, policy)
+        assert counts.loc[policy, "positive"] == int((lab.label == 1).sum())
+        assert counts.loc[policy, "negative"] == int((lab.label == 0).sum())
+        assert counts.loc[policy, "unlabelled"] == n * nc - len(lab.label)

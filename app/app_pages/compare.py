@@ -256,8 +256,8 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
 st.title("Compare")
 st.caption("How does fine-grained FRAME do against the coarse model and the baselines? Everything here comes "
            "from finished runs in the workspace; failed or cancelled runs are never listed.")
-info, _log = dataset_picker()
-experiment_section(info, _log)
+info, _q = dataset_picker(load=False)  # summaries only: the whole log is never loaded here
+experiment_section(info)
 st.divider()
 
 runs_dir = workspace().runs_dir
@@ -273,7 +273,7 @@ else:
         st.info(f"No finished run on this dataset yet. Datasets with finished runs: {others}. "
                 "Pick one in the sidebar, run the experiment above, or train on the **Train** page.")
     else:
-        facts = data_facts(info.id, dataset_version(info), bool(info.has_videos), _log) if info is not None else None
+        facts = data_facts(info.id, dataset_version(info), bool(info.has_videos)) if _q is not None else None
         runs_sections(runs, facts)
 st.divider()
 baselines_section(info)

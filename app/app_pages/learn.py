@@ -11,20 +11,19 @@ from app.components import explore as E
 from app.components.charts import label_counts_figure, matrix_figure
 from app.components.data import dataset_picker, dataset_version, md_escape
 from app.components.toy import show_graphs, show_labels, show_normalised, show_views, toy_editor
-from frame_core.common import schema as S
 from frame_core.services import analytics as A
 from frame_core.services.graph_views import toy_propagation
 
 st.title("Learn: how FRAME works")
-info, log = dataset_picker()
+info, _q = dataset_picker(load=False)  # counts come from the out-of-core summaries
 nc, policy = E.clip_controls()
-have_data = info is not None and log is not None and len(log) > 0
+have_data = info is not None and _q is not None and int(info.rows) > 0
 if have_data:
     version = dataset_version(info)
     k = E.kpis(info.id, version)
-    p, d = log[S.PLAY].to_numpy(), log[S.DURATION].to_numpy()
-    hist = A.skip_histogram(p, d, nc)
-    med_k = A.median_skip_clip(p, d, nc)
+    skips, n_full, n_views = E.skip_counts(info.id, version, nc)
+    hist = A.skip_histogram_from_counts(skips, n_full, n_views)
+    med_k = A.median_from_counts(skips)
     counts = E.label_counts(info.id, version, nc)
     st.caption(f"Live numbers below come from dataset {md_escape(info.name)} with N_c = {nc} "
                f"(change N_c and the policy in the sidebar).")

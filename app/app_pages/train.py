@@ -278,24 +278,24 @@ def idle_jobs() -> None:
 st.title("Train")
 st.caption("Train FRAME in the background: the page stays usable, you can leave it and come back, "
            "and jobs run one at a time in the order you queued them.")
-info, log = dataset_picker()
+info, _q = dataset_picker(load=False)  # counts from the manifest: the whole log is never loaded here
 mode = st.segmented_control("Mode", ["Train", "Tune"], default="Train", key="train_mode", required=True,
                             help="Train: one configuration you choose. Tune: search configurations automatically "
                                  "on validation AUC (Optuna).") or "Train"
-usable = info is not None and log is not None and len(log) > 0
+usable = info is not None and _q is not None and int(info.rows) > 0
 if info is None:
     st.info("There is no dataset to train on yet: import one on the Data page. Jobs are listed below.")
 elif not usable:
     st.warning("This dataset has no usable rows; pick another one or import a log on the Data page.")
 else:
-    st.caption(f"Dataset **{md_escape(info.name)}**: {len(log):,} views, {log['user_id'].nunique():,} users, "
-               f"{log['video_id'].nunique():,} videos{' with video files' if info.has_videos else ''}.")
+    st.caption(f"Dataset **{md_escape(info.name)}**: {int(info.rows):,} views, {int(info.users):,} users, "
+               f"{int(info.videos):,} videos{' with video files' if info.has_videos else ''}.")
 
 if mode == "Tune":
     tune_section(info if usable else None)
 else:
     if usable:
-        new_run_form(info, len(log))
+        new_run_form(info, int(info.rows))
     active_now = any(j.active for j in refresh_jobs(kinds=("train",)))
     if active_now:
         live_jobs()

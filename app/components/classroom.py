@@ -114,9 +114,9 @@ def experiment_live(group: str, facts=None) -> None:
         st.rerun()
 
 
-def experiment_section(info, log=None) -> None:
+def experiment_section(info) -> None:
     st.subheader("Classroom experiment: fine versus coarse")
-    n_rows = 0 if log is None else len(log)
+    n_rows = 0 if info is None else int(info.rows)
     specs = [(nc, FrameConfig().epochs) for nc in T.CLASSROOM_NCS for _ in T.CLASSROOM_SEEDS]
     est = RW.estimate(workspace().runs_dir, n_rows, specs) if n_rows else None
     when = (f"{est.text} on this machine for this dataset ({est.basis})" if est is not None else
@@ -143,7 +143,7 @@ def experiment_section(info, log=None) -> None:
     if len(groups) > 1:
         current = st.selectbox("Experiment", groups[::-1], index=groups[::-1].index(current), key="fvc_pick")
     st.session_state["fvc_group"] = current
-    facts = data_facts(info.id, dataset_version(info), bool(info.has_videos), log) if info is not None else None
+    facts = data_facts(info.id, dataset_version(info), bool(info.has_videos)) if info is not None else None
     if any(j.active for j in job_queue().list(group=current)):
         experiment_live(current, facts)
     else:

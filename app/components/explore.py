@@ -8,8 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.components.data import load_log, queries
-from frame_core.common import schema as S
+from app.components.data import queries
 from frame_core.data.labels import DEFAULT_POLICY, MAX_NC, POLICIES
 from frame_core.services import analytics as A
 from frame_core.services.thumbnails import clip_thumbnails
@@ -114,9 +113,13 @@ def ego_graph(ds_id: str, version: str, mode: str, who: str, nc: int, policy: st
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
+def skip_counts(ds_id: str, version: str, nc: int) -> tuple:
+    """(skips per clip, full views, views) of the whole log, counted out of core."""
+    return queries(ds_id, version).skip_counts(nc)
+
+
 def label_counts(ds_id: str, version: str, nc: int) -> pd.DataFrame:
-    log = load_log(ds_id, version)
-    return A.label_counts(log[S.PLAY].to_numpy(), log[S.DURATION].to_numpy(), nc)
+    return A.label_counts_from_counts(*skip_counts(ds_id, version, nc))
 
 
 @st.cache_data(max_entries=64, show_spinner="Reading clip frames…")

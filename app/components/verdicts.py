@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.components.data import md_escape, shared
+from app.components.data import md_escape, queries, shared
+from frame_core.common.errors import InputError
 from frame_core.evaluation import verdict as V
 from frame_core.runs import finished_at
 from frame_core.services import engine as E
-from frame_core.services import recommend as R
 from frame_core.services import run_verdicts as RV
 
 
@@ -29,11 +29,14 @@ def predictions(run_path) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def data_facts(ds_id: str, version: str, visual: bool, _log: pd.DataFrame) -> V.DataFacts | None:
-    """What the dataset says about where clips can help (new test videos, content features)."""
-    if _log is None or len(_log) == 0:
+def data_facts(ds_id: str, version: str, visual: bool) -> V.DataFacts | None:
+    """What the dataset says about where clips can help (new test videos, content features),
+    from its out-of-core summaries (the whole log is never loaded)."""
+    try:
+        share, med, users = queries(ds_id, version).data_facts()
+    except InputError:
         return None
-    return V.data_facts(R.split_log(_log), visual)
+    return V.DataFacts(share, bool(visual), med, users)
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the verdict (bootstrap over test users)…")

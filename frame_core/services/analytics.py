@@ -68,15 +68,27 @@ def skip_histogram(playing_time, duration_time, nc: int) -> pd.DataFrame:
     - ``leave_rate``: ``skips / reached`` (the chance of leaving in the clip once reached, NaN when
       no view reached it). ``1 - leave_rate`` is what a ``watched-positive`` clip label models.
     """
+    return skip_histogram_from_counts(*skip_counts(playing_time, duration_time, nc))
+
+
+def skip_counts(playing_time, duration_time, nc: int) -> tuple[np.ndarray, int, int]:
+    """(views that left inside each clip (nc,), full views, all views): everything
+    :func:`skip_histogram`, :func:`label_counts` and :func:`median_skip_clip` need (the
+    ``*_from_counts`` forms take these, so a log too large for memory can count them in SQL)."""
     nc = check_nc(nc)
     p = np.asarray(playing_time, dtype="float64")
     d = np.asarray(duration_time, dtype="float64")
-    n = len(p)
     full = is_full_view(p, d)
     k = skip_clip(p, d, nc)
-    skips = np.bincount(k[~full], minlength=nc)[:nc].astype("int64")
+    return np.bincount(k[~full], minlength=nc)[:nc].astype("int64"), int(full.sum()), len(p)
+
+
+def skip_histogram_from_counts(skips: np.ndarray, n_full: int, n: int) -> pd.DataFrame:
+    """:func:`skip_histogram` from :func:`skip_counts`."""
+    skips = np.asarray(skips, dtype="int64")
+    nc = len(skips)
     # reached clip b: full views, plus skips with k >= b  -> reverse cumulative sum of skips
-    reached = (full.sum() + np.cumsum(skips[::-1])[::-1]).astype("int64")
+    reached = (n_full + np.cumsum(skips[::-1])[::-1]).astype("int64")
     edges = clip_edges(nc)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = skips / n if n else np.full(nc, np.nan)
@@ -290,15 +302,16 @@ def label_counts(playing_time, duration_time, nc: int) -> pd.DataFrame:
     ``unlabelled`` counts over all views × nc clips. Full views give nc positives under both;
     a skip in clip k gives one negative, plus k positives under ``watched-positive``. Clips after
     the skip clip are unlabelled under both policies."""
-    nc = check_nc(nc)
-    p = np.asarray(playing_time, dtype="float64")
-    d = np.asarray(duration_time, dtype="float64")
-    full = is_full_view(p, d)
-    k = skip_clip(p, d, nc)
-    n_full = int(full.sum())
-    n_skip = int((~full).sum())
-    watched = int(k[~full].sum())
-    total = len(p) * nc
+    return label_counts_from_counts(*skip_counts(playing_time, duration_time, nc))
+
+
+def label_counts_from_counts(skips: np.ndarray, n_full: int, n: int) -> pd.DataFrame:
+    """:func:`label_counts` from :func:`skip_counts`."""
+    skips = np.asarray(skips, dtype="int64")
+    nc = len(skips)
+    n_skip = int(skips.sum())
+    watched = int((skips * np.arange(nc)).sum())
+    total = n * nc
     rows = []
     for policy, pos in (("paper", nc * n_full), ("watched-positive", nc * n_full + watched)):
         rows.append(
@@ -309,12 +322,18 @@ def label_counts(playing_time, duration_time, nc: int) -> pd.DataFrame:
 
 def median_skip_clip(playing_time, duration_time, nc: int) -> float:
     """Median skip clip (0-based) over the views that are not full views; NaN if there are none."""
-    p = np.asarray(playing_time, dtype="float64")
-    d = np.asarray(duration_time, dtype="float64")
-    full = is_full_view(p, d)
-    if full.all():
+    return median_from_counts(skip_counts(playing_time, duration_time, nc)[0])
+
+
+def median_from_counts(skips: np.ndarray) -> float:
+    """:func:`median_skip_clip` from the skips per clip of :func:`skip_counts` (the median of
+    the multiset, the mean of the two middle values for an even count)."""
+    c = np.cumsum(np.asarray(skips, dtype="int64"))
+    n = int(c[-1]) if len(c) else 0
+    if n == 0:
         return float("nan")
-    return float(np.median(skip_clip(p[~full], d[~full], nc)))
+    lo, hi = np.searchsorted(c, (n - 1) // 2, side="right"), np.searchsorted(c, n // 2, side="right")
+    return (float(lo) + float(hi)) / 2.0
 
 
 def clip_label_profile(playing_time, duration_time, nc: int, policy: str) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Out-of-core page queries over a stored clean log (Home, Skip Explorer, Graph Inspector):
 DuckDB over the dataset's Parquet file, so no page holds the whole log in memory
-(docs/design.md §4; README "Large logs").
+(docs/design.md §7, "Page queries on big logs"; README "Large logs").
 
 :class:`LogQueries` answers what the pages ask with the numbers of the pandas functions in
 :mod:`frame_core.services.analytics` (the tests compare both): KPIs, the per-video table of the
@@ -19,7 +19,7 @@ goes; ``format.json`` names their layout, and summaries of an older layout are r
 - ``by_user.parquet`` (user rank, video rank, video, playing, duration, timestamp, row, part of
   the split)
   and ``by_video.parquet`` (video rank, user rank, playing, duration, timestamp, row, part): the
-  log sorted by rank, then row, in row groups of :data:`ROW_GROUP` rows. A query for some users
+  log sorted by rank, then row, in row groups of :data:`frame_core.services.log_summaries.ROW_GROUP` rows. A query for some users
   or videos reads only the row groups whose rank range holds them (Parquet min/max statistics,
   which DuckDB checks for every value of an IN list), and the heatmap's top videos are the first
   rows of ``by_video``;
@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import threading
-import uuid
 from pathlib import Path
 
 import duckdb
@@ -44,15 +42,12 @@ from frame_core.common.errors import InputError
 from frame_core.data import log_sql
 from frame_core.data.labels import check_nc
 from frame_core.services import analytics as A
+from frame_core.services import log_summaries
 
-SUMMARIES = ("users.parquet", "videos.parquet", "by_video.parquet", "by_user.parquet", "split.parquet",
-             "kpis.json", "format.json")
-FORMAT = 2  # layout of the summaries; 1 had no ranks, per-video sums or sorted copies
-ROW_GROUP = 65_536  # rows per row group of the sorted copies: what one id lookup reads at least
+SUMMARIES, FORMAT = log_summaries.SUMMARIES, log_summaries.FORMAT
 
 
-def _q(path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+_q = log_summaries.quote
 
 
 class LogQueries:
@@ -88,16 +83,6 @@ class LogQueries:
         except (OSError, ValueError, AttributeError):
             return False
 
-    def _fresh(self) -> None:
-        """Remove summaries of another layout (or a half-written set) before a rebuild."""
-        try:
-            ok = json.loads((self.derived / "format.json").read_text()).get("format") == FORMAT
-        except (OSError, ValueError, AttributeError):
-            ok = False
-        if not ok:
-            for f in [*SUMMARIES, *(p.name for p in self.derived.glob("*.tmp-*"))]:  # and a killed build's leftovers
-                (self.derived / f).unlink(missing_ok=True)
-
     def prepare(self) -> None:
         """Build the summaries (see the module docstring) unless they exist. One builder at a
         time per folder (a file lock, so the Data page's save and a page's first open, or two
@@ -119,53 +104,7 @@ class LogQueries:
 
     def _build(self) -> None:
         """The summaries, under the locks of :meth:`prepare`."""
-        tag = f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._fresh()
-        con = self._con
-
-        def copy(select: str, out: str, options: str = "") -> None:
-            if (self.derived / out).exists():
-                return
-            tmp = self.derived / (out + tag)
-            con.execute(f"COPY ({select}) TO {_q(tmp)} (FORMAT parquet{options})")
-            os.replace(tmp, self.derived / out)
-
-        full = f"CASE WHEN {S.PLAY} >= {S.DURATION} THEN 1 ELSE 0 END"
-        video_sums = (f", sum({full}) AS full_views, sum(LEAST({S.PLAY} / {S.DURATION}, 1.0)) AS ratio_sum, "
-                      f"sum({S.DURATION}) AS dur_sum")
-        for col, out, extra in ((S.USER, "users.parquet", ""), (S.VIDEO, "videos.parquet", video_sums)):
-            copy(f"""SELECT *, (row_number() OVER (ORDER BY views DESC, first_row)) - 1 AS rank,
-                            (row_number() OVER (ORDER BY first_row)) - 1 AS code
-                     FROM (SELECT {col} AS id, count(*) AS views, min(row) AS first_row{extra}
-                           FROM {self._src} GROUP BY {col}) ORDER BY rank""", out)
-        rg = f", ROW_GROUP_SIZE {ROW_GROUP}"
-        vf, uf = _q(self.derived / "videos.parquet"), _q(self.derived / "users.parquet")
-        bu = _q(self.derived / "by_user.parquet")
-        copy(f"""SELECT u.rank::INTEGER AS ur, v.rank::INTEGER AS vr, l.{S.VIDEO}, l.{S.PLAY}, l.{S.DURATION},
-                        l.{S.TIMESTAMP}, l.row, s.part FROM {self._src} l
-                 JOIN ({log_sql.split_select(self.path)}) s USING (row)
-                 JOIN (SELECT id, rank FROM read_parquet({uf})) u ON l.{S.USER} = u.id
-                 JOIN (SELECT id, rank FROM read_parquet({vf})) v ON l.{S.VIDEO} = v.id
-                 ORDER BY ur, row""", "by_user.parquet", rg)
-        copy(f"SELECT row, part FROM read_parquet({bu}) ORDER BY row", "split.parquet")
-        copy(f"""SELECT vr, ur, {S.PLAY}, {S.DURATION}, {S.TIMESTAMP}, row, part FROM read_parquet({bu})
-                 ORDER BY vr, row""", "by_video.parquet", rg)
-        users = con.execute(f"SELECT count(*) FROM read_parquet({uf})").fetchone()[0]
-        videos = con.execute(f"SELECT count(*) FROM read_parquet({vf})").fetchone()[0]
-        if self._stats and {"full_view_share", "median_watch_ratio"} <= set(self._stats):
-            views = int(self._stats.get("views", 0))
-            full, med = self._stats["full_view_share"], self._stats["median_watch_ratio"]
-        else:  # no import report: compute (exact median, so the ratio column is held once)
-            views, full, med = con.execute(
-                f"SELECT count(*), avg(CASE WHEN {S.PLAY} >= {S.DURATION} THEN 1.0 ELSE 0.0 END), "
-                f"median({S.PLAY} / {S.DURATION}) FROM read_parquet({_q(self.path)})").fetchone()
-        k = {"users": int(users), "videos": int(videos), "views": int(views),
-             "full_view_share": float(full) if views else float("nan"),
-             "median_watch_ratio": float(med) if views else float("nan")}
-        for name, obj in (("kpis.json", k), ("format.json", {"format": FORMAT})):
-            tmp = self.derived / (name + tag)
-            tmp.write_text(json.dumps(obj))
-            os.replace(tmp, self.derived / name)
+        log_summaries.build(self._con, self._src, self.path, self.derived, self._stats)
 
     def _rank(self, column: str, ident: str) -> int | None:
         """Rank of one id in ``users.parquet`` / ``videos.parquet`` (None when not in the log)."""
@@ -189,6 +128,32 @@ class LogQueries:
         ids = ids.astype(str).tolist()
         total = self._df(f"SELECT count(*) AS n FROM read_parquet({_q(f)})")["n"].iloc[0]
         return ids, int(total)
+
+    def data_facts(self) -> tuple[float, float, int]:
+        """(share of test views whose video has no training view, median views per video, test
+        users) of the chronological split: the inputs of
+        :func:`frame_core.evaluation.verdict.data_facts`, from the summaries."""
+        self.prepare()
+        bu, vf = _q(self.derived / "by_user.parquet"), _q(self.derived / "videos.parquet")
+        n, new, users = self._df(f"""WITH trained AS (SELECT DISTINCT vr FROM read_parquet({bu}) WHERE part = 0)
+            SELECT count(*) AS n, count(*) FILTER (WHERE vr NOT IN (SELECT vr FROM trained)) AS new,
+                   count(DISTINCT ur) AS users FROM read_parquet({bu}) WHERE part = 2""").iloc[0]
+        med = self._df(f"SELECT median(views) AS m FROM read_parquet({vf})")["m"].iloc[0]
+        return (float(new) / n if n else float("nan")), float(med) if med == med else float("nan"), int(users)
+
+    def skip_counts(self, nc: int) -> tuple[np.ndarray, int, int]:
+        """:func:`frame_core.services.analytics.skip_counts` of the whole log: (views that left
+        inside each clip, full views, all views), counted in SQL."""
+        nc = check_nc(nc)
+        self.prepare()
+        k = f"LEAST(GREATEST(floor({S.PLAY} * {nc}.0 / {S.DURATION} + 1e-9), 0), {nc - 1})::BIGINT"
+        df = self._df(f"""SELECT {k} AS k, count(*) AS n FROM read_parquet({_q(self.derived / 'by_video.parquet')})
+                          WHERE {S.PLAY} < {S.DURATION} GROUP BY ALL""")
+        skips = np.zeros(nc, dtype="int64")
+        skips[df["k"].to_numpy(dtype="int64")] = df["n"].to_numpy(dtype="int64")
+        full, n = self._df(f"SELECT coalesce(sum(full_views), 0) AS f, coalesce(sum(views), 0) AS n "
+                           f"FROM read_parquet({_q(self.derived / 'videos.parquet')})").iloc[0]
+        return skips, int(full), int(n)
 
     # --------------------------------------------------------------------- Skip Explorer
     def _skip_counts(self, nc: int, where: str, k_is: int | None = None) -> pd.DataFrame:
