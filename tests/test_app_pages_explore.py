@@ -382,6 +382,23 @@ def test_learn_page_live_numbers_come_from_the_out_of_core_counts(ws, small):
     assert m["Left in the first clip"] == f"{(k == 0).sum() / len(p):.1%}"
 
 
+def test_no_page_loads_the_whole_log_until_a_run_needs_it(ws, small, monkeypatch):
+    """Home, Skip Explorer, Graph Inspector, Compare, Train, Learn, Simulate and Recommend
+    (without a run) render from the out-of-core summaries: loading the whole log fails here."""
+    from app.components import data as D
+
+    def refuse(*a, **k):
+        raise AssertionError("a page loaded the whole log")
+
+    monkeypatch.setattr(D, "load_log", refuse)
+    monkeypatch.setattr(Workspace, "load_log", refuse)
+    at = _app(small.id)
+    for page in ("home", "skip_explorer", "graph_inspector", "compare", "train", "learn", "simulate", "recommend"):
+        at = _go(at, page)
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not _errors(at), (page, _errors(at))
+
+
 def test_data_page_delete_needs_confirmation(ws, small):
     at = _go(_app(), "data")
     at.button(key="data_delete").click().run()

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components.baseline_curves import baselines_section
-from app.components.data import dataset_picker, dataset_version, md_escape, shared, workspace
+from app.components.data import dataset_picker, dataset_version, load_log, md_escape, shared, workspace
 from app.components.recommend_charts import (
     attribution_figure,
     attribution_sentence,
@@ -79,12 +79,12 @@ st.caption("Pick a finished run and a user: the run scores every video the user 
 runs_dir = workspace().runs_dir
 all_runs = finished_runs(runs_dir)
 link_problem = apply_run_param(all_runs)
-info, log = dataset_picker()
+info, _q = dataset_picker(load=False)  # the whole log is loaded only once there is a run to show
 if link_problem:
     st.warning(link_problem)
-if info is None or log is None:
+if info is None or _q is None:
     st.stop()
-if len(log) == 0:
+if int(info.rows) == 0:
     st.warning("This dataset has no usable rows.")
     st.stop()
 
@@ -116,6 +116,11 @@ except InputError as exc:
     st.stop()
 
 version = dataset_version(info)
+try:
+    log = load_log(info.id, version)
+except InputError as exc:
+    st.error(md_escape(exc))
+    st.stop()
 full_log = dataset_split(info.id, version, log)
 counts = R.user_activity(full_log)
 users = list(counts.index)

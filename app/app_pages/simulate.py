@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.components.data import dataset_picker, dataset_version, md_escape, workspace
+from app.components.data import dataset_picker, dataset_version, load_log, md_escape, workspace
 from app.components.jobs import POLL_SECONDS, job_queue, pump, refresh_jobs
 from app.components.simulate_charts import arms_figure, gap_figure, scatter_figure, served_strip
 from frame_core.common.errors import InputError
@@ -28,9 +28,29 @@ def log_hash(ds_id: str, version: str, _log: pd.DataFrame) -> str:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def runs_of(runs_dir: str, signature: tuple, sha: str) -> pd.DataFrame:
+def runs_of(runs_dir: str, signature: tuple, sha: str | None) -> pd.DataFrame:
+    """Finished runs whose data hash is ``sha`` (all of them for None)."""
     runs = E.list_finished_runs(Path(runs_dir))
-    return runs[runs["data_sha256"] == sha].reset_index(drop=True) if len(runs) else runs
+    if sha is None or not len(runs):
+        return runs
+    return runs[runs["data_sha256"] == sha].reset_index(drop=True)
+
+
+def dataset_runs(info) -> pd.DataFrame:
+    """Finished runs trained on exactly this dataset's log (same data hash). The log is loaded
+    to hash it only when some run could match: one stored under this dataset's id, or one whose
+    source is no dataset of the workspace (a run trained from a file on the command line)."""
+    sig = runs_signature(workspace().runs_dir)
+    everything = runs_of(str(workspace().runs_dir), sig, None)
+    known = {i.id for i in workspace().list_datasets()} - {info.id}
+    if len(everything) == 0 or everything["dataset"].astype(str).isin(known).all():
+        return everything.iloc[0:0]
+    try:
+        log = load_log(info.id, dataset_version(info))
+    except InputError as exc:
+        st.error(md_escape(exc))
+        return everything.iloc[0:0]
+    return runs_of(str(workspace().runs_dir), sig, log_hash(info.id, dataset_version(info), log))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -156,15 +176,14 @@ st.markdown("Offline AUC says which model ranks held-out views better. A **simul
             "that generated the log plays them, so the full-view rate and watch time are what the recommendations "
             "would do. `random`, `popularity` and the `oracle` (the world's true full-view probability) run as "
             "references.")
-info, log = dataset_picker()
-if info is not None and log is not None:
+info, _q = dataset_picker(load=False)  # the whole log is read only to match runs by its hash
+if info is not None and _q is not None:
     world = SIM.world_dir_for(info)
     if world is None:
         st.info("This dataset has no world.json (no known users to play videos for), so the page offers the **replay "
                 "estimator**: only served videos the user actually viewed in the test period count, and the result "
                 "says how many matches it rests on.")
-    runs = runs_of(str(workspace().runs_dir), runs_signature(workspace().runs_dir),
-                   log_hash(info.id, dataset_version(info), log))
+    runs = dataset_runs(info)
     if len(runs) == 0:
         st.warning("No finished run of this dataset yet: train a FRAME run and a coarse run (N_c = 1) on the Train "
                    "page first.")
