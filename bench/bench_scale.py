@@ -16,7 +16,9 @@ printed as a Markdown table):
 4. ``pages``: each page's first-render queries, timed one by one: Home KPIs, the Skip
    Explorer heatmap (top 30, N_c = 8), one video (stats and rows), one user, the id lists, the
    Graph Inspector ego views (one user, one video).
-5. ``train``: one epoch of today's trainer (``frame_core.services.engine.train``, id
+5. ``app``: each page's first render through ``streamlit.testing.v1.AppTest`` on the dataset
+   (before any run of it exists), after one warm-up run of Home.
+6. ``train``: one epoch of today's trainer (``frame_core.services.engine.train``, id
    embeddings, N_c = 8) on the first ``--train-views`` views of the log, read by DuckDB (the
    trainer holds its graphs in memory, so the whole 50M log is not trained here).
 
@@ -141,6 +143,28 @@ def pages(ws_dir: Path, ds: str) -> dict:
     return {"queries": out}
 
 
+APP_PAGES = ("home", "skip_explorer", "graph_inspector", "compare", "recommend", "train", "learn", "simulate", "data")
+
+
+def app_pages(ws_dir: Path, ds: str) -> dict:
+    """Each page's first render through ``streamlit.testing.v1.AppTest`` on the dataset (a fresh
+    process; Home is run once first so the imports are not charged to a page)."""
+    os.environ["FRAME_WORKSPACE"] = str(ws_dir)
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app" / "Home.py"), default_timeout=900)
+    at.session_state["dataset_id"] = ds
+    at.run()
+    out = {}
+    for page in APP_PAGES:
+        t = time.perf_counter()
+        at.switch_page(f"app_pages/{page}.py").run()
+        note = "; ".join([f"exception: {e.value}"[:160] for e in at.exception] +
+                         [f"warning: {w.value}"[:160] for w in at.warning if "needs" in w.value])
+        out[page] = f"{time.perf_counter() - t:.2f}" + (f" ({note})" if note else "")
+    return {"app": out}
+
+
 def train(ws_dir: Path, ds: str, n: int) -> dict:
     from frame_core.services import engine
     from frame_core.services.workspace import Workspace
@@ -166,6 +190,8 @@ def child(args) -> None:
         extra = summaries(d / "ws", args.dataset)
     elif args.stage == "pages":
         extra = pages(d / "ws", args.dataset)
+    elif args.stage == "app":
+        extra = app_pages(d / "ws", args.dataset)
     else:
         extra = train(d / "ws", args.dataset, args.train_views)
     print(json.dumps({"wall_s": time.perf_counter() - t, "peak_rss_gb": _peak_gb(), **extra}))
@@ -215,11 +241,16 @@ def main() -> None:
         row("summaries (ranked ids, split, sorted copies, KPIs)", su, "once per dataset: at save (Data page) or on first open")
         pg = run_stage("pages", args, im["dataset"])
         row("all page queries below, one process", pg)
+        ap = run_stage("app", args, im["dataset"])
+        row("every page's first render in the app (AppTest), one process", ap, "no run of this dataset yet")
         tr = run_stage("train", args, im["dataset"])
         row(f"train one epoch on the first {tr['train_views']:,} views", tr, "today's trainer; see docstring")
         print("\n| page query (first render, cold DuckDB connection) | seconds |\n|---|---|")
         for name, sec in pg["queries"].items():
             print(f"| {name} | {sec if isinstance(sec, str) else f'{sec:.2f}'} |")
+        print("\n| page, first render in the app (after the summaries; no run yet) | seconds |\n|---|---|")
+        for name, sec in ap["app"].items():
+            print(f"| {name} | {sec} |")
         print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.")
     finally:
         if not args.keep:
