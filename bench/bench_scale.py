@@ -17,7 +17,7 @@ printed as a Markdown table):
    Explorer heatmap (top 30, N_c = 8), one video (stats and rows), one user, the id lists, the
    Graph Inspector ego views (one user, one video).
 5. ``app``: each page's first render through ``streamlit.testing.v1.AppTest`` on the dataset
-   (before any run of it exists), after one warm-up run of Home.
+   (before any run of it exists), after the app's warm-up imports and one run of Home.
 6. ``train``: one epoch of today's trainer (``frame_core.services.engine.train``, id
    embeddings, N_c = 8) on the first ``--train-views`` views of the log, read by DuckDB (the
    trainer holds its graphs in memory, so the whole 50M log is not trained here).
@@ -148,9 +148,14 @@ APP_PAGES = ("home", "skip_explorer", "graph_inspector", "compare", "recommend",
 
 def app_pages(ws_dir: Path, ds: str) -> dict:
     """Each page's first render through ``streamlit.testing.v1.AppTest`` on the dataset (a fresh
-    process; Home is run once first so the imports are not charged to a page)."""
+    process; the app's warm-up imports are done first and Home is run once, as on a server that
+    has been up for a moment, so library imports are not charged to a page)."""
     os.environ["FRAME_WORKSPACE"] = str(ws_dir)
     from streamlit.testing.v1 import AppTest
+
+    from app.components import warmup
+
+    warmup._import_all(warmup.MODULES)
 
     at = AppTest.from_file(str(ROOT / "app" / "Home.py"), default_timeout=900)
     at.session_state["dataset_id"] = ds
