@@ -73,8 +73,8 @@ def test_a_killed_tune_resumes_where_it_stopped(tmp_path):
            "--heartbeat", "1", "--seed", "3", "--config", str(tmp_path / "cfg.json")]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     # a long budget: the process is killed long before it ends, however loaded the machine is
-    proc = subprocess.Popen([*cmd, "--budget", "600s"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    err = open(tmp_path / "first.err", "wb")  # noqa: SIM115 - closed below, read on failure
+    proc = subprocess.Popen([*cmd, "--budget", "600s"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
     try:  # wait for a finished trial and a running one, then kill -9
         deadline = time.time() + 300
         while time.time() < deadline:
@@ -95,8 +95,13 @@ def test_a_killed_tune_resumes_where_it_stopped(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    before = {t.number: t.state.name for t in _study(out).trials}
-    assert "COMPLETE" in before.values() and "RUNNING" in before.values()
+        err.close()
+    first_err = (tmp_path / "first.err").read_text(errors="replace")[-2000:]
+    try:
+        before = {t.number: t.state.name for t in _study(out).trials}
+    except IndexError:  # no study in the database (or no database): say what the first tune printed
+        raise AssertionError(f"the first tune never created its study (exit {proc.returncode}):\n{first_err}") from None
+    assert "COMPLETE" in before.values() and "RUNNING" in before.values(), (before, first_err)
     killed = max(n for n, s in before.items() if s == "RUNNING")
     time.sleep(5)  # more than 4 heartbeats: the dead trial is stale
     done = subprocess.run([*cmd, "--budget", "25s"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
