@@ -29,6 +29,7 @@ def test_estimate_from_measured_runs(tmp_path):
     assert "2 finished run(s) with N_c > 1" in est.basis and est.text == "about 40 s"
     assert ES.estimate_training(tmp_path, 3000, 8, 5).seconds == pytest.approx(3000 * 5 / 750)  # capped by max epochs
     assert ES.estimate_training(tmp_path, 3000, 1, 50).seconds == pytest.approx(3000 * 4 / 2000)
+    assert ES.estimate_training(tmp_path, 3000, 1, 50).text == "under 10 s"  # not "about under 10 s"
     both = ES.estimate_jobs(tmp_path, 3000, [(8, 50), (1, 50)])
     assert both.seconds == pytest.approx(40 + 6)
 

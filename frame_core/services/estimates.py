@@ -39,7 +39,9 @@ class Estimate:
 
     @property
     def text(self) -> str:
-        return f"about {fmt_about(self.seconds)}"
+        """"about 40 s", "about 12 min"; "under 10 s" for short runs (not "about under 10 s")."""
+        rough = fmt_about(self.seconds)
+        return rough if rough.startswith("under") else f"about {rough}"
 
 
 def fmt_about(seconds: float) -> str:
