@@ -28,12 +28,9 @@ def log_hash(ds_id: str, version: str, _log: pd.DataFrame) -> str:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def runs_of(runs_dir: str, signature: tuple, sha: str | None) -> pd.DataFrame:
-    """Finished runs whose data hash is ``sha`` (all of them for None)."""
-    runs = E.list_finished_runs(Path(runs_dir))
-    if sha is None or not len(runs):
-        return runs
-    return runs[runs["data_sha256"] == sha].reset_index(drop=True)
+def runs_of(runs_dir: str, signature: tuple) -> pd.DataFrame:
+    """Finished runs (``signature`` keys the cache: it changes when a run folder does)."""
+    return E.list_finished_runs(Path(runs_dir))
 
 
 def dataset_runs(info) -> pd.DataFrame:
@@ -41,7 +38,7 @@ def dataset_runs(info) -> pd.DataFrame:
     to hash it only when some run could match: one stored under this dataset's id, or one whose
     source is no dataset of the workspace (a run trained from a file on the command line)."""
     sig = runs_signature(workspace().runs_dir)
-    everything = runs_of(str(workspace().runs_dir), sig, None)
+    everything = runs_of(str(workspace().runs_dir), sig)
     known = {i.id for i in workspace().list_datasets()} - {info.id}
     if len(everything) == 0 or everything["dataset"].astype(str).isin(known).all():
         return everything.iloc[0:0]
@@ -50,7 +47,8 @@ def dataset_runs(info) -> pd.DataFrame:
     except InputError as exc:
         st.error(md_escape(exc))
         return everything.iloc[0:0]
-    return runs_of(str(workspace().runs_dir), sig, log_hash(info.id, dataset_version(info), log))
+    sha = log_hash(info.id, dataset_version(info), log)
+    return everything[everything["data_sha256"] == sha].reset_index(drop=True)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -55,6 +55,12 @@ def _check_size(q: LogQueries, column: str, ranks, what: str) -> None:
                          "video, or a user whose videos are less popular")
 
 
+def _labels_of(pairs: pd.DataFrame, train_only: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(negative-clip masks, full flags) of the pairs: over training views only, or all views."""
+    neg, full = ("neg_train", "full_train") if train_only else ("neg", "full")
+    return pairs[neg].to_numpy(dtype="uint64"), pairs[full].to_numpy(dtype=bool)
+
+
 def pair_views(pairs: pd.DataFrame, nc: int, train_only: bool) -> tuple[np.ndarray, np.ndarray]:
     """The fewest views with each pair's clip labels, as (pair position, playing time) with
     duration 1: one view that ended in clip k (playing (k + ½) / nc) per bit k of the pair's
@@ -62,8 +68,7 @@ def pair_views(pairs: pd.DataFrame, nc: int, train_only: bool) -> tuple[np.ndarr
     ``train_only``). Under either policy a view that ended in clip k labels clip k negative,
     under watched-positive also clips 0 … k − 1 positive, and a full view labels every clip
     positive; the real views' labels are the union of those, and so are the synthetic ones'."""
-    neg = pairs["neg_train" if train_only else "neg"].to_numpy(dtype="uint64")
-    full = pairs["full_train" if train_only else "full"].to_numpy(dtype=bool)
+    neg, full = _labels_of(pairs, train_only)
     idx, play = [], []
     for k in range(nc):
         sel = np.flatnonzero((neg >> np.uint64(k)) & np.uint64(1))
@@ -122,8 +127,8 @@ def _build(q: LogQueries, pairs: pd.DataFrame, nc: int, policy: str, norm: str, 
 
 def _edge_videos(pairs: pd.DataFrame, train_only: bool) -> np.ndarray:
     """Video ranks of the pairs that make an edge (any view labels at least one clip)."""
-    neg, full = ("neg_train", "full_train") if train_only else ("neg", "full")
-    has = (pairs[neg].to_numpy(dtype="uint64") != 0) | pairs[full].to_numpy(dtype=bool)
+    neg, full = _labels_of(pairs, train_only)
+    has = (neg != 0) | full
     return np.unique(pairs["vr"].to_numpy(dtype="int64")[has])
 
 

@@ -44,10 +44,15 @@ from frame_core.data.labels import check_nc
 from frame_core.services import analytics as A
 from frame_core.services import log_summaries
 
-SUMMARIES, FORMAT = log_summaries.SUMMARIES, log_summaries.FORMAT
+SUMMARIES = log_summaries.SUMMARIES
 
 
 _q = log_summaries.quote
+
+
+def _skip_clip(nc: int, sql_type: str = "BIGINT") -> str:
+    """SQL of a view's skip clip, as :func:`frame_core.data.labels.skip_clip`."""
+    return f"LEAST(GREATEST(floor({S.PLAY} * {nc}.0 / {S.DURATION} + 1e-9), 0), {nc - 1})::{sql_type}"
 
 
 class LogQueries:
@@ -76,12 +81,7 @@ class LogQueries:
     # --------------------------------------------------------------------- summaries
     @property
     def prepared(self) -> bool:
-        if not all((self.derived / f).exists() for f in SUMMARIES):
-            return False
-        try:
-            return json.loads((self.derived / "format.json").read_text()).get("format") == FORMAT
-        except (OSError, ValueError, AttributeError):
-            return False
+        return log_summaries.current(self.derived) and all((self.derived / f).exists() for f in SUMMARIES)
 
     def prepare(self) -> None:
         """Build the summaries (see the module docstring) unless they exist. One builder at a
@@ -106,11 +106,14 @@ class LogQueries:
         """The summaries, under the locks of :meth:`prepare`."""
         log_summaries.build(self._con, self._src, self.path, self.derived, self._stats)
 
-    def _rank(self, column: str, ident: str) -> int | None:
-        """Rank of one id in ``users.parquet`` / ``videos.parquet`` (None when not in the log)."""
-        f = self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
-        df = self._df(f"SELECT rank FROM read_parquet({_q(f)}) WHERE id = ?", [str(ident)])
-        return None if df.empty else int(df["rank"].iloc[0])
+    def _ids_file(self, column: str) -> Path:
+        """``users.parquet`` or ``videos.parquet`` of the summaries."""
+        return self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
+
+    def _rank(self, column: str, ident: str) -> int:
+        """Rank of one id (−1, which no row has, when it is not in the log)."""
+        r = self._ranks(column, [ident])["rank"]
+        return int(r.iloc[0]) if len(r) else -1
 
     # --------------------------------------------------------------------- Home
     def kpis(self) -> dict:
@@ -122,7 +125,7 @@ class LogQueries:
         """(ids by views, most first, ties by first appearance; at most ``limit``) and how many
         distinct ids there are: :func:`frame_core.services.analytics.most_frequent`."""
         self.prepare()
-        f = self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
+        f = self._ids_file(column)
         lim = "" if limit is None else f" LIMIT {int(limit)}"
         ids = self._df(f"SELECT id FROM read_parquet({_q(f)}) ORDER BY views DESC, first_row{lim}")["id"]
         ids = ids.astype(str).tolist()
@@ -139,14 +142,14 @@ class LogQueries:
             SELECT count(*) AS n, count(*) FILTER (WHERE vr NOT IN (SELECT vr FROM trained)) AS new,
                    count(DISTINCT ur) AS users FROM read_parquet({bu}) WHERE part = 2""").iloc[0]
         med = self._df(f"SELECT median(views) AS m FROM read_parquet({vf})")["m"].iloc[0]
-        return (float(new) / n if n else float("nan")), float(med) if med == med else float("nan"), int(users)
+        return (float(new) / n if n else float("nan")), float("nan") if pd.isna(med) else float(med), int(users)
 
     def skip_counts(self, nc: int) -> tuple[np.ndarray, int, int]:
         """:func:`frame_core.services.analytics.skip_counts` of the whole log: (views that left
         inside each clip, full views, all views), counted in SQL."""
         nc = check_nc(nc)
         self.prepare()
-        k = f"LEAST(GREATEST(floor({S.PLAY} * {nc}.0 / {S.DURATION} + 1e-9), 0), {nc - 1})::BIGINT"
+        k = _skip_clip(nc)
         df = self._df(f"""SELECT {k} AS k, count(*) AS n FROM read_parquet({_q(self.derived / 'by_video.parquet')})
                           WHERE {S.PLAY} < {S.DURATION} GROUP BY ALL""")
         skips = np.zeros(nc, dtype="int64")
@@ -159,7 +162,7 @@ class LogQueries:
     def _skip_counts(self, nc: int, where: str, k_is: int | None = None) -> pd.DataFrame:
         """(vr, k, n): views that ended before the end (r < 1) in skip clip k, of the videos
         whose rank passes ``where`` (SQL over ``vr``), read from ``by_video.parquet``."""
-        k = f"LEAST(GREATEST(floor({S.PLAY} * {nc}.0 / {S.DURATION} + 1e-9), 0), {nc - 1})::BIGINT"
+        k = _skip_clip(nc)
         only = "" if k_is is None else f" AND {k} = {int(k_is)}"
         return self._df(f"""SELECT vr, {k} AS k, count(*) AS n FROM read_parquet({_q(self.derived / 'by_video.parquet')})
                             WHERE ({where}) AND {S.PLAY} < {S.DURATION}{only} GROUP BY ALL""")
@@ -225,7 +228,7 @@ class LogQueries:
         self.prepare()
         r = self._rank(S.VIDEO, video_id)
         return self._df(f"""SELECT {S.PLAY}, {S.DURATION} FROM read_parquet({_q(self.derived / 'by_video.parquet')})
-                            WHERE vr = {-1 if r is None else r} ORDER BY row""")
+                            WHERE vr = {r} ORDER BY row""")
 
     def user_views(self, user_id: str, nc: int) -> pd.DataFrame:
         """:func:`frame_core.services.analytics.user_views` of one user (``row`` is the row in
@@ -234,7 +237,7 @@ class LogQueries:
         r = self._rank(S.USER, user_id)
         sub = self._df(f"""SELECT ? AS {S.USER}, {S.VIDEO}, {S.PLAY}, {S.DURATION}, {S.TIMESTAMP}, row
                            FROM read_parquet({_q(self.derived / 'by_user.parquet')})
-                           WHERE ur = {-1 if r is None else r} ORDER BY row""", [str(user_id)])
+                           WHERE ur = {r} ORDER BY row""", [str(user_id)])
         rows = sub.pop("row").to_numpy(dtype="int64")
         out = A.user_views(sub, str(user_id), nc)
         out["row"] = rows[out["row"].to_numpy(dtype="int64")] if len(out) else out["row"]
@@ -243,7 +246,7 @@ class LogQueries:
     # --------------------------------------------------------------------- Graph Inspector
     def _ranks(self, column: str, ids) -> pd.DataFrame:
         """(id, rank) of those of ``ids`` that are in the log."""
-        f = self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
+        f = self._ids_file(column)
         return self._df(f"SELECT id, rank FROM read_parquet({_q(f)}) WHERE id IN (SELECT unnest(?::VARCHAR[]))",
                         [[str(i) for i in ids]])
 
@@ -289,7 +292,7 @@ class LogQueries:
         so the ego views need these pairs, not the views."""
         nc = check_nc(nc)
         self.prepare()
-        k = f"LEAST(GREATEST(floor({S.PLAY} * {nc}.0 / {S.DURATION} + 1e-9), 0), {nc - 1})::UTINYINT"
+        k = _skip_clip(nc, "UTINYINT")
         neg = f"CASE WHEN {S.PLAY} < {S.DURATION} THEN (1::UBIGINT << {k}) ELSE 0::UBIGINT END"
         full = f"{S.PLAY} >= {S.DURATION}"
         aggs = (f"bit_or({neg}) AS neg, bool_or({full}) AS full, "
@@ -316,7 +319,7 @@ class LogQueries:
     def id_table(self, column: str, ranks) -> pd.DataFrame:
         """(rank, id, first_row, views) of the given ranks of users or videos."""
         self.prepare()
-        f = self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
+        f = self._ids_file(column)
         return self._df(f"SELECT rank, id, first_row, views FROM read_parquet({_q(f)}) "
                         "WHERE rank IN (SELECT unnest(?::BIGINT[]))", [np.asarray(ranks, dtype="int64").tolist()])
 
@@ -331,7 +334,7 @@ class LogQueries:
     def views_of(self, column: str, ids) -> dict[str, int]:
         """Views of each of ``ids`` (ids not in the log are left out)."""
         self.prepare()
-        f = self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
+        f = self._ids_file(column)
         df = self._df(f"SELECT id, views FROM read_parquet({_q(f)}) WHERE id IN (SELECT unnest(?::VARCHAR[]))",
                       [[str(i) for i in ids]])
         return dict(zip(df["id"].astype(str), df["views"].astype(int)))
@@ -339,7 +342,7 @@ class LogQueries:
     def first_rows(self, column: str, ids) -> pd.Series:
         """Row of each id's first view (index: the id)."""
         self.prepare()
-        f = self.derived / ("users.parquet" if column == S.USER else "videos.parquet")
+        f = self._ids_file(column)
         df = self._df(f"SELECT id, first_row FROM read_parquet({_q(f)}) WHERE id IN (SELECT unnest(?::VARCHAR[]))",
                       [[str(i) for i in ids]])
         return pd.Series(df["first_row"].to_numpy(dtype="int64"), index=df["id"].astype(str).to_numpy(dtype=object))

@@ -22,13 +22,17 @@ def quote(path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def current(derived: Path) -> bool:
+    """Whether ``derived`` holds summaries of this layout (``format.json`` says :data:`FORMAT`)."""
+    try:
+        return json.loads((derived / "format.json").read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def fresh(derived: Path) -> None:
     """Remove summaries of another layout (or a half-written set) before a rebuild."""
-    try:
-        ok = json.loads((derived / "format.json").read_text()).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
-        ok = False
-    if not ok:
+    if not current(derived):
         for f in [*SUMMARIES, *(p.name for p in derived.glob("*.tmp-*"))]:  # a killed build's leftovers too
             (derived / f).unlink(missing_ok=True)
 
