@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components.baseline_curves import baselines_section
-from app.components.data import dataset_picker, dataset_version, load_log, md_escape, shared, workspace
+from app.components.data import dataset_picker, dataset_version, loaded_log, md_escape, shared, workspace
 from app.components.recommend_charts import (
     attribution_figure,
     attribution_sentence,
@@ -116,10 +116,8 @@ except InputError as exc:
     st.stop()
 
 version = dataset_version(info)
-try:
-    log = load_log(info.id, version)
-except InputError as exc:
-    st.error(md_escape(exc))
+log = loaded_log(info)
+if log is None:
     st.stop()
 full_log = dataset_split(info.id, version, log)
 counts = R.user_activity(full_log)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.components.data import dataset_picker, dataset_version, load_log, md_escape, workspace
+from app.components.data import dataset_picker, dataset_version, loaded_log, md_escape, workspace
 from app.components.jobs import POLL_SECONDS, job_queue, pump, refresh_jobs
 from app.components.simulate_charts import arms_figure, gap_figure, scatter_figure, served_strip
 from frame_core.common.errors import InputError
@@ -42,10 +42,8 @@ def dataset_runs(info) -> pd.DataFrame:
     known = {i.id for i in workspace().list_datasets()} - {info.id}
     if len(everything) == 0 or everything["dataset"].astype(str).isin(known).all():
         return everything.iloc[0:0]
-    try:
-        log = load_log(info.id, dataset_version(info))
-    except InputError as exc:
-        st.error(md_escape(exc))
+    log = loaded_log(info)
+    if log is None:
         return everything.iloc[0:0]
     sha = log_hash(info.id, dataset_version(info), log)
     return everything[everything["data_sha256"] == sha].reset_index(drop=True)

@@ -100,13 +100,23 @@ def dataset_picker(sidebar: bool = True, load: bool = True):
     )
     st.session_state[DATASET_KEY] = choice
     info = next(x for x in infos if x.id == choice)
+    if load:
+        return info, loaded_log(info)
     try:
-        if not load:
-            return info, queries(info.id, dataset_version(info))
-        return info, load_log(info.id, dataset_version(info))
+        return info, queries(info.id, dataset_version(info))
     except InputError as exc:
         st.error(str(exc))
         return info, None
+
+
+def loaded_log(info) -> pd.DataFrame | None:
+    """The dataset's whole clean log (:func:`load_log`), or None with the reason shown when it
+    cannot be read."""
+    try:
+        return load_log(info.id, dataset_version(info))
+    except InputError as exc:
+        st.error(str(exc))
+        return None
 
 
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>:~$=")
