@@ -135,12 +135,29 @@ def storage_for(out_dir: Path, url: str | None, heartbeat_s: int = HEARTBEAT_S):
     import optuna
 
     url = url or f"sqlite:///{(out_dir / STUDY_DB).resolve()}"
-    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna's words
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs=kwargs, heartbeat_interval=int(heartbeat_s), grace_period=4 * int(heartbeat_s),
+        return open_storage(
+            url, heartbeat_interval=int(heartbeat_s), grace_period=4 * int(heartbeat_s),
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
+
+
+def open_storage(url: str, attempts: int = 8, **kwargs):
+    """``optuna.storages.RDBStorage(url, **kwargs)``, retried when another process creates the
+    same database's schema at the same moment. Opening an empty database writes its tables and
+    its version row; two processes doing so together (two workers, or the app's Tune view
+    reading a study that a fresh ``tune`` is creating) make one of them fail with a unique-key
+    or "database is locked" error, and the retry then finds the schema complete."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    for attempt in range(attempts - 1):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine, **kwargs)
+        except (IntegrityError, OperationalError):
+            time.sleep(0.2 * (attempt + 1))
+    return optuna.storages.RDBStorage(url, engine_kwargs=engine, **kwargs)
 
 
 class _Objective:
@@ -356,7 +373,7 @@ def load_tune_results(out_dir) -> tuple[pd.DataFrame, dict[str, float], dict | N
     if not (out_dir / STUDY_DB).exists():
         raise InputError(f"{out_dir} holds no study database")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{(out_dir / STUDY_DB).resolve()}")
+    storage = open_storage(f"sqlite:///{(out_dir / STUDY_DB).resolve()}")
     names = optuna.get_all_study_names(storage)
     if not names:
         raise InputError(f"{out_dir} holds no study")
