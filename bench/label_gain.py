@@ -14,6 +14,12 @@ label + 0.05 × (‖p_u‖² + ‖q_c‖²) per row (the engine's ``factor_l2`` 
 16 mini-batches an epoch, early stopping on validation AUC (patience 10 epochs). At N_c = 1 this
 is a plain matrix factorisation of "watched to the end". Same split and rows as ``train``.
 
+``--share R1,R2,…`` also fits, at N_c = 8, a *shared* variant for each R > 0: every clip's factor
+and bias are its video's plus a clip deviation, ``q_c = q_v + δ_c`` and ``b_c = b_v + δb_c``, with
+the penalty on δ_c R times that on q_v, so a clip with few labels leans on its video's. (README,
+"What the clip labels are worth": it lost validation AUC on every world tried, so FRAME's clip
+factors stay unshared.)
+
 The difference ``fine − coarse`` of these two models is the gain that the clip labels themselves
 carry on that world, with the same capacity and penalty on both sides: a yardstick for the
 margin FRAME N_c = 8 can be expected to have over FRAME N_c = 1 (README, "What the clip labels
@@ -44,15 +50,16 @@ from frame_core.evaluation import metrics as M  # noqa: E402
 K, L2, LR, BATCHES, PATIENCE, MAX_EPOCHS, VIDEO_W = 32, 0.05, 1e-2, 16, 10, 200, 0.5
 
 
-def fit_clip_mf(data, seed: int) -> tuple[float, float, int]:
-    """(best validation AUC, test AUC at that epoch, epochs run) of the clip factorisation."""
+def fit_clip_mf(data, seed: int, share: float = 0.0) -> tuple[float, float, int]:
+    """(best validation AUC, test AUC at that epoch, epochs run) of the clip factorisation;
+    ``share`` > 0: the shared variant (module docstring) with that penalty ratio."""
     torch.manual_seed(seed)
-    nc, U, C = data.nc, data.n_users, data.n_videos * data.nc
-    emb = {n: torch.nn.Embedding(m, w) for n, m, w in (("p", U, K), ("q", C, K), ("bu", U, 1), ("bc", C, 1))}
-    torch.nn.init.normal_(emb["p"].weight, std=0.05)
-    torch.nn.init.normal_(emb["q"].weight, std=0.05)
-    torch.nn.init.zeros_(emb["bu"].weight)
-    torch.nn.init.zeros_(emb["bc"].weight)
+    nc, U, V = data.nc, data.n_users, data.n_videos
+    C = V * nc
+    sizes = [("p", U, K), ("q", C, K), ("bu", U, 1), ("bc", C, 1)] + ([("qv", V, K), ("bv", V, 1)] if share else [])
+    emb = {n: torch.nn.Embedding(m, w) for n, m, w in sizes}
+    for n in emb:
+        (torch.nn.init.normal_(emb[n].weight, std=0.05) if n in ("p", "q", "qv") else torch.nn.init.zeros_(emb[n].weight))
     g = torch.nn.Parameter(torch.zeros(nc))
     opt = torch.optim.Adam([g, *(p for e in emb.values() for p in e.parameters())], lr=LR)
     ui, vi = torch.from_numpy(data.user_idx), torch.from_numpy(data.video_idx)
@@ -60,9 +67,17 @@ def fit_clip_mf(data, seed: int) -> tuple[float, float, int]:
     tr, va, te = data.rows(TRAIN), data.rows(VAL), data.rows(TEST)
 
     def logits(r: torch.Tensor):
-        u, c = ui[r], vi[r][:, None] * nc + torch.arange(nc)[None]
-        z = (emb["p"](u)[:, None, :] * emb["q"](c)).sum(-1) + emb["bu"](u) + emb["bc"](c)[..., 0] + g
+        u, v = ui[r], vi[r]
+        c = v[:, None] * nc + torch.arange(nc)[None]
+        q, b = emb["q"](c), emb["bc"](c)[..., 0]
+        if share:
+            q, b = q + emb["qv"](v)[:, None, :], b + emb["bv"](v)
+        z = (emb["p"](u)[:, None, :] * q).sum(-1) + emb["bu"](u) + b + g
         return z, u, c
+
+    def penalty(u: torch.Tensor, c: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        pen = emb["p"](u).pow(2).sum(-1).mean() + (share or 1.0) * emb["q"](c).pow(2).sum(-1).mean()
+        return pen + emb["qv"](vi[r]).pow(2).sum(-1).mean() if share else pen
 
     def auc(rows: np.ndarray) -> float:
         with torch.no_grad():
@@ -80,7 +95,7 @@ def fit_clip_mf(data, seed: int) -> tuple[float, float, int]:
             lp = F.logsigmoid(z).sum(-1)  # log ŷ_uv
             l1p = torch.log(-torch.expm1(lp).clamp_max(-1e-7))  # log(1 − ŷ_uv)
             loss = loss - VIDEO_W * (y[r] * lp + (1 - y[r]) * l1p).mean()
-            loss = loss + L2 * (emb["p"](u).pow(2).sum(-1).mean() + emb["q"](c).pow(2).sum(-1).mean())
+            loss = loss + L2 * penalty(u, c, r)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -100,22 +115,31 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="1")
     ap.add_argument("--root", default="/tmp/sweep_worlds", help="where generated worlds are written")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "label_gain.csv"))
+    ap.add_argument("--share", default="", help="penalty ratios R of the shared variant at N_c = 8, e.g. 1,3,10")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    shares = [float(x) for x in args.share.split(",") if x]
     rows = []
     for world in args.worlds.split(","):
         log = load_world(world, Path(args.root))
         for nc in (8, 1):
             data = prepare_data(log, nc, "watched-positive", "symmetric")
             for seed in (int(s) for s in args.seeds.split(",")):
-                val, test, ep = fit_clip_mf(data, seed)
-                rows.append(dict(world=world, nc=nc, seed=seed, val_auc=val, test_auc=test, epochs=ep))
-                print(f"{world} N_c={nc} seed={seed}: val {val:.4f} test {test:.4f} ({ep} epochs)", flush=True)
+                for share in [0.0, *(shares if nc > 1 else [])]:
+                    val, test, ep = fit_clip_mf(data, seed, share)
+                    rows.append(dict(world=world, nc=nc, share=share, seed=seed, val_auc=val, test_auc=test, epochs=ep))
+                    print(f"{world} N_c={nc} share={share:g} seed={seed}: val {val:.4f} test {test:.4f} ({ep} epochs)",
+                          flush=True)
     res = pd.DataFrame(rows)
+    if shares:
+        t = res.groupby(["world", "nc", "share"])[["val_auc", "test_auc"]].mean()
+        print("\n| world | N_c | share ratio | val AUC | test AUC |\n|---|---|---|---|---|")
+        for (w, nc, sh), r in t.iterrows():
+            print(f"| {w} | {nc} | {'–' if not sh else f'{sh:g}'} | {r.val_auc:.4f} | {r.test_auc:.4f} |")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     res.to_csv(out, mode="a", header=not out.exists(), index=False)
-    t = res.groupby(["world", "nc"])["test_auc"].mean().unstack("nc")
+    t = res[res["share"] == 0].groupby(["world", "nc"])["test_auc"].mean().unstack("nc")
     print("\n| world | clip MF N_c = 8 test | clip MF N_c = 1 test | gain of the clip labels |\n|---|---|---|---|")
     for w, r in t.iterrows():
         print(f"| {w} | {r[8]:.4f} | {r[1]:.4f} | {r[8] - r[1]:+.4f} |")
