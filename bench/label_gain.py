@@ -45,6 +45,7 @@ from sweep_defaults import load_world  # noqa: E402
 
 from frame_core.data.prepare import prepare_data  # noqa: E402
 from frame_core.data.split import TEST, TRAIN, VAL  # noqa: E402
+from frame_core.data.validation import import_log  # noqa: E402
 from frame_core.evaluation import metrics as M  # noqa: E402
 
 K, L2, LR, BATCHES, PATIENCE, MAX_EPOCHS, VIDEO_W = 32, 0.05, 1e-2, 16, 10, 200, 0.5
@@ -111,7 +112,8 @@ def fit_clip_mf(data, seed: int, share: float = 0.0) -> tuple[float, float, int]
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--worlds", required=True, help="comma-separated names from bench/sweep_defaults.py WORLDS")
+    ap.add_argument("--worlds", required=True, help="comma-separated names from bench/sweep_defaults.py WORLDS, "
+                    "or paths of log CSVs (e.g. the worlds bench/independent_worlds.py writes)")
     ap.add_argument("--seeds", default="1")
     ap.add_argument("--root", default="/tmp/sweep_worlds", help="where generated worlds are written")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "label_gain.csv"))
@@ -121,7 +123,10 @@ def main(argv=None) -> int:
     shares = [float(x) for x in args.share.split(",") if x]
     rows = []
     for world in args.worlds.split(","):
-        log = load_world(world, Path(args.root))
+        if world.endswith(".csv"):  # a log file: named after its folder
+            log, world = import_log(world)[0], Path(world).parent.name
+        else:
+            log = load_world(world, Path(args.root))
         for nc in (8, 1):
             data = prepare_data(log, nc, "watched-positive", "symmetric")
             for seed in (int(s) for s in args.seeds.split(",")):

@@ -220,6 +220,7 @@ CANDIDATES = {
     "nc1_hyb0": dict(nc=1, hybrid_lambda=0.0),
     "binit": dict(bias_init="data"),
     "nc1_binit": dict(nc=1, bias_init="data"),
+    "share": dict(factor_share=True),
     "new": {},  # FrameConfig() as it is now
     "nc1_new": dict(nc=1),
 }

@@ -120,13 +120,14 @@ def test_start_and_cancel_training_then_compare(ws):
     epochs.set_value(500)
     next(n for n in at.number_input if n.label.startswith("Early-stopping")).set_value(100)
     next(c for c in at.checkbox if c.label == "Clip-factor biases from the data").check()
+    next(c for c in at.checkbox if c.label == "Clip factors lean on their video").check()
     next(b for b in at.button if b.label.startswith("Start training")).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     q = JobQueue(ws)
     jobs = q.list()
     assert len(jobs) == 1 and jobs[0].active and jobs[0].params["dataset_id"] == ds
     assert jobs[0].params["config"]["epochs"] == 500
-    assert jobs[0].params["config"]["bias_init"] == "data"
+    assert jobs[0].params["config"]["bias_init"] == "data" and jobs[0].params["config"]["factor_share"] is True
     assert any("Training jobs" == s.value for s in at.subheader)
     cancel = next(b for b in at.button if b.label == "Cancel")
     cancel.click().run()

@@ -42,6 +42,20 @@ def test_train_then_predict(log_csv, tmp_path, capsys):
     assert "pairs scored" in capsys.readouterr().out
 
 
+def test_train_with_shared_clip_factors_round_trips_through_the_run_folder(log_csv, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", str(log_csv), "--nc", "3", "--out", str(run), "--factor-share", *FAST]) == 0
+    assert json.loads((run / "config.json").read_text())["config"]["factor_share"] is True
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(run), str(log_csv), "--out", str(out)]) == 0  # weights with the video table load
+    pred = pd.read_csv(out)
+    assert pred["p_full"].between(0, 1).all() and len(pred) == len(pd.read_csv(log_csv))
+    # the run's own test predictions are what predict gives for the same rows
+    test = pd.read_csv(run / "test_predictions.csv")
+    again = pred.merge(test, on=["user_id", "video_id"], suffixes=("", "_run")).drop_duplicates(["user_id", "video_id"])
+    assert len(again) and (again["p_full"] - again["p_full_run"]).abs().max() < 1e-5
+
+
 @pytest.mark.parametrize(
     "argv_tail",
     [

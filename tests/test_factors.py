@@ -10,7 +10,7 @@ import torch
 from frame_core.data.prepare import prepare_data
 from frame_core.model.config import AUTO_FACTOR_DIM, FrameConfig
 from frame_core.model.factors import ClipFactors
-from frame_core.training.trainer import build_model, make_scorer
+from frame_core.training.trainer import EMBEDDING_TABLES, build_model, make_scorer
 
 from .engine_world import fast_config, random_features, random_log
 
@@ -132,3 +132,65 @@ def test_bias_init_data_starts_the_biases_from_the_training_labels():
     assert torch.equal(m0.factors.bu.weight, torch.zeros_like(m0.factors.bu.weight))
     with pytest.raises(Exception, match="bias_init"):
         FrameConfig(bias_init="mean").validated()
+
+
+def _shared():
+    # 2 users, 2 videos × 2 clips; q holds the clips' own parts δ_c, qv the videos' parts
+    f = ClipFactors(n_users=2, n_clips=4, k=2, nc=2, share=True)
+    with torch.no_grad():
+        f.p.weight.copy_(torch.tensor([[1.0, 2.0], [-1.0, 0.5]]))
+        f.q.weight.copy_(torch.tensor([[0.5, 0.5], [2.0, -1.0], [3.0, 3.0], [0.0, 1.0]]))
+        f.qv.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, -2.0]]))
+        f.bu.weight.copy_(torch.tensor([[0.1], [0.2]]))
+        f.bc.weight.copy_(torch.tensor([[1.0], [-1.0], [5.0], [0.0]]))
+    return f
+
+
+def test_shared_factors_add_the_video_part_by_hand():
+    f = _shared()
+    warm_user, warm_clip = torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.0, 1.0, 0.0])  # clip 3 is cold
+    users = torch.tensor([0, 1])
+    clips = torch.tensor([[0, 1], [2, 3]])  # user 0 watched video 0, user 1 video 1
+    z, pen = f.with_penalty(users, clips, warm_user, warm_clip)
+    # user 0, clip 0: q = (0.5,0.5)+(1,0) = (1.5,0.5): <(1,2),(1.5,0.5)> + 0.1 + 1 = 3.6
+    # user 0, clip 1: q = (2,-1)+(1,0) = (3,-1): 3 - 2 + 0.1 - 1 = 0.1
+    # user 1, clip 2: q = (3,3)+(0,-2) = (3,1): -3 + 0.5 + 0.2 + 5 = 2.7 ; clip 3 cold: 0.2 only
+    np.testing.assert_allclose(z.detach().numpy(), [[3.6, 0.1], [2.7, 0.2]], atol=1e-6)
+    # penalty: mean_B |p|^2 + mean_{B×N_c} |δ_c|^2 + mean_B |q_v|^2
+    want = (5 + 1.25) / 2 + (0.5 + 5 + 18 + 1) / 4 + (1 + 4) / 2
+    assert pen.item() == pytest.approx(want)
+    assert f.penalty(users, clips).item() == pytest.approx(want)
+    assert torch.equal(f(users, clips, warm_user, warm_clip), z)
+    # the scoring tables fold the video part into each clip's row
+    user, clip = f.tables(warm_user, warm_clip)
+    for u in (0, 1):
+        for c in range(4):
+            want_uc = f(torch.tensor([u]), torch.tensor([[c]]), warm_user, warm_clip).item()
+            assert (user[u, :2] @ clip[c, :2] + user[u, 2] + clip[c, 2]).item() == pytest.approx(want_uc)
+
+
+def test_a_model_with_shared_factors_trains_and_scores_like_its_forward():
+    log = random_log(seed=5)
+    data = prepare_data(log, 3)
+    cfg = fast_config(nc=3, factor_share=True, factor_dim=4)
+    model = build_model(data, cfg)
+    assert model.factors.qv.weight.shape == (data.n_videos, 4)
+    assert "factors.qv.weight" in EMBEDDING_TABLES  # trained with the id tables' learning rate
+    with torch.no_grad():
+        model.factors.qv.weight.normal_()  # a video part that matters
+    model.eval()
+    rows = np.arange(min(40, len(data.y)))
+    _, p_clip = make_scorer(model, data).prepare().score_indices(data.user_idx[rows], data.video_idx[rows])
+    with torch.no_grad():
+        direct = torch.sigmoid(model(torch.from_numpy(data.user_idx[rows]), torch.from_numpy(data.video_idx[rows])))
+    np.testing.assert_allclose(p_clip, direct.numpy(), atol=1e-5)
+    # the loss's gradient reaches the video part of every video in the batch
+    from frame_core.training.batches import BatchMaker
+
+    model.train()
+    rows = data.rows(0)
+    model.loss(BatchMaker(data, True)(rows)).total.backward()
+    seen = np.unique(data.video_idx[rows])
+    grad = model.factors.qv.weight.grad.abs().amax(1)
+    assert bool((grad[torch.from_numpy(seen)] > 0).all())
+    assert float(grad.sum()) > 0

@@ -63,19 +63,12 @@ def test_two_workers_share_one_study_and_never_evaluate_a_trial_twice(tmp_path):
     assert {"number", "state", "value", "seconds", "p_lr"} <= set(trials.columns)
 
 
-@pytest.mark.slow
-def test_a_killed_tune_resumes_where_it_stopped(tmp_path):
-    log = synth_log(tmp_path / "w", users=30, videos=30, per_user=12, seed=8)
-    log.to_csv(tmp_path / "log.csv", index=False)
-    (tmp_path / "cfg.json").write_text(json.dumps(FAST))
-    out = tmp_path / "t"
-    cmd = [sys.executable, "-m", "frame_core", "tune", str(tmp_path / "log.csv"), "--nc", "3", "--out", str(out),
-           "--heartbeat", "1", "--seed", "3", "--config", str(tmp_path / "cfg.json")]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    # a long budget: the process is killed long before it ends, however loaded the machine is
+def _start_and_kill(cmd: list[str], env: dict, out: Path, tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    """Start ``tune`` with a 600 s budget, wait for a finished trial and a running one that has
+    stored all its choices, then SIGKILL it. Returns the process and the end of its stderr."""
     err = open(tmp_path / "first.err", "wb")  # noqa: SIM115 - closed below, read on failure
     proc = subprocess.Popen([*cmd, "--budget", "600s"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
-    try:  # wait for a finished trial and a running one, then kill -9
+    try:
         deadline = time.time() + 300
         while time.time() < deadline:
             time.sleep(0.5)
@@ -96,11 +89,29 @@ def test_a_killed_tune_resumes_where_it_stopped(tmp_path):
         if proc.poll() is None:
             proc.kill()
         err.close()
-    first_err = (tmp_path / "first.err").read_text(errors="replace")[-2000:]
-    try:
-        before = {t.number: t.state.name for t in _study(out).trials}
-    except IndexError:  # no study in the database (or no database): say what the first tune printed
-        raise AssertionError(f"the first tune never created its study (exit {proc.returncode}):\n{first_err}") from None
+    return proc, (tmp_path / "first.err").read_text(errors="replace")[-2000:]
+
+
+@pytest.mark.slow
+def test_a_killed_tune_resumes_where_it_stopped(tmp_path):
+    log = synth_log(tmp_path / "w", users=30, videos=30, per_user=12, seed=8)
+    log.to_csv(tmp_path / "log.csv", index=False)
+    (tmp_path / "cfg.json").write_text(json.dumps(FAST))
+    out = tmp_path / "t"
+    cmd = [sys.executable, "-m", "frame_core", "tune", str(tmp_path / "log.csv"), "--nc", "3", "--out", str(out),
+           "--heartbeat", "1", "--seed", "3", "--config", str(tmp_path / "cfg.json")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    # a long budget: the process is killed long before it ends, however loaded the machine is.
+    # A trial here takes about a second, so the kill can land just after one trial finished and
+    # before the next began; then the study is continued and killed again (at most 4 tries)
+    for _attempt in range(4):
+        proc, first_err = _start_and_kill(cmd, env, out, tmp_path)
+        try:
+            before = {t.number: t.state.name for t in _study(out).trials}
+        except IndexError:  # no study in the database (or no database): say what the first tune printed
+            raise AssertionError(f"the first tune never created its study (exit {proc.returncode}):\n{first_err}") from None
+        if "RUNNING" in before.values():
+            break
     assert "COMPLETE" in before.values() and "RUNNING" in before.values(), (before, first_err)
     killed = max(n for n, s in before.items() if s == "RUNNING")
     time.sleep(5)  # more than 4 heartbeats: the dead trial is stale

@@ -102,6 +102,8 @@ def new_run_form(info, n_rows: int) -> None:
                 user_embedding = st.checkbox("Per-user vector", d.user_embedding, help=h.get("user_embedding"))
                 bias_from_data = st.checkbox("Clip-factor biases from the data", d.bias_init == "data",
                                              help=h.get("bias_init"))
+                factor_share = st.checkbox("Clip factors lean on their video", d.factor_share,
+                                           help=h.get("factor_share"))
         est = ES.estimate_training(workspace().runs_dir, int(n_rows), d.nc, d.epochs)
         est1 = ES.estimate_training(workspace().runs_dir, int(n_rows), 1, d.epochs)
         if est is not None and est1 is not None:
@@ -129,7 +131,7 @@ def new_run_form(info, n_rows: int) -> None:
         "emb_lr": float(emb_lr) if emb_lr is not None else None, "weight_decay": float(weight_decay),
         "batch_size": int(batch_size), "epochs": int(epochs), "patience": int(patience),
         "factor_dim": int(factor_dim) if factor_dim is not None else None, "factor_l2": float(factor_l2),
-        "id_l2": float(id_l2), "bias_init": "data" if bias_from_data else "zero",
+        "id_l2": float(id_l2), "bias_init": "data" if bias_from_data else "zero", "factor_share": bool(factor_share),
     }
     specs = []
     for s in range(int(seed), int(seed) + int(n_seeds)):

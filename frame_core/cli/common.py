@@ -92,7 +92,7 @@ def frame_config(args):
               "exclude_batch_edges": "exclude_batch_edges", "lr_schedule": "lr_schedule",
               "warmup_epochs": "warmup_epochs", "min_delta": "min_delta", "val_per_epoch": "val_per_epoch",
               "time_budget_s": "time_budget", "factor_dim": "factor_dim", "factor_l2": "factor_l2", "id_l2": "id_l2",
-              "bias_init": "bias_init"}
+              "bias_init": "bias_init", "factor_share": "factor_share"}
     opts = {k: getattr(args, a, None) for k, a in fields.items()}
     nc = getattr(args, "nc", None)
     opts["nc"] = nc if isinstance(nc, int) else None

@@ -203,6 +203,8 @@ def _add_engine_options(p, *, single_nc: bool) -> None:
     p.add_argument("--factor-dim", type=int, help="size of the clip factors <p_u, q_c> + b_u + b_c (0 = off; "
                    "default: 32 with id embeddings, 0 with visual features)")
     p.add_argument("--factor-l2", type=float, help="L2 penalty of the clip factors (default 0.05)")
+    p.add_argument("--factor-share", action="store_true", default=None,
+                   help="each clip factor is its video's plus its own, so clips with few labels lean on their video (default off)")
     p.add_argument("--id-l2", type=float, help="L2 penalty of the clip id embeddings (default 0.3)")
     p.add_argument("--bias-init", choices=("zero", "data"),
                    help="start the clip factors' biases at zero (default) or at each user's and clip's shrunk training pass rate")

@@ -76,6 +76,7 @@ SPACE: dict[str, tuple] = {
     "interaction": ("cat", ("mlp", "mlp+dot")),
     "factor_dim": ("cat", (8, 16, 32, 64)),
     "factor_l2": ("float", 0.01, 0.2, True),
+    "factor_share": ("cat", (False, True)),
     "id_l2": ("float", 1e-3, 0.2, True),
     "bias_init": ("cat", ("zero", "data")),
 }
@@ -96,7 +97,7 @@ def space_for(base: FrameConfig) -> dict[str, tuple]:
     d = base.to_dict()
     out = {}
     for name, spec in SPACE.items():
-        if name in ("emb_lr", "factor_dim", "factor_l2", "id_l2", "bias_init") and base.id_embeddings is False:
+        if name in ("emb_lr", "factor_dim", "factor_l2", "factor_share", "id_l2", "bias_init") and base.id_embeddings is False:
             continue
         v = d.get(name)
         if spec[0] == "cat" and v not in spec[1]:  # None (auto) included

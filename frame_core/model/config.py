@@ -87,6 +87,7 @@ class FrameConfig:
     user_bias: bool = _field(False, 'add a learned per-user logit bias (not in FRAME; cold users get 0)')
     user_embedding: bool = _field(False, 'add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)')
     factor_dim: int | None = _field(None, 'size k of the clip factors ⟨p_u, q_c⟩ + b_u + b_c added to each clip logit (0 = off); None = auto: 32 with clip id embeddings, 0 with visual features')
+    factor_share: bool = _field(False, 'each clip factor is its video\'s plus its own (q_c = q_v + δ_c, both penalised by factor_l2), so clips with few labels lean on their video; off by default (README, "What the clip labels are worth")')
     factor_l2: float = _field(0.05, 'L2 penalty of the clip factors: factor_l2 · (mean ‖p_u‖² + mean ‖q_c‖²) over the batch')
     bias_init: str = _field("zero", 'start of the clip factors\' biases b_u, b_c: "zero", or "data" (shrunk logit offsets of each user\'s and clip\'s training pass rate, the overall rate in the MLP output bias)')
     id_l2: float = _field(0.3, 'L2 penalty of the clip id embeddings: id_l2 · mean ‖e_c‖² over the batch\'s clips')

@@ -14,6 +14,12 @@ aggregation of clip embeddings, with no free per-user parameters and no penalty 
 on worlds with clip-level tastes a plain, L2-regularised factorisation of the same clip labels
 was 0.04–0.05 test AUC ahead of it, and the sum of both keeps the best of each.
 
+With ``factor_share`` (off by default) each clip's factor is its video's plus its own,
+q_c = q_v(c) + δ_c, with the penalty ``factor_l2 · (… + mean_B ‖q_v‖²)`` on the video part as
+well, so a clip with few labels leans on what its video's other clips learned (README, "What the
+clip labels are worth": it gains validation AUC on some logs and loses on others, so it is a
+switch that ``tune`` searches, not a default). Here ``q`` holds δ_c and ``qv`` holds q_v.
+
 Cold cases get exactly zero: a user without training edges (``warm_user`` = 0, or index −1) has
 p_u = 0 and b_u = 0, and a clip without a training label (``warm`` = 0, or a video outside the
 id map) has q_c = 0 and b_c = 0, so their score comes from FRAME alone.
@@ -27,19 +33,22 @@ from torch import nn
 
 
 class ClipFactors(nn.Module):
-    """``p`` (U, k), ``q`` (C, k), ``bu`` (U, 1), ``bc`` (C, 1); see the module docstring."""
+    """``p`` (U, k), ``q`` (C, k), ``bu`` (U, 1), ``bc`` (C, 1), and with ``share`` ``qv``
+    (C / nc, k) per video; see the module docstring. Clip c belongs to video c // ``nc``."""
 
-    TABLES = ("p.weight", "q.weight", "bu.weight", "bc.weight")
+    TABLES = ("p.weight", "q.weight", "bu.weight", "bc.weight", "qv.weight")
 
-    def __init__(self, n_users: int, n_clips: int, k: int):
+    def __init__(self, n_users: int, n_clips: int, k: int, nc: int = 1, share: bool = False):
         super().__init__()
-        self.k = k
+        self.k, self.nc = k, nc
         self.p = nn.Embedding(n_users, k)
         self.q = nn.Embedding(n_clips, k)
         self.bu = nn.Embedding(n_users, 1)
         self.bc = nn.Embedding(n_clips, 1)
-        nn.init.normal_(self.p.weight, std=0.05)
-        nn.init.normal_(self.q.weight, std=0.05)
+        self.qv = nn.Embedding(n_clips // nc, k) if share else None
+        for t in (self.p, self.q, self.qv):
+            if t is not None:
+                nn.init.normal_(t.weight, std=0.05)
         nn.init.zeros_(self.bu.weight)
         nn.init.zeros_(self.bc.weight)
 
@@ -48,12 +57,7 @@ class ClipFactors(nn.Module):
         """f_uc (B, N_c) for ``users`` (B,) id-map indices (−1 = cold) and ``clips`` (B, N_c)
         global clip indices; ``warm_user`` (U,) / ``warm_clip`` (C,) are 1.0 where a user / clip
         has training edges / labels, else 0.0."""
-        u = users.clamp_min(0)
-        mu = warm_user[u] * (users >= 0).to(warm_user.dtype)  # (B,)
-        mc = warm_clip[clips]  # (B, nc)
-        pu = self.p(u) * mu[:, None]
-        qc = self.q(clips) * mc[..., None]
-        return (qc * pu[:, None, :]).sum(-1) + (self.bu(u)[:, 0] * mu)[:, None] + self.bc(clips)[..., 0] * mc
+        return self.with_penalty(users, clips, warm_user, warm_clip)[0]
 
     def with_penalty(self, users: torch.Tensor, clips: torch.Tensor, warm_user: torch.Tensor,
                      warm_clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,28 +67,35 @@ class ClipFactors(nn.Module):
         return self.from_rows(self.gather(users, clips), users, clips, warm_user, warm_clip)
 
     def gather(self, users: torch.Tensor, clips: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The batch's rows of the four tables: p (B, k), q (B, N_c, k), b_u (B, 1), b_c (B, N_c, 1)."""
+        """The batch's rows of the tables: p (B, k), q (B, N_c, k), b_u (B, 1), b_c (B, N_c, 1),
+        and with ``share`` q_v (B, k) of each view's video."""
         u = users.clamp_min(0)
-        return self.p(u), self.q(clips), self.bu(u), self.bc(clips)
+        rows = (self.p(u), self.q(clips), self.bu(u), self.bc(clips))
+        return rows if self.qv is None else (*rows, self.qv(clips[:, 0] // self.nc))
 
     def from_rows(self, rows: tuple[torch.Tensor, ...], users: torch.Tensor, clips: torch.Tensor,
                   warm_user: torch.Tensor, warm_clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(:meth:`forward`, :meth:`penalty`) from rows taken by :meth:`gather` (or a slice of
         them with the matching ``users`` and ``clips``)."""
-        p_raw, q_raw, bu, bc = rows
+        p_raw, q_raw, bu, bc = rows[:4]
         u = users.clamp_min(0)
         known = (users >= 0).to(warm_user.dtype)
         mu = warm_user[u] * known  # (B,)
         mc = warm_clip[clips]  # (B, nc)
+        pen = (p_raw * known[:, None]).pow(2).sum(-1).mean() + q_raw.pow(2).sum(-1).mean()
+        if len(rows) > 4:  # factor_share: q_c = q_v + δ_c
+            pen = pen + rows[4].pow(2).sum(-1).mean()
+            q_raw = q_raw + rows[4][:, None, :]
         pu, qc = p_raw * mu[:, None], q_raw * mc[..., None]
         f = (qc * pu[:, None, :]).sum(-1) + (bu[:, 0] * mu)[:, None] + bc[..., 0] * mc
-        pen = (p_raw * known[:, None]).pow(2).sum(-1).mean() + q_raw.pow(2).sum(-1).mean()
         return f, pen
 
     def penalty(self, users: torch.Tensor, clips: torch.Tensor) -> torch.Tensor:
-        """mean_B ‖p_u‖² + mean_{B × N_c} ‖q_c‖² over a batch (cold users count with 0)."""
+        """mean_B ‖p_u‖² + mean_{B × N_c} ‖q_c‖² (+ mean_B ‖q_v‖² with ``share``) over a batch
+        (cold users count with 0)."""
         pu = self.p(users.clamp_min(0)) * (users >= 0).to(self.p.weight.dtype)[:, None]
-        return pu.pow(2).sum(-1).mean() + self.q(clips).pow(2).sum(-1).mean()
+        pen = pu.pow(2).sum(-1).mean() + self.q(clips).pow(2).sum(-1).mean()
+        return pen if self.qv is None else pen + self.qv(clips[:, 0] // self.nc).pow(2).sum(-1).mean()
 
     @torch.no_grad()
     def tables(self, warm_user: torch.Tensor, warm_clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,7 +104,8 @@ class ClipFactors(nn.Module):
         that f_uc = ⟨user row[:k], clip row[:k]⟩ + user row[k] + clip row[k]."""
         user = torch.cat([self.p.weight, self.bu.weight], 1) * warm_user[:, None]
         user = torch.cat([user, user.new_zeros(1, self.k + 1)])
-        clip = torch.cat([self.q.weight, self.bc.weight], 1) * warm_clip[:, None]
+        q = self.q.weight if self.qv is None else self.q.weight + self.qv.weight.repeat_interleave(self.nc, 0)
+        clip = torch.cat([q, self.bc.weight], 1) * warm_clip[:, None]
         return user, clip
 
 

@@ -86,7 +86,7 @@ def effective_batch_size(batch_size: int, n_train: int) -> int:
 
 
 EMBEDDING_TABLES = ("clip_id.weight", "user_e.weight", "factors.p.weight", "factors.q.weight", "factors.bu.weight",
-                    "factors.bc.weight")  # trained with ``emb_lr``
+                    "factors.bc.weight", "factors.qv.weight")  # trained with ``emb_lr``
 DENSE_EMB_LR = 1e-2
 DENSE_VIEWS_PER_VIDEO = 10.0
 
