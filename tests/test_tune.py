@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from frame_core.common.errors import InputError
-from frame_core.experiments.tune import SPACE, default_params, open_storage, parse_budget, run_tune
+from frame_core.experiments.study_storage import open_storage
+from frame_core.experiments.tune import PROBES, SPACE, default_params, parse_budget, probe_params, run_tune
 from frame_core.model.config import FrameConfig
 
 from .engine_world import synth_log
@@ -38,6 +39,22 @@ def test_first_trial_is_the_default_configuration():
     assert FrameConfig().replace(**p).to_dict() == base.replace(emb_lr=0.003).to_dict()
 
 
+def test_probe_trials_change_one_measured_switch_each():
+    base = FrameConfig()
+    first = default_params(base, emb_lr=0.01)
+    probes = probe_params(first, SPACE)
+    assert len(probes) == len(PROBES)
+    for probe, params in zip(PROBES, probes):
+        changed = {k for k in params if params[k] != first[k]}
+        assert changed == set(probe) and set(params) == set(first)
+        FrameConfig().replace(**params).validated()  # each is a valid configuration
+    # with visual features the id-table switches are not searched: their probes are left out
+    visual = {k: v for k, v in SPACE.items() if k not in ("factor_share", "bias_init", "emb_lr")}
+    assert probe_params(first, visual) == []
+    # a probe equal to the defaults is no probe
+    assert len(probe_params({**first, "factor_share": True}, SPACE)) == len(PROBES) - 1
+
+
 def _study(out: Path):
     import optuna
 
@@ -54,6 +71,11 @@ def test_two_workers_share_one_study_and_never_evaluate_a_trial_twice(tmp_path):
     assert len({x["pid"] for x in lines}) == 2  # both workers evaluated trials
     study = _study(tmp_path / "t")
     assert sorted(t.number for t in study.trials) == list(range(len(study.trials)))
+    by_number = {t.number: t.params for t in study.trials}
+    first = by_number[0]
+    for i, probe in enumerate(PROBES[:2], start=1):  # then one trial per probe, before TPE samples
+        assert {k: by_number[i][k] for k in probe} == probe  # (at least 3 trials ran: 0, 1 and 2)
+        assert all(by_number[i][k] == first[k] for k in first if k not in probe)
     assert (tmp_path / "t" / "run" / "DONE").exists()
     best = json.loads((tmp_path / "t" / "best_config.json").read_text())
     done = [t.value for t in study.trials if t.state.name == "COMPLETE"]

@@ -28,7 +28,8 @@ Output folder::
     run/                a finished run folder trained with it (the run contract of ``train``)
 
 The first trial is always the engine's default configuration, so tuning never selects a
-configuration worse than the defaults on validation AUC.
+configuration worse than the defaults on validation AUC. The next few are the defaults with one
+measured switch changed each (:data:`PROBES`); then TPE samples.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ import re
 import shutil
 import socket
 import time
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -50,16 +50,16 @@ from frame_core.common.atomic import atomic_write_json, read_json
 from frame_core.common.errors import CancelledError, InputError
 from frame_core.common.safe_csv import write_csv
 from frame_core.data.prepare import log_sha256, prepare_data
+from frame_core.experiments.study_storage import HEARTBEAT_S, STUDY_DB, open_storage, storage_for
 from frame_core.model.config import FrameConfig
 from frame_core.training.pipeline import train_run
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_S = 5  # a dead trial is failed after 4 heartbeats without news, then retried once
 PRUNE_PERCENTILE = 25.0  # a trial is stopped when its validation AUC is in the bottom quarter at the same check …
 PRUNE_WARMUP_CHECKS = 12  # … but never before its 12th check (a median rule from the 4th check pruned 125 of 136
 #                           trials of a 10-minute study, most in their first epoch, and found nothing better)
-TRIALS, RUN, BEST_CONFIG, STUDY_DB, EVALUATIONS = "trials", "run", "best_config.json", "study.db", "evaluations.jsonl"
+TRIALS, RUN, BEST_CONFIG, EVALUATIONS = "trials", "run", "best_config.json", "evaluations.jsonl"
 
 # name → ("cat", choices) | ("float", low, high, log)
 SPACE: dict[str, tuple] = {
@@ -80,6 +80,29 @@ SPACE: dict[str, tuple] = {
     "id_l2": ("float", 1e-3, 0.2, True),
     "bias_init": ("cat", ("zero", "data")),
 }
+
+
+# After the defaults, one trial per probe: the defaults with these switches changed. Each probe is
+# a change that won on validation on some logs and lost on others (README "What the clip labels
+# are worth", "Defaults re-checked", "Defaults from evidence"), so a short study tries each once
+# before TPE samples; a 10-minute study with TPE alone tried `factor_share` only with other
+# switches drawn at random, and missed the one change that mattered on its log.
+PROBES: tuple[dict, ...] = (
+    {"factor_share": True},
+    {"bias_init": "data"},
+    {"exclude_batch_edges": False, "video_score": "mean", "emb_lr": 0.03},
+)
+
+
+def probe_params(first: dict, space: dict[str, tuple]) -> list[dict]:
+    """The probe trials (:data:`PROBES`) as full parameter sets: ``first`` (the default trial's
+    parameters) with each probe's switches changed; probes of switches outside ``space`` (e.g. the
+    id-table switches with visual features) or equal to the defaults are left out."""
+    out = []
+    for probe in PROBES:
+        if all(k in space for k in probe) and any(first.get(k) != v for k, v in probe.items()):
+            out.append({**first, **probe})
+    return out
 
 
 def parse_budget(text) -> float:
@@ -128,37 +151,6 @@ def default_params(base: FrameConfig, emb_lr: float) -> dict:
     if "emb_lr" in space:
         out["emb_lr"] = float(emb_lr)
     return out
-
-
-def storage_for(out_dir: Path, url: str | None, heartbeat_s: int = HEARTBEAT_S):
-    """Optuna's RDB storage (SQLite in ``out_dir`` by default) with heartbeats, so that a trial
-    whose process died is failed after ``4 · heartbeat_s`` seconds and retried once."""
-    import optuna
-
-    url = url or f"sqlite:///{(out_dir / STUDY_DB).resolve()}"
-    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna's words
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return open_storage(
-            url, heartbeat_interval=int(heartbeat_s), grace_period=4 * int(heartbeat_s),
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
-
-
-def open_storage(url: str, attempts: int = 8, **kwargs):
-    """``optuna.storages.RDBStorage(url, **kwargs)``, retried when another process creates the
-    same database's schema at the same moment. Opening an empty database writes its tables and
-    its version row; two processes doing so together (two workers, or the app's Tune view
-    reading a study that a fresh ``tune`` is creating) make one of them fail with a unique-key
-    or "database is locked" error, and the retry then finds the schema complete."""
-    import optuna
-    from sqlalchemy.exc import IntegrityError, OperationalError
-
-    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    for attempt in range(attempts - 1):
-        try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine, **kwargs)
-        except (IntegrityError, OperationalError):
-            time.sleep(0.2 * (attempt + 1))
-    return optuna.storages.RDBStorage(url, engine_kwargs=engine, **kwargs)
 
 
 class _Objective:
@@ -293,8 +285,10 @@ def run_tune(log_df: pd.DataFrame, out_dir, *, nc: int = 8, budget_s: float = 60
         from frame_core.training.trainer import resolve_emb_lr
 
         data0 = prepare_data(log_df, nc, base.policy, base.norm, features=features)
-        study.enqueue_trial(default_params(base, resolve_emb_lr(base, data0)))
+        first = default_params(base, resolve_emb_lr(base, data0))
         del data0
+        for params in [first, *probe_params(first, space_for(base))]:
+            study.enqueue_trial(params)
     extra = []
     ctx = mp.get_context("spawn")
     for w in range(1, max(1, int(workers))):
