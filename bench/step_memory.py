@@ -39,7 +39,6 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--trim", action="store_true", help="malloc_trim(0) before every step")
     args = ap.parse_args(argv)
-    stages = [("libraries", 0.0)]
     import numpy as np
     import torch
 
@@ -51,7 +50,7 @@ def main(argv=None) -> int:
     from frame_core.training.batches import BatchMaker
 
     tune_allocator()
-    stages[0] = ("libraries", rss_gb())
+    stages = [("libraries", rss_gb())]
     log, _ = import_log(args.log)
     stages.append(("imported log", rss_gb()))
     cfg = FrameConfig(nc=8).validated().static()

@@ -79,23 +79,25 @@ class ClipFactors(nn.Module):
         them with the matching ``users`` and ``clips``)."""
         p_raw, q_raw, bu, bc = rows[:4]
         u = users.clamp_min(0)
-        known = (users >= 0).to(warm_user.dtype)
-        mu = warm_user[u] * known  # (B,)
+        mu = warm_user[u] * (users >= 0).to(warm_user.dtype)  # (B,)
         mc = warm_clip[clips]  # (B, nc)
-        pen = (p_raw * known[:, None]).pow(2).sum(-1).mean() + q_raw.pow(2).sum(-1).mean()
         if len(rows) > 4:  # factor_share: q_c = q_v + δ_c
-            pen = pen + rows[4].pow(2).sum(-1).mean()
             q_raw = q_raw + rows[4][:, None, :]
         pu, qc = p_raw * mu[:, None], q_raw * mc[..., None]
         f = (qc * pu[:, None, :]).sum(-1) + (bu[:, 0] * mu)[:, None] + bc[..., 0] * mc
-        return f, pen
+        return f, self._penalty_of(rows, users)
 
     def penalty(self, users: torch.Tensor, clips: torch.Tensor) -> torch.Tensor:
         """mean_B ‖p_u‖² + mean_{B × N_c} ‖q_c‖² (+ mean_B ‖q_v‖² with ``share``) over a batch
         (cold users count with 0)."""
-        pu = self.p(users.clamp_min(0)) * (users >= 0).to(self.p.weight.dtype)[:, None]
-        pen = pu.pow(2).sum(-1).mean() + self.q(clips).pow(2).sum(-1).mean()
-        return pen if self.qv is None else pen + self.qv(clips[:, 0] // self.nc).pow(2).sum(-1).mean()
+        return self._penalty_of(self.gather(users, clips), users)
+
+    @staticmethod
+    def _penalty_of(rows: tuple[torch.Tensor, ...], users: torch.Tensor) -> torch.Tensor:
+        """:meth:`penalty` from rows taken by :meth:`gather` (q holds δ_c, the last row q_v)."""
+        known = (users >= 0).to(rows[0].dtype)
+        pen = (rows[0] * known[:, None]).pow(2).sum(-1).mean() + rows[1].pow(2).sum(-1).mean()
+        return pen + rows[4].pow(2).sum(-1).mean() if len(rows) > 4 else pen
 
     @torch.no_grad()
     def tables(self, warm_user: torch.Tensor, warm_clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
