@@ -14,12 +14,16 @@ with a mechanism unlike ``frame_core.synth`` and unlike the rate-based worlds of
   with probability ``p_hate`` (hated theme), ``p_like`` (liked) or ``min(0.9, p_neutral · m_u ·
   q_v)`` (neutral); a user who stays through every scene watches to the end (10 % replay up to
   half the video);
-- users pick videos by a Zipf popularity; timestamps spread over 14 days.
+- users pick videos by a Zipf popularity; timestamps spread over 14 days;
+- with ``fresh_days`` > 0 the catalogue is *fresh*, as on a micro-video feed: each video is
+  published at a uniform moment of the 14 days and is picked only in the ``fresh_days`` after
+  it (still by popularity), so the chronological split puts many test views on new videos.
 
 ``truth.csv`` beside the log holds each view's true probability of a full view (the product of
 the scenes' stay probabilities), for the oracle AUC; training never reads it.
 
-Usage: ``python bench/hate_world.py OUT_DIR [--users 400 --videos 300 --per-user 60 --seed 1]``
+Usage: ``python bench/hate_world.py OUT_DIR [--users 400 --videos 300 --per-user 60 --seed 1]
+[--fresh-days 2]``
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import pandas as pd
 
 def generate(out: Path, users: int = 400, videos: int = 300, per_user: float = 60, themes: int = 6,
              p_hate: float = 0.75, p_neutral: float = 0.12, p_like: float = 0.03, median_dur: float = 25.0,
-             seed: int = 0) -> Path:
+             seed: int = 0, fresh_days: float = 0.0) -> Path:
     """Write ``out/interactions.csv`` (seconds) and ``out/truth.csv``; return the log's path."""
     rng = np.random.default_rng(seed)
     dur = np.clip(np.exp(rng.normal(np.log(median_dur), 0.5, videos)), 5, 180)
@@ -50,10 +54,26 @@ def generate(out: Path, users: int = 400, videos: int = 300, per_user: float = 6
     dull = np.exp(rng.normal(0, 0.3, videos))
     pop = 1 / np.arange(1, videos + 1) ** 0.6
     pop = rng.permutation(pop / pop.sum())
+    span = 14 * 86400
+    published = rng.uniform(-fresh_days * 86400, span, videos)  # only read with fresh_days > 0
+
+    def pick(times: np.ndarray) -> np.ndarray:
+        """A video for each view moment (seconds from the start): by popularity among the videos
+        published in the ``fresh_days`` before it (the whole catalogue without a fresh window)."""
+        if fresh_days <= 0:
+            return rng.choice(videos, len(times), p=pop)
+        out = np.empty(len(times), dtype=int)
+        for i, t in enumerate(times):
+            live = np.flatnonzero((published <= t) & (published > t - fresh_days * 86400))
+            w = pop[live] / pop[live].sum()
+            out[i] = live[rng.choice(len(live), p=w)]
+        return out
+
     rows = []
     for u in range(users):
         n = rng.poisson(per_user) + 3
-        for v, ts in zip(rng.choice(videos, n, p=pop), 1_600_000_000 + np.sort(rng.uniform(0, 14 * 86400, n))):
+        times = np.sort(rng.uniform(0, span, n))
+        for v, ts in zip(pick(times), 1_600_000_000 + times):
             a = att[u, theme[v]]
             p = np.where(a < 0, p_hate, np.where(a > 0, p_like, np.minimum(0.9, p_neutral * impatience[u] * dull[v])))
             play = dur[v] * (1 + (rng.uniform(0, 0.5) if rng.uniform() < 0.1 else 0.0))
@@ -78,8 +98,9 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=300)
     ap.add_argument("--per-user", type=float, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--fresh-days", type=float, default=0.0, help="videos are picked only this long after publication")
     a = ap.parse_args()
-    print(generate(Path(a.out), a.users, a.videos, a.per_user, seed=a.seed))
+    print(generate(Path(a.out), a.users, a.videos, a.per_user, seed=a.seed, fresh_days=a.fresh_days))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ sample (7,500 views, 3,891 videos; 69 % of the test rows are on videos with no t
 
     .venv/bin/python bench/new_videos.py [--seeds 3] [--configs '{"name": {FrameConfig fields}}']
 
-Reports test AUC (mean ± std over seeds) of FRAME N_c = 8 and N_c = 1 with the engine defaults
+Reports test AUC (mean ± std over seeds; on all test rows, on the rows of new videos and on
+the rows of videos seen in training; FRAME's best validation AUC) of FRAME N_c = 8 and N_c = 1 with the engine defaults
 (or the given configurations), the logistic regression on log duration + the user's full-view
 rate (``logreg`` without the video rate), ``logreg`` with it, and the user-mean + video-mean
 reference, all on the same split and test rows.
@@ -30,7 +31,7 @@ from frame_core.evaluation.evaluate import compute_test_metrics, predict_part  #
 from frame_core.evaluation.metrics import auc  # noqa: E402
 from frame_core.model.config import FrameConfig  # noqa: E402
 from frame_core.services.workspace import BUNDLED, SAMPLE_DIR  # noqa: E402
-from frame_core.training.trainer import make_scorer, train_model  # noqa: E402
+from frame_core.training.trainer import best_val_auc, make_scorer, train_model  # noqa: E402
 
 
 def heavy_users_log(n_users: int = 37):
@@ -51,11 +52,16 @@ def main() -> None:
     new = ~test["video_id"].isin(set(train["video_id"]))
     print(f"{len(log):,} views, {log['user_id'].nunique()} users, {log['video_id'].nunique():,} videos; "
           f"{new.mean():.0%} of {len(test):,} test rows are on new videos\n")
-    y = full_view(test)
-    rows = [("logistic(duration + user rate)", auc(y, LogRegBaseline(use_video=False).fit(train, val).predict(test))),
-            ("logreg (duration + user and video rates)", auc(y, LogRegBaseline().fit(train, val).predict(test))),
-            ("reference (user mean + video mean)", auc(y, PopularityBaseline().fit(train, val).predict(test)))]
-    print("| model | test AUC |\n|---|---|")
+    y, new = full_view(test), new.to_numpy()
+
+    def three(p) -> tuple[float, float, float]:
+        """Test AUC on all rows, on rows of new videos and on rows of videos seen in training."""
+        return auc(y, p), auc(y[new], p[new]), auc(y[~new], p[~new])
+
+    rows = [("logistic(duration + user rate)", three(LogRegBaseline(use_video=False).fit(train, val).predict(test))),
+            ("logreg (duration + user and video rates)", three(LogRegBaseline().fit(train, val).predict(test))),
+            ("reference (user mean + video mean)", three(PopularityBaseline().fit(train, val).predict(test)))]
+    print("| model | test AUC | on new videos | on seen videos | validation AUC |\n|---|---|---|---|---|")
     for name, kw in json.loads(args.configs).items():
         cfg0 = FrameConfig(**kw)
         data = prepare_data(log, cfg0.nc, cfg0.policy, cfg0.norm)
@@ -63,10 +69,13 @@ def main() -> None:
         for seed in range(args.seeds):
             res = train_model(data, cfg0.replace(seed=seed))
             r, p, pc = predict_part(make_scorer(res.model, data), data, TEST)
-            aucs.append(compute_test_metrics(data, r, p, pc)["auc"])
-        print(f"| {name} | {np.mean(aucs):.4f} ± {np.std(aucs, ddof=1) if len(aucs) > 1 else 0:.4f} |", flush=True)
+            m = compute_test_metrics(data, r, p, pc)
+            aucs.append((m["auc"], m["auc_cold_video"], m["auc_warm_video"], best_val_auc(res)))
+        a = np.asarray(aucs)
+        sd = a.std(0, ddof=1) if len(a) > 1 else np.zeros(4)
+        print(f"| {name} | " + " | ".join(f"{m:.4f} ± {s:.4f}" for m, s in zip(a.mean(0), sd)) + " |", flush=True)
     for name, a in rows:
-        print(f"| {name} | {a:.4f} |")
+        print(f"| {name} | " + " | ".join(f"{x:.4f}" for x in a) + " | |")
 
 
 if __name__ == "__main__":

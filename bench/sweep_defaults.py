@@ -128,6 +128,18 @@ WORLDS = {
                                             topics=True)),
     "hate_dense": ("hate", dict(users=400, videos=300, per_user=60, seed=1)),
     "hate_sparse_long": ("hate", dict(users=1200, videos=1500, per_user=18, median_dur=50.0, seed=2)),
+    # fresh catalogues (bench/hate_world.py --fresh-days): most test views on videos without a
+    # training view; not in "all" (added on 2026-12-07 for cold_dropout, see the README)
+    "fresh_hate": ("hate", dict(users=400, videos=1500, per_user=60, fresh_days=2.0, seed=21)),
+    "fresh_hate_wide": ("hate", dict(users=1000, videos=3000, per_user=30, fresh_days=1.0, seed=22)),
+    "fresh_hate_short": ("hate", dict(users=600, videos=800, per_user=50, fresh_days=3.0, median_dur=12.0, seed=23)),
+    # very dense logs (≥ 100 training views per video), for a density rule of factor_share; not in "all"
+    "xdense_hate": ("hate", dict(users=800, videos=200, per_user=60, seed=31)),
+    "xdense_themes_sharp": ("themes", dict(users=800, videos=250, per_user=50, sharp=True, aligned=False, seed=32)),
+    "xdense_themes_soft": ("themes", dict(users=700, videos=200, per_user=50, sharp=False, aligned=True, seed=33)),
+    "xdense_segments": ("segments", dict(users=1200, videos=300, views=50_000, dim=8, strength=1.0, seed=34)),
+    "xdense_topics": ("segments", dict(users=1000, videos=250, views=45_000, dim=6, strength=1.5, seed=35,
+                                       topics=True)),
     "synthetic": ("file", dict(path=ROOT / "sample_data" / "synthetic" / "interactions.csv")),
     "synthetic_videos": ("file", dict(path=ROOT / "sample_data" / "synthetic" / "interactions.csv",
                                       videos=ROOT / "sample_data" / "synthetic" / "videos")),
@@ -138,11 +150,17 @@ WORLDS = {
 
 def world_videos(name: str) -> Path | None:
     """The video folder of a world whose runs use visual clip features (else None: id embeddings)."""
+    if name.endswith(".csv"):
+        return None
     kind, kw = WORLDS[name]
     return kw.get("videos") if kind == "file" else None  # for generated worlds "videos" is a count
 
 
 def load_world(name: str, root: Path) -> pd.DataFrame:
+    """The log of a named world (generated under ``root``), or of a CSV path given as the name
+    (seconds, docs/design.md §1 columns: e.g. a world of ``bench/independent_worlds.py``)."""
+    if name.endswith(".csv"):
+        return import_log(Path(name))[0]
     kind, kw = WORLDS[name]
     if kind == "themes":
         path = themes_world(root / name, **kw)
@@ -221,6 +239,12 @@ CANDIDATES = {
     "binit": dict(bias_init="data"),
     "nc1_binit": dict(nc=1, bias_init="data"),
     "share": dict(factor_share=True),
+    # round 6 (2026-12-07): videos scored as new in training (cold_dropout)
+    "cold10": dict(cold_dropout=0.1),
+    "cold25": dict(cold_dropout=0.25),
+    "cold50": dict(cold_dropout=0.5),
+    "coldauto": dict(cold_dropout=None),
+    "nc1_cold25": dict(nc=1, cold_dropout=0.25),
     "new": {},  # FrameConfig() as it is now
     "nc1_new": dict(nc=1),
 }
@@ -386,7 +410,7 @@ def markdown(res: pd.DataFrame) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="/tmp/sweep11")
-    ap.add_argument("--worlds", default="all")
+    ap.add_argument("--worlds", default="all", help="all, or comma-separated names of WORLDS or paths of CSV logs")
     ap.add_argument("--candidates", default="old,nc1_old,sched,sched_noex,sched_mean,sched_noex_mean,cos_noex_mean")
     ap.add_argument("--seeds", default="1", help="comma-separated seeds")
     ap.add_argument("--time-budget", type=float, default=0.0, help="time_budget_s for candidates without one")
@@ -398,7 +422,7 @@ def main(argv=None) -> int:
         print((out / "sweep.md").read_text())
         return 0
     if a.worlds == "all":
-        worlds = [w for w in WORLDS if w != "synthetic_videos"]
+        worlds = [w for w in WORLDS if w != "synthetic_videos" and not w.startswith(("fresh_", "xdense_"))]
     else:
         worlds = [w.strip() for w in a.worlds.split(",") if w.strip()]
     cands = [c.strip() for c in a.candidates.split(",") if c.strip()]

@@ -95,3 +95,28 @@ def test_subprocess_exit_code_and_single_error_line(tmp_path):
                         "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=300)
     assert p.returncode == 2
     assert p.stderr.strip().startswith("error: ") and len(p.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value, want", [("0.3", 0.3), ("auto", "resolved")])
+def test_train_cold_dropout_option(log_csv, tmp_path, value, want):
+    from frame_core.data.log_import import import_log
+    from frame_core.data.prepare import prepare_data
+    from frame_core.model.cold_videos import resolve_cold_dropout
+    from frame_core.model.config import FrameConfig
+
+    run = tmp_path / "run"
+    assert main(["train", str(log_csv), "--nc", "2", "--out", str(run), "--cold-dropout", value, *FAST]) == 0
+    got = json.loads((run / "config.json").read_text())["config"]["cold_dropout"]
+    if want == "resolved":  # the run records the rate it trained with
+        want = resolve_cold_dropout(FrameConfig(cold_dropout=None), prepare_data(import_log(log_csv)[0], 2))
+    assert got == pytest.approx(want)
+
+
+@pytest.mark.parametrize("value", ["1.5", "lots"])
+def test_train_bad_cold_dropout_exits_2(log_csv, tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as exc:  # argparse's own refusals exit; the config's return 2
+        raise SystemExit(main(["train", str(log_csv), "--nc", "2", "--out", str(tmp_path / "r"), "--cold-dropout", value,
+                               *FAST]))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cold" in err[0].lower()

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from frame_core.data.prepare import prepare_data
-from frame_core.model.frame import batch_clip_index
+from frame_core.model.batch import batch_clip_index
 from frame_core.model.heads import dropout
 from frame_core.model.hop_terms import h0_rows, training_first_hop
 from frame_core.model.sparse import first_hop

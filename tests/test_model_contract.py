@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from frame_core.data.prepare import prepare_data
-from frame_core.model.frame import Batch
+from frame_core.model.batch import Batch
 from frame_core.model.heads import video_log_probs
 from frame_core.training.batches import BatchMaker
 from frame_core.training.trainer import build_model, make_scorer

@@ -92,8 +92,10 @@ def frame_config(args):
               "exclude_batch_edges": "exclude_batch_edges", "lr_schedule": "lr_schedule",
               "warmup_epochs": "warmup_epochs", "min_delta": "min_delta", "val_per_epoch": "val_per_epoch",
               "time_budget_s": "time_budget", "factor_dim": "factor_dim", "factor_l2": "factor_l2", "id_l2": "id_l2",
-              "bias_init": "bias_init", "factor_share": "factor_share"}
+              "bias_init": "bias_init", "factor_share": "factor_share", "cold_dropout": "cold_dropout"}
     opts = {k: getattr(args, a, None) for k, a in fields.items()}
+    if opts["cold_dropout"] == "auto":  # None would read as "not given"
+        base["cold_dropout"], opts["cold_dropout"] = None, None
     nc = getattr(args, "nc", None)
     opts["nc"] = nc if isinstance(nc, int) else None
     base.update({k: v for k, v in opts.items() if v is not None})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 from pathlib import Path
 
@@ -182,6 +183,16 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _rate_or_auto(text: str):
+    """``--cold-dropout``: ``auto`` or a number (checked by FrameConfig)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1) or auto, got {text!r}") from None
+
+
 def _add_engine_options(p, *, single_nc: bool) -> None:
     if single_nc:
         p.add_argument("--nc", type=int, required=True, help="clips per video N_c (1 = coarse model)")
@@ -205,6 +216,9 @@ def _add_engine_options(p, *, single_nc: bool) -> None:
     p.add_argument("--factor-l2", type=float, help="L2 penalty of the clip factors (default 0.05)")
     p.add_argument("--factor-share", action="store_true", default=None,
                    help="each clip factor is its video's plus its own, so clips with few labels lean on their video (default off)")
+    p.add_argument("--cold-dropout", type=_rate_or_auto, metavar="P|auto",
+                   help="share of each training step's videos scored as if new, for logs whose test videos are "
+                        "mostly new; auto = the validation share of views on videos without a training view")
     p.add_argument("--id-l2", type=float, help="L2 penalty of the clip id embeddings (default 0.3)")
     p.add_argument("--bias-init", choices=("zero", "data"),
                    help="start the clip factors' biases at zero (default) or at each user's and clip's shrunk training pass rate")

@@ -79,6 +79,8 @@ SPACE: dict[str, tuple] = {
     "factor_share": ("cat", (False, True)),
     "id_l2": ("float", 1e-3, 0.2, True),
     "bias_init": ("cat", ("zero", "data")),
+    # None = auto: the validation share of views on videos without a training view
+    "cold_dropout": ("cat", (0.0, 0.25, None)),
 }
 
 

@@ -43,8 +43,6 @@ builds H_c0 for every clip (:mod:`~frame_core.model.hop_terms`); the second hop 
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -52,7 +50,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from frame_core.data.features import META_DIM
+from frame_core.model.batch import Batch, LossParts, batch_clip_index
 from frame_core.model.clip_scores import ClipScores, rows_at
+from frame_core.model.cold_videos import as_new
+from frame_core.model.cold_videos import draw as draw_cold
 from frame_core.model.config import FrameConfig
 from frame_core.model.factors import ClipFactors
 from frame_core.model.heads import ClipMLP, video_log_probs
@@ -73,42 +74,6 @@ _ACT_INPLACE = {
     "relu": torch.relu_,
     "leaky_relu": lambda x: F.leaky_relu_(x, 0.2),
 }
-
-
-def batch_clip_index(videos: torch.Tensor, nc: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """For B videos (id-map indices): their clips (B, nc) global index ``v · nc + k``, the sorted
-    distinct clips (m,) and each clip's position among them (B, nc); the same as
-    ``torch.unique(clips, return_inverse=True)``, from a unique over the B videos only."""
-    ar = torch.arange(nc)
-    uniq_v, inv_v = torch.unique(videos, return_inverse=True)
-    return videos[:, None] * nc + ar, (uniq_v[:, None] * nc + ar).reshape(-1), inv_v[:, None] * nc + ar
-
-
-@dataclasses.dataclass
-class Batch:
-    """One training step's views, as the model's :meth:`FrameModel.loss` takes them.
-
-    ``users``/``videos`` (B,) int64 id-map indices (users may be −1 = cold); ``clip_y`` (B, N_c)
-    float32 clip labels (1 = the user got past the clip, 0 = left in it); ``clip_mask`` (B, N_c)
-    bool, True where the clip is labelled; ``y`` (B,) float32 video label (1 = full view);
-    ``remove``: the batch's own graph edges to take out for this step (or None).
-    """
-
-    users: torch.Tensor
-    videos: torch.Tensor
-    clip_y: torch.Tensor
-    clip_mask: torch.Tensor
-    y: torch.Tensor
-    remove: EdgeRemoval | None = None
-
-
-@dataclasses.dataclass
-class LossParts:
-    """The loss of one batch: ``total = clip + λ · video`` (``video`` is 0 when λ = 0)."""
-
-    total: torch.Tensor
-    clip: torch.Tensor
-    video: torch.Tensor
 
 
 class FrameModel(ClipScores, nn.Module):
@@ -344,11 +309,11 @@ class FrameModel(ClipScores, nn.Module):
         not skipping clip c. Also returns the weighted penalties, ``id_l2`` · mean ‖e_c‖² over the
         batch's (view, clip) pairs plus ``factor_l2`` · :meth:`ClipFactors.penalty`, or None.
         """
-        h_up, h_un, h_cu, clips, inv, penalty = self.shared_pass(videos, remove)
+        h_up, h_un, h_cu, clips, inv, penalty, warm_clip = self.shared_pass(videos, remove)
         z = self.view_logits(h_up, h_un, h_cu, users, inv)
         if self.factors is None:
             return z, penalty
-        f, fac_penalty = self.factors.with_penalty(users, clips, self.warm_user, self.warm)
+        f, fac_penalty = self.factors.with_penalty(users, clips, self.warm_user, warm_clip)
         if self.cfg.factor_l2 > 0:
             penalty = self.cfg.factor_l2 * fac_penalty if penalty is None else penalty + self.cfg.factor_l2 * fac_penalty
         return z + f, penalty
@@ -356,17 +321,24 @@ class FrameModel(ClipScores, nn.Module):
     def shared_pass(self, videos: torch.Tensor, remove: EdgeRemoval | None = None) -> tuple:
         """The part of a pass that all the batch's views share: (H_up, H_un (U, d), H_c of the
         batch's distinct clips (m, d), the views' clips (B, N_c) and their positions among the
-        distinct clips (B, N_c), the id-embedding penalty ``id_l2`` · mean ‖e_c‖² or None)."""
+        distinct clips (B, N_c), the id-embedding penalty ``id_l2`` · mean ‖e_c‖² or None, and
+        the warm mask (C,) the clip factors use this step: :attr:`warm`, or with ``cold_dropout``
+        a copy where the step's new-video stand-ins (:meth:`cold_videos`) are cold)."""
         clips, uniq, inv = batch_clip_index(videos, self.nc)
         agg_p, agg_n, h0_u, e_u = training_first_hop(self, uniq, remove)  # never all of H_c0
         h_up, h_un = self.interest_from_agg(agg_p, agg_n)
         h1 = self.two_hop(h_up, h_un, uniq.numpy(), remove)
+        h0_u, h1, warm_clip = as_new(self, uniq, self.cold_videos(uniq), h0_u, e_u, h1)  # cold_dropout
         h_cu = self.combine(h0_u, h1)  # (m, d): the batch's distinct clips
         penalty = None
         if e_u is not None and self.cfg.id_l2 > 0:  # mean over the batch's (view, clip) pairs
             counts = torch.bincount(inv.reshape(-1), minlength=len(uniq)).to(e_u.dtype)
             penalty = self.cfg.id_l2 * (counts * e_u.pow(2).sum(-1)).sum() / inv.numel()
-        return h_up, h_un, h_cu, clips, inv, penalty
+        return h_up, h_un, h_cu, clips, inv, penalty, warm_clip
+
+    def cold_videos(self, uniq: torch.Tensor) -> torch.Tensor | None:
+        """The batch's clips trained as new this step (``cold_dropout``): :func:`~frame_core.model.cold_videos.draw`."""
+        return draw_cold(self, uniq)
 
     def view_logits(self, h_up: torch.Tensor, h_un: torch.Tensor, h_cu: torch.Tensor, users: torch.Tensor,
                     inv: torch.Tensor) -> torch.Tensor:

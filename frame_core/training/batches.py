@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from frame_core.data.prepare import FrameData
-from frame_core.model.frame import Batch, batch_clip_index
+from frame_core.model.batch import Batch, batch_clip_index
 from frame_core.model.sparse import EdgeLookup, EdgeRemoval
 
 

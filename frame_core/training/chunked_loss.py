@@ -23,8 +23,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from frame_core.model.batch import Batch, LossParts
 from frame_core.model.clip_scores import rows_at
-from frame_core.model.frame import Batch, FrameModel, LossParts
+from frame_core.model.frame import FrameModel
 from frame_core.model.heads import video_log_probs
 
 VIEW_CHUNK = 16_384
@@ -41,7 +42,7 @@ def loss_and_backward(model: FrameModel, batch: Batch, chunk: int = VIEW_CHUNK) 
         parts.total.backward()
         return LossParts(parts.total.detach(), parts.clip.detach(), parts.video.detach())
     cfg = model.cfg
-    h_up, h_un, h_cu, clips, inv, penalty = model.shared_pass(batch.videos, batch.remove)
+    h_up, h_un, h_cu, clips, inv, penalty, warm_clip = model.shared_pass(batch.videos, batch.remove)
     h_up, h_un, urows = model.with_cold_row(h_up, h_un, batch.users)
     cp, cn = model.clip_projections(h_cu)  # each distinct clip projected once
     dots = model.dot_p is not None
@@ -65,7 +66,7 @@ def loss_and_backward(model: FrameModel, batch: Batch, chunk: int = VIEW_CHUNK) 
         part = z.new_zeros(())
         fac_part = 0.0
         if n_fac:
-            f, fac_pen = model.factors.from_rows(fleaves, users, clips[sl], model.warm_user, model.warm)
+            f, fac_pen = model.factors.from_rows(fleaves, users, clips[sl], model.warm_user, warm_clip)
             z = z + f
             if cfg.factor_l2 > 0:  # the chunk's share of the batch means
                 part = part + cfg.factor_l2 * fac_pen * (len(users) / B)

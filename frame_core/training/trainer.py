@@ -38,6 +38,7 @@ from frame_core.common.errors import CancelledError
 from frame_core.common.perf import tune_allocator
 from frame_core.data.prepare import FrameData
 from frame_core.evaluation.evaluate import val_metrics
+from frame_core.model.cold_videos import resolve_cold_dropout
 from frame_core.model.config import FrameConfig
 from frame_core.model.factors import start_biases_from_data
 from frame_core.model.frame import FrameModel
@@ -188,7 +189,7 @@ def auto_candidates(cfg: FrameConfig, n_train: int, views_per_video: float = DEN
 
 def _ddp_loss(ddp) -> Callable:
     """``batch → LossParts`` through a DistributedDataParallel-wrapped loss module."""
-    from frame_core.model.frame import LossParts
+    from frame_core.model.batch import LossParts
 
     def loss(batch):
         return LossParts(*ddp(batch))
@@ -267,6 +268,7 @@ def train_single(
     cfg = cfg.validated().static()
     if (cfg.nc, cfg.policy, cfg.norm) != (data.nc, data.policy, data.norm):
         raise ValueError("data was prepared with another nc / policy / norm than the config")
+    cfg = cfg.replace(cold_dropout=resolve_cold_dropout(cfg, data))
     tune_allocator()
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
