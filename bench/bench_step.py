@@ -34,6 +34,7 @@ def main(argv=None) -> int:
     from frame_core.model.config import FrameConfig
     from frame_core.training import trainer as T
     from frame_core.training.batches import BatchMaker
+    from frame_core.training.data_rules import resolve_emb_lr
 
     torch.set_num_threads(1)
     tune_allocator()
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
     data = prepare_data(log, cfg.nc, cfg.policy, cfg.norm)
     torch.manual_seed(0)
     model = T.build_model(data, cfg)
-    opt = T._adam(model, cfg, T.resolve_emb_lr(cfg, data))
+    opt = T._adam(model, cfg, resolve_emb_lr(cfg, data))
     make = BatchMaker(data, cfg.exclude_batch_edges)
     rows = data.rows(0)
     bs = T.effective_batch_size(cfg.batch_size, len(rows))

@@ -120,7 +120,7 @@ def test_start_and_cancel_training_then_compare(ws):
     epochs.set_value(500)
     next(n for n in at.number_input if n.label.startswith("Early-stopping")).set_value(100)
     next(c for c in at.checkbox if c.label == "Clip-factor biases from the data").check()
-    next(c for c in at.checkbox if c.label == "Clip factors lean on their video").check()
+    next(c for c in at.selectbox if c.label == "Clip factors lean on their video").set_value("on")
     next(n for n in at.number_input if n.label.startswith("Share of videos trained as new")).set_value(0.2)
     next(b for b in at.button if b.label.startswith("Start training")).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]

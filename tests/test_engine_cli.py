@@ -46,6 +46,9 @@ def test_train_with_shared_clip_factors_round_trips_through_the_run_folder(log_c
     run = tmp_path / "run"
     assert main(["train", str(log_csv), "--nc", "3", "--out", str(run), "--factor-share", *FAST]) == 0
     assert json.loads((run / "config.json").read_text())["config"]["factor_share"] is True
+    off = tmp_path / "off"  # --no-factor-share overrides the automatic rule
+    assert main(["train", str(log_csv), "--nc", "3", "--out", str(off), "--no-factor-share", *FAST]) == 0
+    assert json.loads((off / "config.json").read_text())["config"]["factor_share"] is False
     out = tmp_path / "pred.csv"
     assert main(["predict", str(run), str(log_csv), "--out", str(out)]) == 0  # weights with the video table load
     pred = pd.read_csv(out)

@@ -194,3 +194,24 @@ def test_a_model_with_shared_factors_trains_and_scores_like_its_forward():
     grad = model.factors.qv.weight.grad.abs().amax(1)
     assert bool((grad[torch.from_numpy(seen)] > 0).all())
     assert float(grad.sum()) > 0
+
+
+def test_auto_sharing_follows_views_per_video():
+    from frame_core.training.data_rules import (
+        SHARE_VIEWS_PER_VIDEO,
+        resolve_factor_share,
+        resolved_for,
+        train_views_per_video,
+    )
+
+    sparse = prepare_data(random_log(n_users=12, n_videos=15, per_user=10, seed=1), 4)
+    dense = prepare_data(random_log(n_users=200, n_videos=10, per_user=10, seed=1), 4)
+    assert train_views_per_video(sparse) < SHARE_VIEWS_PER_VIDEO <= train_views_per_video(dense)
+    auto = FrameConfig(nc=4)
+    assert auto.factor_share is None
+    assert resolve_factor_share(auto, sparse) is False and resolve_factor_share(auto, dense) is True
+    dense1 = prepare_data(random_log(n_users=200, n_videos=10, per_user=10, seed=1), 1)
+    assert resolve_factor_share(FrameConfig(nc=1), dense1) is False  # one clip per video: nothing to share
+    assert resolve_factor_share(auto.replace(factor_share=False), dense) is False
+    assert resolve_factor_share(auto.replace(factor_share=True), sparse) is True
+    assert resolved_for(auto, dense).factor_share is True

@@ -170,7 +170,8 @@ def test_effective_batch_size():
 
 
 def test_id_tables_train_at_their_own_learning_rate():
-    from frame_core.training.trainer import _adam, resolve_emb_lr
+    from frame_core.training.data_rules import resolve_emb_lr
+    from frame_core.training.trainer import _adam
 
     data = prepare_data(random_log(seed=5), 2)
     cfg = fast_config(nc=2, lr=1e-3, emb_lr=2e-2, user_embedding=True)
@@ -187,7 +188,7 @@ def test_id_tables_train_at_their_own_learning_rate():
 
 
 def test_auto_emb_lr_follows_views_per_video():
-    from frame_core.training.trainer import DENSE_EMB_LR, resolve_emb_lr
+    from frame_core.training.data_rules import DENSE_EMB_LR, resolve_emb_lr
 
     log = random_log(seed=6)
     data = prepare_data(log, 2)

@@ -35,6 +35,7 @@ from frame_core.services.jobs import DONE, FAILED, RUNNING
 
 INSPECT_KEY = "train_inspect_job"
 LATEST = "(running or latest)"
+SHARE_CHOICES = {"auto": None, "on": True, "off": False}  # FrameConfig.factor_share
 
 
 def new_run_form(info, n_rows: int) -> None:
@@ -104,8 +105,8 @@ def new_run_form(info, n_rows: int) -> None:
                 user_embedding = st.checkbox("Per-user vector", d.user_embedding, help=h.get("user_embedding"))
                 bias_from_data = st.checkbox("Clip-factor biases from the data", d.bias_init == "data",
                                              help=h.get("bias_init"))
-                factor_share = st.checkbox("Clip factors lean on their video", d.factor_share,
-                                           help=h.get("factor_share"))
+                factor_share = st.selectbox("Clip factors lean on their video", SHARE_CHOICES,
+                                            help=h.get("factor_share"))
         est = ES.estimate_training(workspace().runs_dir, int(n_rows), d.nc, d.epochs)
         est1 = ES.estimate_training(workspace().runs_dir, int(n_rows), 1, d.epochs)
         if est is not None and est1 is not None:
@@ -133,7 +134,7 @@ def new_run_form(info, n_rows: int) -> None:
         "emb_lr": float(emb_lr) if emb_lr is not None else None, "weight_decay": float(weight_decay),
         "batch_size": int(batch_size), "epochs": int(epochs), "patience": int(patience),
         "factor_dim": int(factor_dim) if factor_dim is not None else None, "factor_l2": float(factor_l2),
-        "id_l2": float(id_l2), "bias_init": "data" if bias_from_data else "zero", "factor_share": bool(factor_share),
+        "id_l2": float(id_l2), "bias_init": "data" if bias_from_data else "zero", "factor_share": SHARE_CHOICES[factor_share],
         "cold_dropout": float(cold) if cold is not None else None,
     }
     specs = []

@@ -214,8 +214,9 @@ def _add_engine_options(p, *, single_nc: bool) -> None:
     p.add_argument("--factor-dim", type=int, help="size of the clip factors <p_u, q_c> + b_u + b_c (0 = off; "
                    "default: 32 with id embeddings, 0 with visual features)")
     p.add_argument("--factor-l2", type=float, help="L2 penalty of the clip factors (default 0.05)")
-    p.add_argument("--factor-share", action="store_true", default=None,
-                   help="each clip factor is its video's plus its own, so clips with few labels lean on their video (default off)")
+    p.add_argument("--factor-share", action=argparse.BooleanOptionalAction, default=None,
+                   help="each clip factor is its video's plus its own, so clips with few labels lean on their video "
+                        "(default auto: on with N_c > 1 and at least 80 training views per video)")
     p.add_argument("--cold-dropout", type=_rate_or_auto, metavar="P|auto",
                    help="share of each training step's videos scored as if new, for logs whose test videos are "
                         "mostly new; auto = the validation share of views on videos without a training view")

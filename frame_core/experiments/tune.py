@@ -284,7 +284,7 @@ def run_tune(log_df: pd.DataFrame, out_dir, *, nc: int = 8, budget_s: float = 60
     study = optuna.create_study(study_name=study_name, storage=storage_for(out_dir, storage, heartbeat_s),
                                 direction="maximize", load_if_exists=True)
     if not study.trials:
-        from frame_core.training.trainer import resolve_emb_lr
+        from frame_core.training.data_rules import resolve_emb_lr
 
         data0 = prepare_data(log_df, nc, base.policy, base.norm, features=features)
         first = default_params(base, resolve_emb_lr(base, data0))

@@ -33,6 +33,10 @@ defaults follow the slides except where a measurement said otherwise:
   the twelve sweep logs (up to +0.018 on dense logs with sharp tastes, at most −0.004 on sparse
   ones), README "What the clip labels are worth". With them the auto race is not run (see ``auto_candidates``).
 
+- ``factor_share = None`` (auto, ``training.data_rules.resolve_factor_share``): clip factors that
+  lean on their video's on logs with ≥ 80 training views per video (N_c > 1), where they gained
+  validation AUC on 5 of 7 logs; below, they lost on 11 of 13 (README, "Clip factors that lean
+  on their video").
 - ``cold_dropout = 0`` (off): training some videos as new (auto: at the validation share of new
   videos) was neutral on validation AUC over seven logs with new videos and gained test AUC on
   the two real ones (+0.008 KuaiRand, +0.004 the new-video log); README, "Videos trained as new".
@@ -91,7 +95,7 @@ class FrameConfig:
     user_bias: bool = _field(False, 'add a learned per-user logit bias (not in FRAME; cold users get 0)')
     user_embedding: bool = _field(False, 'add a learned per-user vector to both graph aggregations before W (not in FRAME; cold users get 0)')
     factor_dim: int | None = _field(None, 'size k of the clip factors ⟨p_u, q_c⟩ + b_u + b_c added to each clip logit (0 = off); None = auto: 32 with clip id embeddings, 0 with visual features')
-    factor_share: bool = _field(False, 'each clip factor is its video\'s plus its own (q_c = q_v + δ_c, both penalised by factor_l2), so clips with few labels lean on their video; off by default (README, "What the clip labels are worth")')
+    factor_share: bool | None = _field(None, 'each clip factor is its video\'s plus its own (q_c = q_v + δ_c, both penalised by factor_l2), so clips with few labels lean on their video; None = auto: on with N_c > 1 and ≥ 80 training views per video (README, "Clip factors that lean on their video")')
     factor_l2: float = _field(0.05, 'L2 penalty of the clip factors: factor_l2 · (mean ‖p_u‖² + mean ‖q_c‖²) over the batch')
     bias_init: str = _field("zero", 'start of the clip factors\' biases b_u, b_c: "zero", or "data" (shrunk logit offsets of each user\'s and clip\'s training pass rate, the overall rate in the MLP output bias)')
     cold_dropout: float | None = _field(0.0, "training only: the share of each step's videos scored as if new (no id embedding, two-hop term or clip factors), so that videos first seen at test time are scored well; None = auto: the share of validation views on videos without a training view")
@@ -199,6 +203,8 @@ class FrameConfig:
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout!r}")
         self.dropout = float(self.dropout)
+        if self.factor_share is not None:
+            self.factor_share = _as_bool("factor_share", self.factor_share)
         for name in ("shared_w", "learn_alpha01", "learn_alpha_pn", "metadata", "user_bias", "user_embedding"):
             setattr(self, name, _as_bool(name, getattr(self, name)))
         if self.exclude_batch_edges is not None:

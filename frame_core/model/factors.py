@@ -14,11 +14,12 @@ aggregation of clip embeddings, with no free per-user parameters and no penalty 
 on worlds with clip-level tastes a plain, L2-regularised factorisation of the same clip labels
 was 0.04–0.05 test AUC ahead of it, and the sum of both keeps the best of each.
 
-With ``factor_share`` (off by default) each clip's factor is its video's plus its own,
-q_c = q_v(c) + δ_c, with the penalty ``factor_l2 · (… + mean_B ‖q_v‖²)`` on the video part as
-well, so a clip with few labels leans on what its video's other clips learned (README, "What the
-clip labels are worth": it gains validation AUC on some logs and loses on others, so it is a
-switch that ``tune`` searches, not a default). Here ``q`` holds δ_c and ``qv`` holds q_v.
+With ``factor_share`` each clip's factor is its video's plus its own, q_c = q_v(c) + δ_c, with
+the penalty ``factor_l2 · (… + mean_B ‖q_v‖²)`` on the video part as well, so a clip with few
+labels leans on what its video's other clips learned. It gains validation AUC on dense logs and
+loses on the others (README, "What the clip labels are worth"), so by default it is on from 80
+training views per video (``frame_core.training.data_rules.resolve_factor_share``) and a switch
+that ``tune`` searches. Here ``q`` holds δ_c and ``qv`` holds q_v.
 
 Cold cases get exactly zero: a user without training edges (``warm_user`` = 0, or index −1) has
 p_u = 0 and b_u = 0, and a clip without a training label (``warm`` = 0, or a video outside the

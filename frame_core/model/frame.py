@@ -139,7 +139,7 @@ class FrameModel(ClipScores, nn.Module):
         if self.user_e is not None:
             nn.init.normal_(self.user_e.weight, std=0.1)
         k = cfg.resolved_factor_dim(self.use_id)
-        self.factors = ClipFactors(n_users, self.n_clips, k, nc, cfg.factor_share) if k else None
+        self.factors = ClipFactors(n_users, self.n_clips, k, nc, bool(cfg.factor_share)) if k else None
         # data tables (not persistent): set by attach()
         self.graph: GraphOps | None = None
         self.register_buffer("clip_meta", torch.zeros(0, META_DIM), persistent=False)

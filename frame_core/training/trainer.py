@@ -38,7 +38,6 @@ from frame_core.common.errors import CancelledError
 from frame_core.common.perf import tune_allocator
 from frame_core.data.prepare import FrameData
 from frame_core.evaluation.evaluate import val_metrics
-from frame_core.model.cold_videos import resolve_cold_dropout
 from frame_core.model.config import FrameConfig
 from frame_core.model.factors import start_biases_from_data
 from frame_core.model.frame import FrameModel
@@ -46,6 +45,7 @@ from frame_core.model.scorer import Scorer
 from frame_core.training.batches import BatchMaker
 from frame_core.training.calibration import calibrate_scores
 from frame_core.training.chunked_loss import loss_and_backward
+from frame_core.training.data_rules import DENSE_VIEWS_PER_VIDEO, resolve_emb_lr, resolved_for, train_views_per_video
 from frame_core.training.distributed import DistContext
 from frame_core.training.schedule import EarlyStopper, LRSchedule, TimeBudget, check_steps, checks_per_epoch
 
@@ -88,31 +88,6 @@ def effective_batch_size(batch_size: int, n_train: int) -> int:
 
 EMBEDDING_TABLES = ("clip_id.weight", "user_e.weight", "factors.p.weight", "factors.q.weight", "factors.bu.weight",
                     "factors.bc.weight", "factors.qv.weight")  # trained with ``emb_lr``
-DENSE_EMB_LR = 1e-2
-DENSE_VIEWS_PER_VIDEO = 10.0
-
-
-def resolve_emb_lr(cfg: FrameConfig, data: FrameData) -> float:
-    """The learning rate of the id tables: ``cfg.emb_lr`` when set; otherwise (auto)
-    ``DENSE_EMB_LR`` when the training rows have at least ``DENSE_VIEWS_PER_VIDEO`` views per
-    video that has any, else ``cfg.lr``.
-
-    Measured (README, "Worlds generated independently"): on a world with strong clip tastes and
-    ~110 training views per video, id tables at 3e-3 moved too slowly and FRAME stalled at the
-    reference (0.761 test AUC; 0.852 at 1e-2). On the real KuaiRand sample (4 training views per
-    video, most videos seen once) 1e-2 made the id embeddings memorise and FRAME fell to the
-    coarse model (0.748 against 0.758 at 3e-3)."""
-    if cfg.emb_lr is not None:
-        return float(cfg.emb_lr)
-    return DENSE_EMB_LR if train_views_per_video(data) >= DENSE_VIEWS_PER_VIDEO else float(cfg.lr)
-
-
-def train_views_per_video(data: FrameData) -> float:
-    """Training views per video that has any: the density both automatic rules read."""
-    train = data.rows(0)
-    return len(train) / max(1, len(np.unique(data.video_idx[train])))
-
-
 def _adam(model: FrameModel, cfg: FrameConfig, emb_lr: float) -> torch.optim.Adam:
     """Adam with two parameter groups: the learned id tables (``EMBEDDING_TABLES``) at
     ``emb_lr`` (see :func:`resolve_emb_lr`), everything else at ``cfg.lr``; fused into one
@@ -268,7 +243,7 @@ def train_single(
     cfg = cfg.validated().static()
     if (cfg.nc, cfg.policy, cfg.norm) != (data.nc, data.policy, data.norm):
         raise ValueError("data was prepared with another nc / policy / norm than the config")
-    cfg = cfg.replace(cold_dropout=resolve_cold_dropout(cfg, data))
+    cfg = resolved_for(cfg, data)  # the automatic settings that follow the data
     tune_allocator()
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
