@@ -48,11 +48,15 @@ def test_probe_trials_change_one_measured_switch_each():
         changed = {k for k in params if params[k] != first[k]}
         assert changed == set(probe) and set(params) == set(first)
         FrameConfig().replace(**params).validated()  # each is a valid configuration
+    # factor_share's probe is the opposite of what the defaults resolved to on the log
+    assert probes[0]["factor_share"] is True
+    on = default_params(base, emb_lr=0.01, factor_share=True)
+    assert on["factor_share"] is True and probe_params(on, SPACE)[0]["factor_share"] is False
     # with visual features the id-table switches are not searched: their probes are left out
     visual = {k: v for k, v in SPACE.items() if k not in ("factor_share", "bias_init", "emb_lr")}
     assert probe_params(first, visual) == []
     # a probe equal to the defaults is no probe
-    assert len(probe_params({**first, "factor_share": True}, SPACE)) == len(PROBES) - 1
+    assert len(probe_params({**first, "bias_init": "data"}, SPACE)) == len(PROBES) - 1
 
 
 def _study(out: Path):

@@ -89,8 +89,12 @@ SPACE: dict[str, tuple] = {
 # are worth", "Defaults re-checked", "Defaults from evidence"), so a short study tries each once
 # before TPE samples; a 10-minute study with TPE alone tried `factor_share` only with other
 # switches drawn at random, and missed the one change that mattered on its log.
+FLIP = "flip"
+"""A probe value: the opposite of the first trial's boolean (``factor_share`` is on by default on
+dense logs and off on the others, so its probe is whichever the defaults did not train)."""
+
 PROBES: tuple[dict, ...] = (
-    {"factor_share": True},
+    {"factor_share": FLIP},
     {"bias_init": "data"},
     {"exclude_batch_edges": False, "video_score": "mean", "emb_lr": 0.03},
 )
@@ -102,7 +106,10 @@ def probe_params(first: dict, space: dict[str, tuple]) -> list[dict]:
     id-table switches with visual features) or equal to the defaults are left out."""
     out = []
     for probe in PROBES:
-        if all(k in space for k in probe) and any(first.get(k) != v for k, v in probe.items()):
+        if not all(k in space for k in probe):
+            continue
+        probe = {k: (not first.get(k)) if v == FLIP else v for k, v in probe.items()}
+        if any(first.get(k) != v for k, v in probe.items()):
             out.append({**first, **probe})
     return out
 
@@ -144,14 +151,17 @@ def suggest(trial, base: FrameConfig) -> dict:
     return params
 
 
-def default_params(base: FrameConfig, emb_lr: float) -> dict:
-    """The engine defaults expressed in :data:`SPACE` (the first trial); ``emb_lr`` is the
-    value the automatic rule resolves to on this log."""
+def default_params(base: FrameConfig, emb_lr: float, factor_share: bool | None = None) -> dict:
+    """The engine defaults expressed in :data:`SPACE` (the first trial); ``emb_lr`` and
+    ``factor_share`` are the values the automatic rules resolve to on this log
+    (:mod:`frame_core.training.data_rules`; ``factor_share`` None keeps the base value)."""
     d = base.to_dict()
     space = space_for(base)
     out = {k: d[k] for k in space if k in d and (d[k] is not None or space[k][0] == "cat")}
     if "emb_lr" in space:
         out["emb_lr"] = float(emb_lr)
+    if "factor_share" in space and factor_share is not None:
+        out["factor_share"] = bool(factor_share)
     return out
 
 
@@ -284,10 +294,10 @@ def run_tune(log_df: pd.DataFrame, out_dir, *, nc: int = 8, budget_s: float = 60
     study = optuna.create_study(study_name=study_name, storage=storage_for(out_dir, storage, heartbeat_s),
                                 direction="maximize", load_if_exists=True)
     if not study.trials:
-        from frame_core.training.data_rules import resolve_emb_lr
+        from frame_core.training.data_rules import resolve_emb_lr, resolve_factor_share
 
         data0 = prepare_data(log_df, nc, base.policy, base.norm, features=features)
-        first = default_params(base, resolve_emb_lr(base, data0))
+        first = default_params(base, resolve_emb_lr(base, data0), resolve_factor_share(base, data0))
         del data0
         for params in [first, *probe_params(first, space_for(base))]:
             study.enqueue_trial(params)
