@@ -15,7 +15,7 @@ import pytest
 
 from frame_core.common.errors import InputError
 from frame_core.experiments.study_storage import open_storage
-from frame_core.experiments.tune import PROBES, SPACE, default_params, parse_budget, probe_params, run_tune
+from frame_core.experiments.tune import FLIP, PROBES, SPACE, default_params, parse_budget, probe_params, run_tune
 from frame_core.model.config import FrameConfig
 
 from .engine_world import synth_log
@@ -78,6 +78,7 @@ def test_two_workers_share_one_study_and_never_evaluate_a_trial_twice(tmp_path):
     by_number = {t.number: t.params for t in study.trials}
     first = by_number[0]
     for i, probe in enumerate(PROBES[:2], start=1):  # then one trial per probe, before TPE samples
+        probe = {k: (not first[k]) if v == FLIP else v for k, v in probe.items()}
         assert {k: by_number[i][k] for k in probe} == probe  # (at least 3 trials ran: 0, 1 and 2)
         assert all(by_number[i][k] == first[k] for k in first if k not in probe)
     assert (tmp_path / "t" / "run" / "DONE").exists()
