@@ -164,3 +164,21 @@ def test_blend_weights_table():
     assert len(t) == 1 and t.iloc[0]["w_frame"] == 0.9 and t.iloc[0]["method"] == "stacking"
     assert t.iloc[0]["val_auc_coarse"] == 0.7
     assert T.blend_weights(None).empty and T.blend_weights(details[details["model"] == "frame"]).empty
+
+
+def test_settings_are_labelled_by_what_differs_from_the_defaults():
+    from frame_core.model.config import FrameConfig
+    from frame_core.services.engine import SETTING_LABEL_MAX, describe_setting, setting_labels
+
+    d = FrameConfig().to_dict()
+    assert describe_setting(d) == "defaults"
+    assert describe_setting({**d, "seed": 3, "nc": 1, "policy": "paper", "id_embeddings": True}) == "defaults"
+    changed = {**d, "lr": 0.01, "factor_share": True, "cold_dropout": None, "mlp_sizes": [32, 16]}
+    assert describe_setting(changed) == "mlp_sizes 32,16, factor_share on, cold_dropout auto, lr 0.01"
+    # two settings of one dataset that read the same get their hash; other datasets are left alone
+    labels = setting_labels(["defaults", "defaults", "defaults", "lr 0.01"], ["aaa111", "bbb222", "ccc333", "ddd444"],
+                            ["ds1", "ds1", "ds2", "ds1"])
+    assert labels == ["defaults · aaa111", "defaults · bbb222", "defaults", "lr 0.01"]
+    long = ", ".join(f"field{i} {i}" for i in range(20))
+    (cut,) = setting_labels([long], ["eee555"], ["ds1"])
+    assert cut.endswith("… · eee555") and len(cut) == SETTING_LABEL_MAX + len(" · eee555")

@@ -101,9 +101,8 @@ def list_finished_runs(runs_dir: Path) -> pd.DataFrame:
     configs = [_run_config(p) for p in df["path"]]
     for key in ("epochs", "emb_dim", "lr", "hybrid_lambda", "batch_size"):
         df[key] = [c.get(key) for c in configs]
-    df["setting"] = [
-        _setting_hash(c, sha, feat) for c, sha, feat in zip(configs, df["data_sha256"], df["features"], strict=True)
-    ]
+    keys = [_setting_hash(c, sha, feat) for c, sha, feat in zip(configs, df["data_sha256"], df["features"], strict=True)]
+    df["setting"] = setting_labels([describe_setting(c) for c in configs], keys, df["dataset"].astype(str).tolist())
     return df
 
 
@@ -133,6 +132,42 @@ def _run_config(path) -> dict:
         return cfg if isinstance(cfg, dict) else {}
     except (OSError, ValueError, AttributeError):
         return {}
+
+
+SETTING_LABEL_MAX = 60  # characters of a setting's description before it is cut (and its hash added)
+
+
+def describe_setting(cfg: dict) -> str:
+    """A run's setting in words: the fields of its requested configuration that differ from
+    ``FrameConfig()``'s defaults (seed, N_c and policy left out: they have their own columns),
+    as ``name value`` pairs in field order, booleans as on / off, or ``defaults``."""
+    from frame_core.model.config import FrameConfig
+
+    base = FrameConfig().to_dict()
+    parts = []
+    for name, default in base.items():
+        if name in SETTING_EXCLUDES or name not in cfg or name == "id_embeddings":
+            continue  # id_embeddings: the "embeddings" column says visual or id
+        v = cfg[name]
+        if v == default:  # (mlp_sizes is a list on both sides)
+            continue
+        text = ("on" if v else "off") if isinstance(v, bool) else "auto" if v is None else (
+            f"{v:g}" if isinstance(v, float) else ",".join(map(str, v)) if isinstance(v, list) else str(v))
+        parts.append(f"{name} {text}")
+    return ", ".join(parts) or "defaults"
+
+
+def setting_labels(texts: list[str], keys: list[str], datasets: list[str]) -> list[str]:
+    """Setting labels for the runs table: each run's :func:`describe_setting` text, with its
+    short hash ``keys`` appended where the text is cut at :data:`SETTING_LABEL_MAX` characters or
+    where two settings of one dataset read the same (e.g. the same configuration on two imports
+    of the data), so that a label always names one setting."""
+    cut = [t if len(t) <= SETTING_LABEL_MAX else t[:SETTING_LABEL_MAX - 1] + "…" for t in texts]
+    seen: dict[tuple[str, str], set[str]] = {}
+    for c, k, d in zip(cut, keys, datasets, strict=True):
+        seen.setdefault((d, c), set()).add(k)
+    return [f"{c} · {k}" if c != t or len(seen[(d, c)]) > 1 else c
+            for c, t, k, d in zip(cut, texts, keys, datasets, strict=True)]
 
 
 def _setting_hash(cfg: dict, data_sha, features) -> str:
