@@ -121,7 +121,7 @@ def test_start_and_cancel_training_then_compare(ws):
     next(n for n in at.number_input if n.label.startswith("Early-stopping")).set_value(100)
     next(c for c in at.checkbox if c.label == "Clip-factor biases from the data").check()
     next(c for c in at.selectbox if c.label == "Clip factors lean on their video").set_value("on")
-    next(n for n in at.number_input if n.label.startswith("Share of videos trained as new")).set_value(0.2)
+    next(s for s in at.selectbox if s.label == "Share of videos trained as new").set_value("auto: validation's share of new videos")
     next(b for b in at.button if b.label.startswith("Start training")).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     q = JobQueue(ws)
@@ -129,7 +129,7 @@ def test_start_and_cancel_training_then_compare(ws):
     assert len(jobs) == 1 and jobs[0].active and jobs[0].params["dataset_id"] == ds
     assert jobs[0].params["config"]["epochs"] == 500
     assert jobs[0].params["config"]["bias_init"] == "data" and jobs[0].params["config"]["factor_share"] is True
-    assert jobs[0].params["config"]["cold_dropout"] == pytest.approx(0.2)
+    assert jobs[0].params["config"]["cold_dropout"] is None
     assert any("Training jobs" == s.value for s in at.subheader)
     cancel = next(b for b in at.button if b.label == "Cancel")
     cancel.click().run()

@@ -123,3 +123,17 @@ def test_train_bad_cold_dropout_exits_2(log_csv, tmp_path, capsys, value):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cold" in err[0].lower()
+
+
+def test_a_run_with_fixed_race_settings_records_the_data_rules_it_trained_with(tmp_path):
+    """Explicit video score and edge exclusion (no race) on a dense log: factor_share auto resolves
+    to on, which adds a table to the weights, so config.json must name the resolved values."""
+    log = tmp_path / "dense.csv"
+    random_log(n_users=150, n_videos=10, per_user=10, seed=1).to_csv(log, index=False)
+    run = tmp_path / "run"
+    assert main(["train", str(log), "--nc", "4", "--out", str(run), "--video-score", "product",
+                 "--exclude-batch-edges", "true", "--cold-dropout", "auto", *FAST]) == 0
+    info = json.loads((run / "config.json").read_text())
+    assert info["config"]["factor_share"] is True and info["config"]["cold_dropout"] is not None
+    assert info["requested_config"]["factor_share"] is None and info["requested_config"]["cold_dropout"] is None
+    assert main(["predict", str(run), str(log), "--out", str(tmp_path / "p.csv")]) == 0

@@ -15,7 +15,16 @@ import pytest
 
 from frame_core.common.errors import InputError
 from frame_core.experiments.study_storage import open_storage
-from frame_core.experiments.tune import FLIP, PROBES, SPACE, default_params, parse_budget, probe_params, run_tune
+from frame_core.experiments.tune import (
+    FLIP,
+    PROBES,
+    SPACE,
+    default_params,
+    parse_budget,
+    probe_params,
+    run_tune,
+    space_for,
+)
 from frame_core.model.config import FrameConfig
 
 from .engine_world import synth_log
@@ -175,3 +184,23 @@ def test_processes_opening_a_new_study_database_together_all_succeed(tmp_path):
         for i in range(3):
             results = pool.map(_open, [f"sqlite:///{tmp_path / f's{i}.db'}"] * 6)
             assert results == ["ok"] * 6, results
+
+
+def test_a_tuned_run_on_a_dense_log_loads_with_the_settings_it_trained(tmp_path):
+    """On a dense log factor_share auto resolves to on, which adds a table to the weights: the
+    tuned run's config.json must name what was trained, or the folder would not load."""
+    from frame_core.data.prepare import prepare_data
+    from frame_core.runs.loader import load_run
+    from frame_core.training.data_rules import SHARE_VIEWS_PER_VIDEO, train_views_per_video
+
+    from .engine_world import random_log
+
+    assert space_for(FrameConfig())["factor_share"] == ("cat", (False, True))  # auto is no choice of its own
+    log = random_log(n_users=150, n_videos=10, per_user=10, seed=2)  # 7 training views per user
+    assert train_views_per_video(prepare_data(log, 3)) >= SHARE_VIEWS_PER_VIDEO  # so auto means on
+    out = tmp_path / "t"
+    run_tune(log, out, nc=3, budget_s=30, config=FrameConfig(**{**FAST, "epochs": 1}), workers=1, heartbeat_s=1)
+    info = json.loads((out / "run" / "config.json").read_text())
+    assert info["config"]["cold_dropout"] is not None and info["config"]["factor_share"] in (True, False)
+    run = load_run(out / "run")  # the weights fit the config
+    assert len(run.predict(log.head(5))) == 5

@@ -36,6 +36,8 @@ from frame_core.services.jobs import DONE, FAILED, RUNNING
 INSPECT_KEY = "train_inspect_job"
 LATEST = "(running or latest)"
 SHARE_CHOICES = {"auto": None, "on": True, "off": False}  # FrameConfig.factor_share
+COLD_CHOICES = {"none (default)": 0.0, "auto: validation's share of new videos": None, "0.1": 0.1, "0.25": 0.25,
+                "0.5": 0.5}  # FrameConfig.cold_dropout
 
 
 def new_run_form(info, n_rows: int) -> None:
@@ -81,8 +83,7 @@ def new_run_form(info, n_rows: int) -> None:
                                                help=h.get("weight_decay"))
                 emb_lr = st.number_input("Id-embedding learning rate (empty = auto)", 1e-5, 1.0, d.emb_lr,
                                          format="%.4f", step=1e-3, placeholder="auto", help=h.get("emb_lr"))
-                cold = st.number_input("Share of videos trained as new (empty = auto)", 0.0, 0.95, d.cold_dropout,
-                                       format="%.2f", step=0.05, placeholder="auto", help=h.get("cold_dropout"))
+                cold = st.selectbox("Share of videos trained as new", list(COLD_CHOICES), help=h.get("cold_dropout"))
             with a2:
                 alpha0 = st.number_input("α0 (input residual)", 0.0, 10.0, d.alpha0, help=h.get("alpha0"))
                 alpha1 = st.number_input("α1 (two-hop)", 0.0, 10.0, d.alpha1, help=h.get("alpha1"))
@@ -135,7 +136,7 @@ def new_run_form(info, n_rows: int) -> None:
         "batch_size": int(batch_size), "epochs": int(epochs), "patience": int(patience),
         "factor_dim": int(factor_dim) if factor_dim is not None else None, "factor_l2": float(factor_l2),
         "id_l2": float(id_l2), "bias_init": "data" if bias_from_data else "zero", "factor_share": SHARE_CHOICES[factor_share],
-        "cold_dropout": float(cold) if cold is not None else None,
+        "cold_dropout": COLD_CHOICES[cold],
     }
     specs = []
     for s in range(int(seed), int(seed) + int(n_seeds)):

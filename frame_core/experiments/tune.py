@@ -132,7 +132,9 @@ def space_for(base: FrameConfig) -> dict[str, tuple]:
         if name in ("emb_lr", "factor_dim", "factor_l2", "factor_share", "id_l2", "bias_init") and base.id_embeddings is False:
             continue
         v = d.get(name)
-        if spec[0] == "cat" and v not in spec[1]:  # None (auto) included
+        if name == "factor_share" and v is None:
+            pass  # auto is True or False on any one log: the first trial holds the resolved value
+        elif spec[0] == "cat" and v not in spec[1]:  # None (auto) included
             spec = ("cat", (*spec[1], v))
         elif spec[0] == "float" and isinstance(v, float) and v > 0:
             spec = ("float", min(spec[1], v), max(spec[2], v), spec[3])
@@ -340,8 +342,9 @@ def _finish(study_name, storage, out_dir: Path, log_df, base: FrameConfig, featu
     local = out_dir / TRIALS / str(best.number)
     if (local / "DONE").exists():
         shutil.copytree(local, final)
-        info = read_json(final / "config.json")
-        info.update(name="tuned", config=best_cfg.to_dict())
+        info = read_json(final / "config.json")  # its "config" is what the trial trained (auto settings resolved)
+        trained = {**(info.get("config") or best_cfg.to_dict()), "time_budget_s": 0.0}
+        info.update(name="tuned", config=trained, requested_config=best_cfg.to_dict())
         atomic_write_json(final / "config.json", info)
     else:  # the best trial ran on another machine (or its folder was lost): train its config here
         cfg = best_cfg.replace(time_budget_s=max(30.0, end - time.time()))

@@ -32,7 +32,7 @@ def as_new(model, uniq: torch.Tensor, drop: torch.Tensor | None, h0: torch.Tenso
     without their id embedding ``e`` (m, d; None without id embeddings), two-hop rows ``h1``
     (m, d) at σ(0), and the warm mask (C,) for the clip factors (``model.warm``, or a copy with
     those clips cold). Without ``drop`` the inputs come back unchanged."""
-    if drop is None:
+    if drop is None or not bool(drop.any()):
         return h0, h1, model.warm
     if e is not None:
         h0 = h0 - e * (model.warm[uniq] * drop.to(e.dtype))[:, None]

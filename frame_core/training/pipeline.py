@@ -197,7 +197,9 @@ def _write_results(out_dir: Path, data: FrameData, config: FrameConfig, result: 
     )
     if result.auto is not None:
         metrics["auto"] = result.auto
-    if config.is_auto:  # config.json names what was trained; the request (with its auto settings) stays beside it
+    if result.config.to_dict() != config.to_dict():
+        # config.json names what was trained (the race's pick, the data rules' values: the weights'
+        # layout depends on factor_share); the request, with its auto settings, stays beside it
         info["requested_config"] = config.to_dict()
         info["config"] = result.config.to_dict()
     if result.selection != "val_auc":
