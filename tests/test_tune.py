@@ -15,16 +15,8 @@ import pytest
 
 from frame_core.common.errors import InputError
 from frame_core.experiments.study_storage import open_storage
-from frame_core.experiments.tune import (
-    FLIP,
-    PROBES,
-    SPACE,
-    default_params,
-    parse_budget,
-    probe_params,
-    run_tune,
-    space_for,
-)
+from frame_core.experiments.tune import parse_budget, run_tune
+from frame_core.experiments.tune_space import FLIP, PROBES, SPACE, default_params, probe_params, space_for
 from frame_core.model.config import FrameConfig
 
 from .engine_world import synth_log
