@@ -37,7 +37,7 @@ import pandas as pd
 
 def generate(out: Path, users: int = 400, videos: int = 300, per_user: float = 60, themes: int = 6,
              p_hate: float = 0.75, p_neutral: float = 0.12, p_like: float = 0.03, median_dur: float = 25.0,
-             seed: int = 0, fresh_days: float = 0.0) -> Path:
+             seed: int = 0, fresh_days: float = 0.0, impatience_sd: float = 0.5, dull_sd: float = 0.3) -> Path:
     """Write ``out/interactions.csv`` (seconds) and ``out/truth.csv``; return the log's path."""
     rng = np.random.default_rng(seed)
     dur = np.clip(np.exp(rng.normal(np.log(median_dur), 0.5, videos)), 5, 180)
@@ -50,8 +50,8 @@ def generate(out: Path, users: int = 400, videos: int = 300, per_user: float = 6
         n_like, n_hate = rng.integers(1, 3), rng.integers(1, 3)
         att[u, order[:n_like]] = 1
         att[u, order[n_like:n_like + n_hate]] = -1
-    impatience = np.exp(rng.normal(0, 0.5, users))
-    dull = np.exp(rng.normal(0, 0.3, videos))
+    impatience = np.exp(rng.normal(0, impatience_sd, users))
+    dull = np.exp(rng.normal(0, dull_sd, videos))
     pop = 1 / np.arange(1, videos + 1) ** 0.6
     pop = rng.permutation(pop / pop.sum())
     span = 14 * 86400
