@@ -55,25 +55,29 @@ def generate(out: Path, users: int = 400, videos: int = 300, per_user: float = 6
     pop = 1 / np.arange(1, videos + 1) ** 0.6
     pop = rng.permutation(pop / pop.sum())
     span = 14 * 86400
-    published = rng.uniform(-fresh_days * 86400, span, videos)  # only read with fresh_days > 0
+    # a fresh catalogue draws more random numbers; without one the stream is the same as before
+    # the option existed, so the worlds of the README keep their logs
+    published = rng.uniform(-fresh_days * 86400, span, videos) if fresh_days > 0 else None
 
-    def pick(times: np.ndarray) -> np.ndarray:
-        """A video for each view moment (seconds from the start): by popularity among the videos
-        published in the ``fresh_days`` before it (the whole catalogue without a fresh window)."""
-        if fresh_days <= 0:
-            return rng.choice(videos, len(times), p=pop)
-        out = np.empty(len(times), dtype=int)
+    def views(n: int) -> tuple[np.ndarray, np.ndarray]:
+        """n views of one user: (videos, seconds from the start, sorted). Fresh catalogue: each
+        moment picks by popularity among the videos published in the ``fresh_days`` before it."""
+        if published is None:
+            vids = rng.choice(videos, n, p=pop)
+            return vids, np.sort(rng.uniform(0, span, n))
+        times = np.sort(rng.uniform(0, span, n))
+        out = np.empty(n, dtype=int)
         for i, t in enumerate(times):
             live = np.flatnonzero((published <= t) & (published > t - fresh_days * 86400))
             w = pop[live] / pop[live].sum()
             out[i] = live[rng.choice(len(live), p=w)]
-        return out
+        return out, times
 
     rows = []
     for u in range(users):
         n = rng.poisson(per_user) + 3
-        times = np.sort(rng.uniform(0, span, n))
-        for v, ts in zip(pick(times), 1_600_000_000 + times):
+        vids, times = views(n)
+        for v, ts in zip(vids, 1_600_000_000 + times):
             a = att[u, theme[v]]
             p = np.where(a < 0, p_hate, np.where(a > 0, p_like, np.minimum(0.9, p_neutral * impatience[u] * dull[v])))
             play = dur[v] * (1 + (rng.uniform(0, 0.5) if rng.uniform() < 0.1 else 0.0))

@@ -250,6 +250,9 @@ CANDIDATES = {
     "cold50": dict(cold_dropout=0.5),
     "coldauto": dict(cold_dropout=None),
     "nc1_cold25": dict(nc=1, cold_dropout=0.25),
+    # round 7: what two 10-minute tunes chose (faster learning, smaller penalties)
+    "lr1e2": dict(lr=1e-2),
+    "pen_low": dict(id_l2=0.07, factor_l2=0.03),
     "new": {},  # FrameConfig() as it is now
     "nc1_new": dict(nc=1),
 }
