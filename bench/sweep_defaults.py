@@ -244,6 +244,7 @@ CANDIDATES = {
     "binit": dict(bias_init="data"),
     "nc1_binit": dict(nc=1, bias_init="data"),
     "share": dict(factor_share=True),
+    "noshare": dict(factor_share=False),  # since factor_share auto (2026-12-07) "new" shares on dense logs
     # round 6 (2026-12-07): videos scored as new in training (cold_dropout)
     "cold10": dict(cold_dropout=0.1),
     "cold25": dict(cold_dropout=0.25),

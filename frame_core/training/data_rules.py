@@ -44,7 +44,7 @@ def resolve_factor_share(cfg: FrameConfig, data: FrameData) -> bool:
     """``cfg.factor_share`` when set; otherwise (auto) on with N_c > 1 and at least
     :data:`SHARE_VIEWS_PER_VIDEO` training views per video. Measured (README, "Clip factors that
     lean on their video"): over 20 logs, sharing gained validation AUC on 5 of the 7 logs with
-    107–180 training views per video (mean +0.0045) and lost on 11 of the 13 with at most 60
+    108–180 training views per video (mean +0.0049) and lost on 11 of the 13 with at most 60
     (mean −0.0049); none lay between, and the threshold sits in that gap. At N_c = 1 a video has
     one clip and there is nothing to share."""
     if cfg.factor_share is not None:
