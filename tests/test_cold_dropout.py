@@ -9,9 +9,9 @@ import torch
 
 from frame_core.common.errors import InputError
 from frame_core.data.prepare import prepare_data
-from frame_core.model.cold_videos import MAX_COLD_DROPOUT, resolve_cold_dropout
 from frame_core.model.config import FrameConfig
 from frame_core.model.scorer import Scorer
+from frame_core.training.data_rules import MAX_COLD_DROPOUT, resolve_cold_dropout
 from frame_core.training.trainer import build_model, train_model
 
 from .engine_world import fast_config, random_log

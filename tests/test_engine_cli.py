@@ -104,8 +104,8 @@ def test_subprocess_exit_code_and_single_error_line(tmp_path):
 def test_train_cold_dropout_option(log_csv, tmp_path, value, want):
     from frame_core.data.log_import import import_log
     from frame_core.data.prepare import prepare_data
-    from frame_core.model.cold_videos import resolve_cold_dropout
     from frame_core.model.config import FrameConfig
+    from frame_core.training.data_rules import resolve_cold_dropout
 
     run = tmp_path / "run"
     assert main(["train", str(log_csv), "--nc", "2", "--out", str(run), "--cold-dropout", value, *FAST]) == 0

@@ -62,6 +62,7 @@ PRUNE_WARMUP_CHECKS = 12  # … but never before its 12th check (a median rule f
 #                           trials of a 10-minute study, most in their first epoch, and found nothing better)
 TRIALS, RUN, BEST_CONFIG, EVALUATIONS = "trials", "run", "best_config.json", "evaluations.jsonl"
 
+
 def parse_budget(text) -> float:
     """``"10m"``, ``"90s"``, ``"1.5h"`` or a number of seconds → seconds (> 0)."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text).lower())

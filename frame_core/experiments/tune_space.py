@@ -69,9 +69,9 @@ def space_for(base: FrameConfig) -> dict[str, tuple]:
         if name in ("emb_lr", "factor_dim", "factor_l2", "factor_share", "id_l2", "bias_init") and base.id_embeddings is False:
             continue
         v = d.get(name)
-        if name == "factor_share" and v is None:
-            pass  # auto is True or False on any one log: the first trial holds the resolved value
-        elif spec[0] == "cat" and v not in spec[1]:  # None (auto) included
+        # a categorical's auto value (None) is one more choice, except factor_share's: auto is
+        # True or False on any one log, and the first trial holds the resolved value
+        if spec[0] == "cat" and v not in spec[1] and not (name == "factor_share" and v is None):
             spec = ("cat", (*spec[1], v))
         elif spec[0] == "float" and isinstance(v, float) and v > 0:
             spec = ("float", min(spec[1], v), max(spec[2], v), spec[3])

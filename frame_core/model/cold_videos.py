@@ -3,17 +3,14 @@ new").
 
 A video without training views is scored from its metadata (and visual features) alone: no id
 embedding, a two-hop term of σ(0) and no clip factors. With ``cold_dropout`` = p a training step
-scores each of its videos that way with probability p, so the model learns that score too.
+scores each of its videos that way with probability p, so the model learns that score too
+(the automatic rate: ``frame_core.training.data_rules.resolve_cold_dropout``).
 Only the batch's own clip rows change; the users' interest (the first hop) keeps every clip.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
-
-MAX_COLD_DROPOUT = 0.5
-"""Upper bound of the automatic rate: at least half of a step's videos keep their ids."""
 
 
 def draw(model, uniq: torch.Tensor) -> torch.Tensor | None:
@@ -40,19 +37,3 @@ def as_new(model, uniq: torch.Tensor, drop: torch.Tensor | None, h0: torch.Tenso
     warm = model.warm.clone()
     warm[uniq[drop]] = 0.0
     return h0, h1, warm
-
-
-def resolve_cold_dropout(cfg, data) -> float:
-    """The rate a run trains with: ``cfg.cold_dropout`` when set; otherwise (auto, None) the
-    share of validation views of ``data`` (a ``FrameData``) whose video has no training view, at
-    most :data:`MAX_COLD_DROPOUT`: the validation period stands in for the test period, so the
-    model trains with about as many new videos as it will be asked to score. 0 without
-    validation rows."""
-    if cfg.cold_dropout is not None:
-        return float(cfg.cold_dropout)
-    val = data.rows(1)
-    if not len(val):
-        return 0.0
-    seen = np.zeros(data.n_videos, dtype=bool)
-    seen[data.video_idx[data.rows(0)]] = True
-    return float(min(MAX_COLD_DROPOUT, 1.0 - seen[data.video_idx[val]].mean()))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from frame_core.data.prepare import FrameData
-from frame_core.model.cold_videos import resolve_cold_dropout
 from frame_core.model.config import FrameConfig
 
 DENSE_EMB_LR = 1e-2
@@ -50,6 +49,26 @@ def resolve_factor_share(cfg: FrameConfig, data: FrameData) -> bool:
     if cfg.factor_share is not None:
         return bool(cfg.factor_share)
     return cfg.nc > 1 and train_views_per_video(data) >= SHARE_VIEWS_PER_VIDEO
+
+
+MAX_COLD_DROPOUT = 0.5
+"""Upper bound of the automatic rate: at least half of a step's videos keep their ids."""
+
+
+def resolve_cold_dropout(cfg: FrameConfig, data: FrameData) -> float:
+    """The rate a run trains with: ``cfg.cold_dropout`` when set; otherwise (auto, None) the
+    share of validation views of ``data`` whose video has no training view, at
+    most :data:`MAX_COLD_DROPOUT`: the validation period stands in for the test period, so the
+    model trains with about as many new videos as it will be asked to score. 0 without
+    validation rows."""
+    if cfg.cold_dropout is not None:
+        return float(cfg.cold_dropout)
+    val = data.rows(1)
+    if not len(val):
+        return 0.0
+    seen = np.zeros(data.n_videos, dtype=bool)
+    seen[data.video_idx[data.rows(0)]] = True
+    return float(min(MAX_COLD_DROPOUT, 1.0 - seen[data.video_idx[val]].mean()))
 
 
 def resolved_for(cfg: FrameConfig, data: FrameData) -> FrameConfig:
