@@ -24,6 +24,7 @@ from frame_core.data.validation import validate_log
 from frame_core.services import analytics as A
 from frame_core.services import graph_views as GV
 from frame_core.services.workspace import BUNDLED, SAMPLE_DIR, Workspace
+from tests.vega_specs import chart, layer_data, vega_charts
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = str(ROOT / "app" / "Home.py")
@@ -215,30 +216,43 @@ def test_skip_explorer_heatmap_drilldown_state(ws, small):
 def test_graph_inspector_user_and_video(ws, small):
     at = _go(_app(small.id), "graph_inspector")
     at.selectbox(key="gi_user").set_value("u2").run()
-    fig = _plotly(at, title_has="User u2")
-    pos = next(t for t in fig["data"] if t.get("name") == "positive edge (R^P)")
-    neg = next(t for t in fig["data"] if t.get("name") == "negative edge (R^N)")
-    assert pos["line"]["dash"] == "solid" and neg["line"]["dash"] == "dash"
+    spec, data = chart(at, "User u2")
+    edges = layer_data(spec, data, "rule")  # one rule per drawn edge, solid green or dashed red by kind
+    dash = next(layer["encoding"]["strokeDash"]["scale"] for layer in spec["layer"] if "strokeDash" in layer["encoding"])
+    assert dash == {"domain": ["positive edge (R^P)", "negative edge (R^N)"], "range": [[1, 0], [5, 3]]}  # solid, dashed
     log = ws.load_log(small.id)
     from frame_core.data.split import chronological_split
 
     maps, _, g = graphs_for_log(log, chronological_split(log), 8, "watched-positive")
     u = int(maps.user_index(["u2"])[0])
-    assert len([x for x in _arr(pos["x"]) if x is not None]) // 2 == g.RP[u].nnz
-    assert len([x for x in _arr(neg["x"]) if x is not None]) // 2 == g.RN[u].nnz
-    signed = _plotly(at, title_has="R^P − R^N")
-    assert _arr(signed["data"][0]["y"])[0] == "u2"
+    assert set(edges["user"]) == {"u2"}
+    assert (edges["kind"] == "positive edge (R^P)").sum() == g.RP[u].nnz
+    assert (edges["kind"] == "negative edge (R^N)").sum() == g.RN[u].nnz
+    assert edges["weight"].between(0, 1).all() and (edges["weight"] > 0).all()  # R̃ of each edge, in the tooltip
+    sspec, sdata = chart(at, "R^P − R^N")
+    cells = layer_data(sspec, sdata, "rect")
+    assert cells["user"].iloc[0] == "u2" and set(cells["value"]) <= {-1.0, 0.0, 1.0}
+    assert not at.dataframe, "lazy tabs: the R̃ tables are not built until their tab is opened"
+    # the tooltips carry R̃; the R̃ᴾ tab shows the same values as a table, without the chart
+    at.session_state["gi_block_tab"] = "R̃ᴾ (positive, normalised)"
+    at.run()
+    assert not at.exception and not any("R^P − R^N" in t for t in vega_charts(at))
+    table = at.dataframe[0].value
+    assert table.index[0] == "u2" and table.shape[0] * table.shape[1] == len(cells)
+    np.testing.assert_allclose(table.to_numpy().ravel(), cells["rp"].to_numpy(), rtol=1e-6)
+    assert ((cells["value"] > 0) <= (cells["rp"] > 0)).all()  # a positive cell has a positive R̃ᴾ
+    at.session_state["gi_block_tab"] = "R^P − R^N (chart)"
+    at.run()
     at.segmented_control(key="gi_mode").set_value("One video").run()
     assert not at.exception
-    assert _plotly(at, title_has="Video")
+    assert chart(at, "Video")
     assert not any("Toy example" in h.value for h in at.subheader), "lazy tabs: the closed toy tab is not drawn"
     # the toy example in its own tab: built live, and the ego view is not computed meanwhile
     at.session_state["gi_tab"] = "Toy example: 3 users × 4 clips"
     at.run()
     assert not at.exception
     assert any("Toy example" in h.value for h in at.subheader)
-    assert not any("Video" in json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
-                   for c in at.get("plotly_chart"))
+    assert not any("Video" in title for title in vega_charts(at))
     # back on the ego view, the mode chosen before is kept
     at.session_state["gi_tab"] = "Ego view and matrices"
     at.run()

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from app.components import explore as E
-from app.components.charts import bipartite_figure, signed_matrix_figure
 from app.components.data import dataset_picker, dataset_version
+from app.components.ego_charts import bipartite_chart, signed_matrix_chart
 from app.components.toy import show_graphs, show_labels, show_normalised, show_views, toy_editor
 from frame_core.common import schema as S
 from frame_core.common.display import visible
@@ -22,6 +22,8 @@ TRAIN_KEY = "gi_train_only"
 MODES = ["One user", "One video"]
 TABS = ["Ego view and matrices", "Toy example: 3 users × 4 clips"]
 TAB_KEY = "gi_tab"
+BLOCK_TABS = ["R^P − R^N (chart)", "R̃ᴾ (positive, normalised)", "R̃ᴺ (negative, normalised)"]
+BLOCK_TAB_KEY = "gi_block_tab"
 
 st.title("Graph Inspector")
 info, q = dataset_picker(load=False)  # only the rows the ego view needs are ever read
@@ -109,12 +111,12 @@ def ego_section() -> None:
     else:
         title = (f"User {who}: clips they watched through (+) or left in (−)" if mode == "One user"
                  else f"Video {who}: its {nc} clips and their users")
-        st.plotly_chart(bipartite_figure(edges, user_names, clip_names, clip_video, title + f" (N_c = {nc})"),
+        st.altair_chart(bipartite_chart(edges, user_names, clip_names, clip_video, title + f" (N_c = {nc})"),
                         width="stretch", key="gi_bipartite")
         st.caption(
             f"Showing {shown}" + (" (capped; raise the limit to see more)." if ego.truncated else ".")
             + " Green solid: positive edge (R^P = 1); red dashed: negative edge (R^N = 1). Hover an edge's middle "
-            "for its R̃ value."
+            "(or the edge) for its R̃ value."
         )
 
         # -------------------------------------------------------------------------- matrices
@@ -122,23 +124,27 @@ def ego_section() -> None:
         rows_txt = [str(x) for x in maps.users[block_rows]]
         blk = GV.signed_block(g, block_rows, ego.cols)
         extra = "" if mode == "One video" else " and up to 9 users who share the most of these clips"
-        st.plotly_chart(
-            signed_matrix_figure(blk["signed"], blk["both"], rows_txt, clip_names,
-                                 f"R^P − R^N: the selected {'user' if mode == 'One user' else 'users'}{extra}"),
-            width="stretch", key="gi_signed",
-        )
-        n_both = int(blk["both"].sum())
-        if n_both:
-            st.caption(f"± marks {n_both} cell(s) where the user has both labels on the clip (different views): "
-                       "the edge is in both graphs.")
+        # lazy tabs: the tables are built and sent only when opened (the chart's tooltips give the same
+        # values), so a first visit loads no data-grid code in the browser (README "The app under load")
+        tab_m, tab_p, tab_n = st.tabs(BLOCK_TABS, key=BLOCK_TAB_KEY, on_change="rerun")
+        if tab_m.open:
+            with tab_m:
+                st.altair_chart(
+                    signed_matrix_chart(blk["signed"], blk["both"], rows_txt, clip_names,
+                                        f"R^P − R^N: the selected {'user' if mode == 'One user' else 'users'}{extra}",
+                                        rp=blk["RP_norm"], rn=blk["RN_norm"]),
+                    width="stretch", key="gi_signed",
+                )
+                n_both = int(blk["both"].sum())
+                if n_both:
+                    st.caption(f"± marks {n_both} cell(s) where the user has both labels on the clip (different "
+                               "views): the edge is in both graphs. Hover a cell for its R̃ᴾ and R̃ᴺ values.")
         fmt = {c: st.column_config.NumberColumn(c, format="%.3f") for c in clip_names}
-        t1, t2 = st.tabs(["R̃ᴾ (positive, normalised)", "R̃ᴺ (negative, normalised)"])
-        with t1:
-            st.dataframe(pd.DataFrame(blk["RP_norm"], index=rows_txt, columns=clip_names), width="stretch",
-                         column_config=fmt)
-        with t2:
-            st.dataframe(pd.DataFrame(blk["RN_norm"], index=rows_txt, columns=clip_names), width="stretch",
-                         column_config=fmt)
+        for tab, key in ((tab_p, "RP_norm"), (tab_n, "RN_norm")):
+            if tab.open:
+                with tab:
+                    st.dataframe(pd.DataFrame(blk[key], index=rows_txt, columns=clip_names), width="stretch",
+                                 column_config=fmt)
         st.caption(f"Values of the {norm} normalisation over the whole graph (degrees count every edge of the user "
                    "and the clip, not just those shown).")
 
