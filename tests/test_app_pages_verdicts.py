@@ -20,6 +20,7 @@ from tests.test_app_pages_train import (  # noqa: F401
     train_runs,
     ws,  # noqa: F401  (fixture)
 )
+from tests.vega_specs import chart, layer_data
 
 
 def test_run_in_the_url_opens_that_run_on_its_dataset(ws):  # noqa: F811
@@ -52,14 +53,18 @@ def test_recommend_shows_the_heldout_check_and_an_attribution_that_adds_up(ws): 
     check = next(d.value for d in at.dataframe if "predicted rank" in d.value.columns)
     assert len(check) > 0 and (check["predicted rank"] >= 1).all()
     assert set(check["part_name"]) <= {"val", "test"}
-    fig = next(v for k, v in figures(at).items() if k.startswith("Why this video outranks"))
-    wf = fig["data"][0]
-    assert wf["type"] == "waterfall" and wf["measure"] == ["absolute", "relative", "relative", "relative", "total"]
-    y = wf["y"]
-    assert abs(y[0] + sum(y[1:4]) - y[4]) < 1e-9  # average candidate + parts = this video's score
+    spec, data = chart(at, "Why this video outranks")
+    steps = layer_data(spec, data, "bar")
+    assert steps["kind"].iloc[0] == "start" and steps["kind"].iloc[-1] == "total"
+    assert set(steps["kind"].iloc[1:-1]) <= {"up", "down"} and len(steps) == 5
+    mid = steps.iloc[1:-1]
+    np.testing.assert_allclose(mid["start"].to_numpy()[1:], mid["end"].to_numpy()[:-1])  # each step starts where the last ended
+    assert steps["start"].iloc[1] == steps["end"].iloc[0]
+    base, score = steps["end"].iloc[0], steps["end"].iloc[-1]
+    assert abs(base + (mid["end"] - mid["start"]).sum() - score) < 1e-9  # average candidate + parts = this video's score
     top = at.dataframe[0].value
     chosen = at.selectbox(key="rec_video").value
-    assert abs(y[4] - top.loc[top["video_id"] == chosen, "p_full"].iloc[0]) < 1e-5
+    assert abs(score - top.loc[top["video_id"] == chosen, "p_full"].iloc[0]) < 1e-5
 
 
 def test_compare_table_has_verdicts_and_no_none_cells(ws):  # noqa: F811

@@ -16,12 +16,11 @@ import streamlit as st
 from app.components.baseline_curves import baselines_section
 from app.components.data import dataset_picker, dataset_version, loaded_log, md_escape, shared, workspace
 from app.components.recommend_charts import (
-    attribution_figure,
+    attribution_chart,
     attribution_sentence,
-    clip_figure,
+    clip_chart,
     duration_note,
-    esc,
-    heatmap_figure,
+    top_k_heatmap,
 )
 from app.components.run_link import RUN_KEY, apply_run_param, remember_run
 from app.components.runs import finished_runs, unusable_runs_notice
@@ -162,7 +161,7 @@ st.dataframe(
 st.download_button("Download recommendations (CSV)", to_csv_bytes(top), file_name=f"recommendations_{re.sub(r'[^A-Za-z0-9_-]+', '_', str(user))[:60]}.csv",
                    mime="text/csv")
 if nc > 1:
-    st.plotly_chart(heatmap_figure(top, clip_cols), width="stretch", key="rec_heatmap")
+    st.altair_chart(top_k_heatmap(top, clip_cols), width="stretch", key="rec_heatmap")
 
 st.subheader("Held-out check: is the run right about this user?")
 chk = heldout_check(row["path"], done_at, info.id, version, str(user), full_log)
@@ -202,14 +201,14 @@ with left:
         st.info("This run blends several models (an ensemble), so its score has no single split into parts.")
     else:
         out = R.explain_score(run, att, str(user), str(vid))
-        st.plotly_chart(attribution_figure(out, str(vid)), width="stretch", key="rec_attribution")
+        st.altair_chart(attribution_chart(out, str(vid)), width="stretch", key="rec_attribution")
         st.markdown(attribution_sentence(out))
         st.caption("Each part is swapped between this video and every candidate of the user, clip position by clip "
                    "position, in every combination (Shapley values); the parts add up exactly to the difference. "
                    + " ".join(f"**{PART_TITLES[p]}**: {PART_HELP[p]}" for p in PARTS))
 with right:
-    st.plotly_chart(clip_figure(p_clip, float(sel[S.DURATION]), mode, act,
-                                f"Predicted per-clip curve, video {esc(vid)} (P(full view) {sel['p_full']:.3f})"),
+    st.altair_chart(clip_chart(p_clip, float(sel[S.DURATION]), mode, act,
+                               f"Predicted per-clip curve, video {vid} (P(full view) {sel['p_full']:.3f})"),
                     width="stretch", key="rec_clip")
     st.caption("Bars: probability of not skipping each clip once it is reached (red: the lowest). "
                "Line: probability of still watching after each clip (their running product). "
