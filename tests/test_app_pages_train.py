@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from frame_core.services.jobs import CANCELLED, JobQueue
 from frame_core.services.workspace import Workspace
 from tests.test_jobs import _report, random_log
+from tests.vega_specs import vega_charts
 
 HOME = str(Path(__file__).resolve().parent.parent / "app" / "Home.py")
 PAGES = ("app_pages/train.py", "app_pages/compare.py", "app_pages/recommend.py")
@@ -89,15 +90,26 @@ def test_pages_with_a_finished_run(ws):
 
     at = open_page("app_pages/compare.py", ds)
     assert not at.error, [e.value for e in at.error]
-    figs = figures(at)
+    assert not at.get("plotly_chart"), "lazy tabs: the first render draws the runs table, no chart"
+    table = at.dataframe[0].value
+    figs = {}
+    for tab in ("ROC and PR curves", "N_c ablation", "Per-user wins and losses"):
+        at.session_state["cmp_tab"] = tab
+        at.run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        drawn = figures(at)
+        assert len(drawn) >= 1 and not set(drawn) & set(figs), f"{tab}: only the open tab's charts are drawn"
+        figs.update(drawn)
     roc = next(v for k, v in figs.items() if k.startswith("ROC"))
     assert len([t for t in roc["data"] if t["name"] != "random"]) == 2
     assert roc["layout"]["xaxis"]["title"]["text"] == "false positive rate"
     assert any(k.startswith("Precision") for k in figs)
     assert any(k.startswith("N_c ablation") for k in figs)
     assert any(k.startswith("Per-user difference") for k in figs)
-    table = at.dataframe[0].value
     assert set(table["N_c"]) == {4, 1} and "AUC" in table.columns
+    at.session_state["cmp_tab"] = "Finished runs"  # back on the table, the choices made in other tabs are kept
+    at.run()
+    assert list(at.dataframe[0].value["N_c"]) == list(table["N_c"]) and not at.get("plotly_chart")
 
     at = open_page("app_pages/recommend.py", ds)
     assert not at.error, [e.value for e in at.error]
@@ -108,9 +120,11 @@ def test_pages_with_a_finished_run(ws):
     top = at.dataframe[0].value
     assert len(top) == 10 and top["p_full"].between(0, 1).all()
     assert top["p_full"].is_monotonic_decreasing
-    figs = figures(at)
-    assert any(k.startswith("Predicted per-clip curve") for k in figs)
-    assert any(k.startswith("Why this video outranks the user's average candidate") for k in figs)
+    charts = vega_charts(at)  # Altair: Recommend loads no Plotly (README "The app under load")
+    assert any(k.startswith("Predicted per-clip curve") for k in charts)
+    assert any(k.startswith("Why this video outranks the user's average candidate") for k in charts)
+    assert any(k.startswith("Predicted not-skip probability per clip") for k in charts)
+    assert not at.get("plotly_chart")
 
 
 def test_start_and_cancel_training_then_compare(ws):

@@ -133,7 +133,7 @@ def comparison_results() -> None:
         _comparison_body()
 
 
-def runs_sections(runs: pd.DataFrame, facts=None) -> None:
+def table_section(view: dict, runs: pd.DataFrame) -> None:
     st.subheader("Finished runs: test metrics (mean ± std over seeds)")
     st.caption(
         "Grouped like the paper's Tables 3 and 4: one row per model, N_c, label policy and setting (all other "
@@ -143,7 +143,6 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
         "(green) or clearly worse (red); rows within noise stay plain. Metrics are at video level, label = full "
         "view; higher is better except Logloss."
     )
-    view = RW.summary(workspace().runs_dir, str(runs["dataset"].iloc[0]), facts)
     agg, disp, ver, raw = view["agg"], view["disp"], view["verdicts"], view["raw"]
     st.dataframe(style_table(disp, agg, ver), hide_index=True, width="stretch",
                  column_config={"verdict vs coarse": st.column_config.TextColumn(
@@ -165,9 +164,9 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
                 help="Skip localisation hit rate at 1. Blank for N_c = 1: with one clip the skip is always in it, "
                      "so it would be 1 by construction.")})
 
-    labels = view["labels"]
-    best_frame, coarse = view["best_frame"], view["coarse"]
 
+def curves_section(view: dict, runs: pd.DataFrame) -> None:
+    labels, best_frame, coarse = view["labels"], view["best_frame"], view["coarse"]
     st.subheader("ROC and precision–recall curves")
     default = []
     if len(best_frame):
@@ -198,6 +197,8 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
     else:
         st.caption("Pick runs to draw their curves.")
 
+
+def ablation_section(runs: pd.DataFrame) -> None:
     st.subheader("N_c ablation")
     metric = st.segmented_control("Metric", METRIC_KEYS, default="auc", format_func=A.METRIC_NAMES.get,
                                   required=True, key="ablation_metric") or "auc"
@@ -208,6 +209,9 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
     else:
         st.plotly_chart(fig, width="stretch", key="ablation")
 
+
+def per_user_section(view: dict, runs: pd.DataFrame) -> None:
+    labels, best_frame, coarse = view["labels"], view["best_frame"], view["coarse"]
     st.subheader("Per-user wins and losses: FRAME vs coarse")
     if best_frame.empty or coarse.empty:
         st.info("This needs at least one finished FRAME run (N_c > 1) and one coarse run (N_c = 1) on this dataset.")
@@ -250,6 +254,28 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
     st.download_button("Download per-user differences (CSV)",
                        lambda: to_csv_bytes(pu.rename(columns={"a": f"{pu_metric}_frame", "b": f"{pu_metric}_coarse"})),
                        file_name="per_user_frame_vs_coarse.csv", mime="text/csv")
+
+
+RUN_TABS = ["Finished runs", "ROC and PR curves", "N_c ablation", "Per-user wins and losses"]
+RUN_TAB_KEY = "cmp_tab"
+
+
+def runs_sections(runs: pd.DataFrame, facts=None) -> None:
+    """The finished runs in lazy tabs: only the open tab is computed and sent, so the page's
+    first render draws the table alone (each browser session then loads no Plotly until a chart
+    tab is opened; README "The app under load"). Widget choices outlive a visit to another tab
+    (Streamlit drops the state of widgets that are not drawn)."""
+    view = RW.summary(workspace().runs_dir, str(runs["dataset"].iloc[0]), facts)
+    for key in ("curve_runs", "ablation_metric", "pu_a", "pu_b", "pu_metric"):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    tabs = st.tabs(RUN_TABS, key=RUN_TAB_KEY, on_change="rerun")
+    sections = (lambda: table_section(view, runs), lambda: curves_section(view, runs),
+                lambda: ablation_section(runs), lambda: per_user_section(view, runs))
+    for tab, section in zip(tabs, sections, strict=True):
+        if tab.open:
+            with tab:
+                section()
 
 
 # ------------------------------------------------------------------------------ page

@@ -316,16 +316,19 @@ def test_train_small_run_then_compare(page, server, training_job):
     assert_page_ok(page, "Compare page after the run")
     text = page.locator(MAIN).inner_text()
     assert "Finished runs" in text, "the finished run is not on the Compare page"
+    page.get_by_role("tab", name="ROC and PR curves").click()  # lazy tabs: the curves are drawn when opened
+    wait_idle(page)
+    assert_page_ok(page, "Compare page, ROC and PR curves tab")
     chips = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Runs").inner_text()
     assert f"N_c={training_job['nc']}" in chips, f"the run is not among the curve runs: {chips!r}"
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2, "ROC and PR curves are not drawn"
+    page.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for(timeout=60_000)
     full_screenshot(page, SHOTS / "train" / "compare-after-run.png")
 
     go_to(page, "Recommend")
     assert_page_ok(page, "Recommend page after the run")
     text = page.locator(MAIN).inner_text()
     assert re.search(r"Top \d+ videos for user", text), "Recommend shows no top-K list for the finished run"
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2, "Recommend draws no per-clip charts"
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2, "Recommend draws no per-clip charts"
     full_screenshot(page, SHOTS / "train" / "recommend-after-run.png")
 
 
@@ -464,7 +467,7 @@ def test_train_to_recommend_opens_the_run_that_was_shown(page, server):
     assert "N_c=1" in after and "seed 2" in after, f"Recommend shows {after!r}, not the run shown on Train"
     header = main.inner_text()
     assert "The coarse model (N_c = 1, one clip per video)" in header and "seed 2" in header
-    assert "Held-out check" in header and "outranks the user's average candidate" in header
+    assert "Held-out check" in header and "Why this video outranks" in header  # the attribution chart's title
     full_screenshot(page, SHOTS / "verdict" / "recommend-from-train.png")
 
 
