@@ -6,10 +6,15 @@ Builds a temporary workspace with a FRAME (N_c = 4) and a coarse (N_c = 1) run o
 sample (trained directly, ``--epochs`` epochs), starts one ``streamlit run`` (as the browser
 tests do, ``tests/browser/helpers.py``), then opens ``--sessions`` headless Chromium contexts
 at once (one browser, async Playwright). Half the sessions use the synthetic sample, half
-KuaiRand; each walks Home → Skip Explorer → Graph Inspector → Compare → Recommend ``--walks``
-times. A page's time runs from the click on its sidebar link until Streamlit reports no script
-run and nothing spinning or loading (``stSkeleton``; the 0.6 s quiet period that confirms it
-is not counted); "script run ended" is when the page's last script run was seen to end.
+KuaiRand. Each opens the app on Home and chooses its dataset (not timed), then walks Skip Explorer
+→ Graph Inspector → Compare → Recommend → Home ``--walks`` times, so each of the five pages is
+reached ``--walks`` times by a click on its sidebar link. A page's time runs from that click until
+the page shows its own heading, Streamlit reports no script run and nothing spinning or loading
+(``stSkeleton``) (the 0.6 s quiet period that confirms it is not counted); "script run ended" is
+when the page's last script run was seen to end. Waiting for the heading matters under load: a
+run can start seconds after the click, and the old page, idle meanwhile, must not count as the
+new one. A click after which nothing changed in 5 s is clicked again (reported; the time runs
+from the first click).
 ``--workspace`` reuses a workspace an earlier run prepared (``/tmp/load-*/workspace``). Errors are
 exception boxes, error alerts and timeouts. The server's RSS (with children) is sampled every
 0.2 s. Prints p50 / p95 / max per page and overall, the error count, the peak RSS, and the CPU
@@ -39,6 +44,11 @@ from tests.browser import helpers as B  # noqa: E402
 WALK = ["Home", "Skip Explorer", "Graph Inspector", "Compare", "Recommend"]
 SAMPLES = {"sample-synthetic": "Synthetic sample (with videos)", "sample-kuairand": "KuaiRand like/hate (real, no videos)"}
 SETTLE_S = 0.6
+RETRY_S = 5.0
+retries: list[str] = []  # steps whose click was repeated: the page had not changed after RETRY_S
+HEADINGS = {"Home": "FRAME Explorer", "Skip Explorer": "Skip Explorer", "Graph Inspector": "Graph Inspector",
+            "Compare": "Compare", "Recommend": "Recommend"}  # each page's st.title
+HEADING_JS = "() => { const h = document.querySelector('[data-testid=\"stMain\"] h1'); return h ? h.innerText.trim() : ''; }"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -67,31 +77,28 @@ def prepare(ws_root: Path, epochs: int) -> None:
             train_run(log, ws.runs_dir / f"{ds}-nc{nc}", FrameConfig(nc=nc, epochs=epochs, emb_dim=16), source=ds)
 
 
-PATHS = {"Home": "/", "Skip Explorer": "/skip_explorer", "Graph Inspector": "/graph_inspector",
-         "Compare": "/compare", "Recommend": "/recommend"}
 
-
-async def wait_idle(page, timeout_s: float = 180, path: str | None = None) -> float:
+async def wait_idle(page, timeout_s: float = 180, title: str | None = None, retry=None) -> float:
     """Wait until the page is rendered: no script run, nothing spinning, for ``SETTLE_S``.
     Returns the monotonic time at which the script run was last seen to end (the server's part;
     the rest is the browser drawing), as opposed to the quiet time the caller measures.
 
-    With ``path`` (after a click on a page link) the run has started once the browser's address
-    shows that page: Streamlit sets it when the server starts the page's run. Without it, the
-    wait first gives the run 3 s to be seen running; a run shorter than one poll was then
-    missed and cost those 3 s (Home's times carried that artefact before ``path`` was used)."""
+    With ``title`` (after a click on a page link) the page counts as rendered only once its heading
+    reads ``title``: the page before has another, so neither a run that starts late under load nor
+    one that the polls miss can pass for the old page being idle. ``retry`` is awaited when the
+    heading has not changed after ``RETRY_S`` and the address still shows the old page (a lost
+    click)."""
     deadline = time.monotonic() + timeout_s
-    if path is not None:
-        while time.monotonic() < deadline and (await page.evaluate("() => location.pathname")).rstrip("/") != path.rstrip("/"):
-            await asyncio.sleep(0.05)
-    start_by = time.monotonic() + (0 if path is not None else 3)
-    while time.monotonic() < start_by:
-        if not (await page.evaluate(B._STATE_JS)).startswith("notRunning|"):
-            break
-        await asyncio.sleep(0.05)
+    retry_at = time.monotonic() + RETRY_S
+    here = await page.evaluate("() => location.pathname")
     quiet = script_done = None
     while time.monotonic() < deadline:
         st = await page.evaluate(B._STATE_JS)
+        if title is not None and await page.evaluate(HEADING_JS) != title:
+            st = "notThere|"
+            if retry is not None and time.monotonic() > retry_at and await page.evaluate("() => location.pathname") == here:
+                await retry()
+                retry_at = time.monotonic() + RETRY_S
         parts = st.split("|")
         if parts[0] == "notRunning":
             script_done = script_done or time.monotonic()
@@ -115,6 +122,11 @@ async def problems(page) -> list[str]:
 
 
 async def session(browser, url: str, ds_name: str, walks: int, times: dict, errors: list) -> None:
+    """One user: open the app on Home and choose the dataset (not timed), then walk. Each step is a
+    click on the page's sidebar link, timed to the page rendered (:func:`wait_idle` with the page's
+    heading); each walk ends back on Home, so every one of the five pages is reached by a click
+    ``walks`` times. A click after which the page has not changed in ``RETRY_S`` is clicked again
+    (counted in ``retries``; the time runs from the first click)."""
     ctx = await browser.new_context(viewport=B.VIEWPORT)
     page = await ctx.new_page()
     try:
@@ -124,21 +136,26 @@ async def session(browser, url: str, ds_name: str, walks: int, times: dict, erro
         box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
         await box.locator('[role="combobox"], input').first.click()
         await page.get_by_role("option", name=ds_name, exact=True).first.click()
+        await asyncio.sleep(1.0)  # the choice may rerun Home (or not: it can be the dataset shown)
         await wait_idle(page)
         for _ in range(walks):
-            for title in WALK:
-                link = page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title)
-                here = (await page.evaluate("() => location.pathname")).rstrip("/")
+            for title in WALK[1:] + WALK[:1]:
+                link = page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).first
+
+                async def again(title=title, link=link):
+                    retries.append(title)
+                    await link.click()
+
                 t0 = time.monotonic()
-                await link.first.click()
-                try:  # the address shows the run's start unless the page is already at that address
-                    done = await wait_idle(page, path=PATHS[title] if here != PATHS[title].rstrip("/") else None)
+                await link.click()
+                try:
+                    done = await wait_idle(page, title=HEADINGS[title], retry=again)
                 except TimeoutError:
                     errors.append(f"{ds_name} {title}: timeout")
                     continue
                 times.setdefault(title, []).append(time.monotonic() - t0 - SETTLE_S)
                 times.setdefault(f"{title}/script", []).append(done - t0)
-                errors += [f"{ds_name} {title}: {p}" for p in await problems(page)]
+                errors.extend(f"{ds_name} {title}: {p}" for p in await problems(page))
     finally:
         await ctx.close()
 
@@ -205,7 +222,7 @@ def main() -> None:
     print(f"server: RSS {base:,.0f} MB idle, peak {peak['mb']:,.0f} MB "
           f"({(peak['mb'] - base) / max(args.sessions, 1):,.0f} MB per session); CPU {cpu:.1f} s "
           f"({cpu / max(walks, 1):.2f} s per session walk of {len(WALK)} pages); "
-          f"browser CPU {browser_cpu:.1f} s\n")
+          f"browser CPU {browser_cpu:.1f} s; clicks repeated (page unchanged after {RETRY_S:.0f} s): {len(retries)} {sorted(set(retries))}\n")
     print("| page | loads | p50 (s) | p95 (s) | max (s) | script run ended, p50 / p95 (s) |")
     print("|---|---|---|---|---|---|")
     allt, alls = [], []
