@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import vl_convert as vlc
 
+from app.components.compare_charts import experiment_chart
 from app.components.ego_charts import SIGNS, bipartite_chart, ego_edges, signed_matrix_chart
 from app.components.recommend_charts import attribution_chart, attribution_steps, clip_chart, top_k_heatmap
 from frame_core.common import schema as S
@@ -75,6 +76,22 @@ def test_top_k_heatmap_colour_scale_starts_below_the_data():
     assert top_k_heatmap(high, ["p_clip_0", "p_clip_1"]).to_dict()["layer"][0]["encoding"]["color"]["scale"]["domain"] == [0.9, 1]
 
 
+RES = pd.DataFrame({"nc": [8, 8, 8, 1, 1, 1], "seed": [0, 1, 2] * 2, "auc": [0.70, 0.72, 0.74, 0.66, 0.66, 0.69]})
+
+
+def test_experiment_chart_means_and_spread_by_hand():
+    spec = experiment_chart(RES).to_dict()
+    layers = {layer["mark"]["type"]: spec["datasets"][layer["data"]["name"]] for layer in spec["layer"]}
+    means = pd.DataFrame(layers["point"])
+    assert list(means["model"]) == ["N_c = 8 (FRAME)", "N_c = 1 (coarse)"]
+    np.testing.assert_allclose(means["auc"], [0.72, 0.67])
+    np.testing.assert_allclose(means["std"], [0.02, np.std([0.66, 0.66, 0.69], ddof=1)])  # sample std over seeds
+    np.testing.assert_allclose(means["high"] - means["low"], 2 * means["std"])
+    assert len(layers["circle"]) == 6  # one dot per seed
+    # the axis pads by the spread of the seeds (0.74 − 0.66), at least 0.02
+    assert spec["layer"][1]["encoding"]["y"]["scale"]["domain"] == pytest.approx([0.58, 0.82])
+
+
 ATT = {"baseline": 0.3, "score": 0.42, "parts": dict(zip(PARTS, [0.2, -0.1, 0.02], strict=True))}
 
 
@@ -89,7 +106,8 @@ ATT = {"baseline": 0.3, "score": 0.42, "parts": dict(zip(PARTS, [0.2, -0.1, 0.02
     lambda: clip_chart(np.array([0.9, 0.7, 0.95]), 12.0, "product", {"full_view": True}, "curve"),
     lambda: clip_chart(np.array([0.9, 0.7, 0.95]), 12.0, "product",
                        {"full_view": False, "skip_clip": 1, S.PLAY: 5.5}, "curve"),
-], ids=["bipartite", "bipartite-empty", "signed", "heatmap", "attribution", "clip", "clip-full", "clip-skip"])
+    lambda: experiment_chart(RES),
+], ids=["experiment", "bipartite", "bipartite-empty", "signed", "heatmap", "attribution", "clip", "clip-full", "clip-skip"])
 def test_every_chart_compiles_in_vega_lite(make):
     vega = compiles(make())
     assert vega["marks"], "the compiled chart draws nothing"

@@ -10,7 +10,7 @@ import uuid
 import streamlit as st
 
 from app.components import run_views as RW
-from app.components.compare_charts import experiment_figure
+from app.components.compare_charts import experiment_chart
 from app.components.data import dataset_version, md_escape, workspace
 from app.components.jobs import POLL_SECONDS, fmt_duration, job_progress, job_queue, pump, refresh_jobs
 from app.components.run_link import link_to_recommend
@@ -85,7 +85,7 @@ def experiment_status(group: str, facts=None) -> bool:
         res = T.classroom_results(done)
         c1, c2 = st.columns([3, 2])
         with c1:
-            st.plotly_chart(experiment_figure(res), width="stretch", key=f"fvc_fig_{group}")
+            st.altair_chart(experiment_chart(res), width="stretch", key=f"fvc_fig_{group}")
         with c2:
             agg = aggregate_runs(res, ["nc"], METRIC_KEYS).sort_values("nc", ascending=False)
             tbl = mean_std_table(agg, ["nc"], ["auc", "gauc", "logloss"]).rename(columns={"nc": "N_c", "n": "runs"})

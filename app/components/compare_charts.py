@@ -4,6 +4,7 @@ prediction tables and returns a figure with its title, axis labels and units."""
 
 from __future__ import annotations
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -96,33 +97,38 @@ def per_user_figure(pu: pd.DataFrame, metric: str, a_name: str, b_name: str) -> 
     return fig
 
 
-def experiment_figure(res: pd.DataFrame) -> go.Figure:
-    """Dot plot (the axis does not start at 0, so no bars): mean ± std per N_c, seeds as dots."""
+def experiment_chart(res: pd.DataFrame) -> alt.LayerChart:
+    """Dot plot (the axis does not start at 0, so no bars): mean ± std per N_c as a diamond with
+    its bar, seeds as dots. Altair, like the other charts a first visit of Compare draws: Vega is
+    already loaded by then, Plotly would cost each browser session its bundle (README "The app
+    under load")."""
     agg = aggregate_runs(res, ["nc"], ["auc"]).sort_values("nc", ascending=False)
 
     def name(nc) -> str:
         return f"N_c = {int(nc)} " + ("(coarse)" if int(nc) == 1 else "(FRAME)")
 
-    fig = go.Figure()
-    for _, a in agg.iterrows():
-        color = "#ffa15a" if int(a["nc"]) == 1 else "#00cc96"
-        seeds = res[res["nc"] == a["nc"]]
-        fig.add_trace(go.Scatter(
-            x=[name(a["nc"])] * len(seeds), y=seeds["auc"], mode="markers", showlegend=False,
-            marker={"color": "rgba(0,0,0,0.55)", "size": 7}, customdata=seeds["seed"],
-            hovertemplate="seed %{customdata}: AUC %{y:.4f}<extra></extra>",
-        ))
-        fig.add_trace(go.Scatter(
-            x=[name(a["nc"])], y=[a["auc_mean"]], mode="markers", name=name(a["nc"]),
-            marker={"color": color, "size": 18, "symbol": "diamond", "line": {"color": "black", "width": 1}},
-            error_y={"type": "data", "array": [0 if pd.isna(a["auc_std"]) else a["auc_std"]], "thickness": 2,
-                     "width": 12, "color": color},
-            hovertemplate=f"mean AUC %{{y:.4f}} over {int(a['n'])} seed(s)<extra></extra>",
-        ))
-    vals = pd.to_numeric(res["auc"], errors="coerce").dropna()
-    if len(vals):
-        pad = max(0.02, float(vals.max() - vals.min()))
-        fig.update_yaxes(range=[max(0.0, float(vals.min()) - pad), min(1.0, float(vals.max()) + pad)])
-    fig.update_layout(title="Fine vs coarse: test AUC (diamond: mean ± std; dots: single seeds)",
-                      xaxis_title="model", yaxis_title="test AUC (video level)", height=380, showlegend=False)
-    return fig
+    order = [name(nc) for nc in agg["nc"]]
+    means = pd.DataFrame({
+        "model": order, "auc": agg["auc_mean"].to_numpy(dtype="float64"),
+        "std": agg["auc_std"].fillna(0.0).to_numpy(dtype="float64"), "seeds": agg["n"].astype(int).to_numpy(),
+    })
+    means["low"], means["high"] = means["auc"] - means["std"], means["auc"] + means["std"]
+    dots = pd.DataFrame({"model": [name(nc) for nc in res["nc"]], "auc": pd.to_numeric(res["auc"], errors="coerce"),
+                         "seed": res["seed"].astype(str)})
+    vals = dots["auc"].dropna()
+    pad = max(0.02, float(vals.max() - vals.min())) if len(vals) else 0.02
+    domain = [max(0.0, float(vals.min()) - pad), min(1.0, float(vals.max()) + pad)] if len(vals) else [0.0, 1.0]
+    x = alt.X("model:N", sort=order, title="model", axis=alt.Axis(labelAngle=0))
+    y = alt.Y("auc:Q", title="test AUC (video level)", scale=alt.Scale(domain=domain, zero=False))
+    colour = alt.Color("model:N", sort=order, legend=None,
+                       scale=alt.Scale(domain=order, range=["#ffa15a" if "coarse" in m else "#00cc96" for m in order]))
+    bars = alt.Chart(means).mark_rule(strokeWidth=2).encode(x=x, y=alt.Y("low:Q", scale=alt.Scale(domain=domain)),
+                                                             y2="high:Q", color=colour)
+    diamonds = alt.Chart(means).mark_point(shape="diamond", size=170, filled=True, opacity=1, stroke="black",
+                                           strokeWidth=1).encode(
+        x=x, y=y, color=colour, tooltip=[alt.Tooltip("model:N"), alt.Tooltip("auc:Q", title="mean AUC", format=".4f"),
+                                         alt.Tooltip("std:Q", title="std", format=".4f"), alt.Tooltip("seeds:Q")])
+    seeds = alt.Chart(dots).mark_circle(size=50, color="black", opacity=0.55).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("seed:N"), alt.Tooltip("auc:Q", title="AUC", format=".4f")])
+    return alt.layer(bars, diamonds, seeds).properties(
+        title="Fine vs coarse: test AUC (diamond: mean ± std; dots: single seeds)", height=380)
