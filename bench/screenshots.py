@@ -6,7 +6,7 @@ Builds a temporary workspace on the bundled KuaiRand sample with real work done 
 own job queue: the classroom experiment (FRAME N_c = 8 and coarse N_c = 1, seeds 0–2, as the
 Compare page's button queues it), a comparison with the ensemble and a one-minute tuning job.
 Shots: Train (the last finished job, its curves and curve note), Train in Tune mode, Compare
-(verdicts), Recommend (opened from Train's "Recommend with this run": held-out check and the
+(verdicts; then its ROC and PR tab), Recommend (opened from Train's "Recommend with this run": held-out check and the
 score attribution). Then it serves the app with ``streamlit run`` and takes
 full-page screenshots in headless Chromium (``tests/browser/helpers.py``).
 """
@@ -83,7 +83,10 @@ def main() -> None:
                 wait_idle(page)
                 full_screenshot(page, out / "train_tune.png")
                 go_to(page, "Compare")
-                full_screenshot(page, out / "compare.png")
+                full_screenshot(page, out / "compare.png")  # the finished-runs tab (lazy tabs: the table alone)
+                page.get_by_role("tab", name="ROC and PR curves").click()
+                wait_idle(page, started_s=3)
+                full_screenshot(page, out / "compare_curves.png")
                 go_to(page, "Train")
                 page.locator('[data-testid="stButtonGroup"] button').filter(has_text="Train").first.click()
                 wait_idle(page)
