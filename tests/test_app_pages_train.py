@@ -107,9 +107,15 @@ def test_pages_with_a_finished_run(ws):
     assert any(k.startswith("N_c ablation") for k in figs)
     assert any(k.startswith("Per-user difference") for k in figs)
     assert set(table["N_c"]) == {4, 1} and "AUC" in table.columns
-    at.session_state["cmp_tab"] = "Finished runs"  # back on the table, the choices made in other tabs are kept
+    at.session_state["cmp_tab"] = "N_c ablation"
+    at.run()
+    at.segmented_control(key="ablation_metric").set_value("logloss").run()
+    at.session_state["cmp_tab"] = "Finished runs"
     at.run()
     assert list(at.dataframe[0].value["N_c"]) == list(table["N_c"]) and not at.get("plotly_chart")
+    at.session_state["cmp_tab"] = "N_c ablation"  # a choice made in a tab outlives a visit to another
+    at.run()
+    assert at.segmented_control(key="ablation_metric").value == "logloss"
 
     at = open_page("app_pages/recommend.py", ds)
     assert not at.error, [e.value for e in at.error]

@@ -107,10 +107,20 @@ ATT = {"baseline": 0.3, "score": 0.42, "parts": dict(zip(PARTS, [0.2, -0.1, 0.02
     lambda: clip_chart(np.array([0.9, 0.7, 0.95]), 12.0, "product",
                        {"full_view": False, "skip_clip": 1, S.PLAY: 5.5}, "curve"),
     lambda: experiment_chart(RES),
-], ids=["experiment", "bipartite", "bipartite-empty", "signed", "heatmap", "attribution", "clip", "clip-full", "clip-skip"])
-def test_every_chart_compiles_in_vega_lite(make):
-    vega = compiles(make())
-    assert vega["marks"], "the compiled chart draws nothing"
+], ids=["bipartite", "bipartite-empty", "signed", "heatmap", "attribution", "clip", "clip-full", "clip-skip", "experiment"])
+def test_every_chart_compiles_and_renders_in_vega(make):
+    chart = make()
+    compiles(chart)  # Vega-Lite: raises where a browser would draw nothing
+    svg = vlc.vegalite_to_svg(chart.to_dict())  # Vega's dataflow run on the data, as in the browser
+    title = chart.to_dict()["title"]
+    for line in title if isinstance(title, list) else [title]:
+        assert line.split(" (")[0] in svg
+
+
+def test_the_ego_view_draws_one_line_per_edge():
+    svg = vlc.vegalite_to_svg(bipartite_chart(EDGES, USERS, CLIPS, CLIP_VIDEO, "User u1").to_dict())
+    assert svg.count('aria-roledescription="rule mark"') == len(EDGES)  # rendered, not only specified
+    assert svg.count('aria-roledescription="circle"') == len(EDGES)  # each edge's hover point (its R̃)
 
 
 def test_signed_matrix_cells_and_labels():
