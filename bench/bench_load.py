@@ -42,6 +42,7 @@ from bench.bench_upload_rss import _tree, tree_rss_mb  # noqa: E402
 from tests.browser import helpers as B  # noqa: E402
 
 WALK = ["Home", "Skip Explorer", "Graph Inspector", "Compare", "Recommend"]
+STEPS = WALK[1:] + WALK[:1]  # a walk's clicks: it starts on Home (opened) and ends back there
 SAMPLES = {"sample-synthetic": "Synthetic sample (with videos)", "sample-kuairand": "KuaiRand like/hate (real, no videos)"}
 SETTLE_S = 0.6
 RETRY_S = 5.0
@@ -121,6 +122,18 @@ async def problems(page) -> list[str]:
     return out
 
 
+async def open_on_dataset(page, url: str, ds_name: str) -> None:
+    """Open the app on Home and choose the dataset ``ds_name`` in the sidebar (not timed)."""
+    await page.goto(url, wait_until="domcontentloaded", timeout=180_000)
+    await page.wait_for_selector('[data-testid="stApp"]', timeout=180_000)
+    await wait_idle(page)
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    await box.locator('[role="combobox"], input').first.click()
+    await page.get_by_role("option", name=ds_name, exact=True).first.click()
+    await asyncio.sleep(1.0)  # the choice may rerun Home (or not: it can be the dataset shown)
+    await wait_idle(page)
+
+
 async def session(browser, url: str, ds_name: str, walks: int, times: dict, errors: list) -> None:
     """One user: open the app on Home and choose the dataset (not timed), then walk. Each step is a
     click on the page's sidebar link, timed to the page rendered (:func:`wait_idle` with the page's
@@ -130,16 +143,9 @@ async def session(browser, url: str, ds_name: str, walks: int, times: dict, erro
     ctx = await browser.new_context(viewport=B.VIEWPORT)
     page = await ctx.new_page()
     try:
-        await page.goto(url, wait_until="domcontentloaded", timeout=180_000)
-        await page.wait_for_selector('[data-testid="stApp"]', timeout=180_000)
-        await wait_idle(page)
-        box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
-        await box.locator('[role="combobox"], input').first.click()
-        await page.get_by_role("option", name=ds_name, exact=True).first.click()
-        await asyncio.sleep(1.0)  # the choice may rerun Home (or not: it can be the dataset shown)
-        await wait_idle(page)
+        await open_on_dataset(page, url, ds_name)
         for _ in range(walks):
-            for title in WALK[1:] + WALK[:1]:
+            for title in STEPS:
                 link = page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).first
 
                 async def again(title=title, link=link):

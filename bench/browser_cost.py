@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_load import HEADINGS, SAMPLES, SETTLE_S, WALK, wait_idle  # noqa: E402
+from bench.bench_load import HEADINGS, SAMPLES, SETTLE_S, STEPS, open_on_dataset, wait_idle  # noqa: E402
 from tests.browser import helpers as B  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -63,16 +63,9 @@ async def one_session(url: str, dataset: str) -> list[tuple]:
         async def counters() -> dict:
             return {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
 
-        await page.goto(url, wait_until="domcontentloaded", timeout=180_000)
-        await page.wait_for_selector('[data-testid="stApp"]', timeout=180_000)
-        await wait_idle(page)
-        box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
-        await box.locator('[role="combobox"], input').first.click()
-        await page.get_by_role("option", name=dataset, exact=True).first.click()
-        await asyncio.sleep(1.0)
-        await wait_idle(page)
+        await open_on_dataset(page, url, dataset)
         for walk in range(2):
-            for title in WALK[1:] + WALK[:1]:
+            for title in STEPS:
                 before, cpu0 = await counters(), chromium_cpu_s()
                 loaded.clear()
                 t0 = time.monotonic()

@@ -11,6 +11,7 @@ from app.components import run_views as RW
 from app.components.classroom import experiment_section
 from app.components.compare_charts import per_user_figure, roc_pr_figures
 from app.components.data import dataset_picker, dataset_version, md_escape, workspace
+from app.components.explore import keep_widgets
 from app.components.jobs import POLL_SECONDS, job_queue, pump, refresh_jobs
 from app.components.run_link import link_to_recommend
 from app.components.runs import finished_runs, unusable_runs_notice
@@ -266,9 +267,7 @@ def runs_sections(runs: pd.DataFrame, facts=None) -> None:
     tab is opened; README "The app under load"). Widget choices outlive a visit to another tab
     (Streamlit drops the state of widgets that are not drawn)."""
     view = RW.summary(workspace().runs_dir, str(runs["dataset"].iloc[0]), facts)
-    for key in ("curve_runs", "ablation_metric", "pu_a", "pu_b", "pu_metric"):
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+    keep_widgets("curve_runs", "ablation_metric", "pu_a", "pu_b", "pu_metric")
     tabs = st.tabs(RUN_TABS, key=RUN_TAB_KEY, on_change="rerun")
     sections = (lambda: table_section(view, runs), lambda: curves_section(view, runs),
                 lambda: ablation_section(runs), lambda: per_user_section(view, runs))

@@ -163,9 +163,7 @@ def toy_section() -> None:
 # Lazy tabs: only the open tab's section is computed and sent (each has several charts; the
 # browser draws only what it receives, which matters with many sessions on few cores). The ego
 # view's choices outlive a visit to the toy tab (Streamlit drops the state of undrawn widgets).
-for _key in ("gi_mode", "gi_user", "gi_video", "gi_cap_clips", "gi_cap_users", BLOCK_TAB_KEY):
-    if _key in st.session_state:
-        st.session_state[_key] = st.session_state[_key]
+E.keep_widgets("gi_mode", "gi_user", "gi_video", "gi_cap_clips", "gi_cap_users", BLOCK_TAB_KEY)
 tab_ego, tab_toy = st.tabs(TABS, key=TAB_KEY, on_change="rerun")
 if tab_ego.open:
     with tab_ego:

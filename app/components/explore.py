@@ -32,6 +32,14 @@ def keep_state(key: str, default, valid=None):
     st.session_state[key] = value
 
 
+def keep_widgets(*keys: str) -> None:
+    """Keep the values of widgets this run may not draw (a closed lazy tab): write each key that
+    has a value back, so Streamlit does not drop it at the end of the run."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def clip_controls(where=None, policy: bool = True) -> tuple[int, str]:
     """N_c slider (1–64, default 8) and label-policy radio, shared by the exploration pages."""
     where = where or st.sidebar
