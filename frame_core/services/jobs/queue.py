@@ -20,6 +20,7 @@ from typing import Any
 
 from frame_core.common.atomic import atomic_write_json, create_json_exclusive, json_safe
 from frame_core.common.errors import InputError
+from frame_core.common.perf import allocator_env
 from frame_core.services.jobs.records import (
     CANCELLED,
     DONE,
@@ -280,7 +281,7 @@ class JobQueue:
                     shutil.rmtree(work, ignore_errors=True)
                 work.mkdir(parents=True)
                 cmd = [sys.executable, "-m", "frame_core.services.jobs.worker", str(self.root), job.id, "--lock-fd", str(fd)]
-                env = dict(os.environ)
+                env = allocator_env(os.environ)  # tcmalloc where installed (frame_core.common.perf)
                 env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
                 env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
                 env["PYTHONUNBUFFERED"] = "1"
