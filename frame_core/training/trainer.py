@@ -43,6 +43,7 @@ from frame_core.model.factors import start_biases_from_data
 from frame_core.model.frame import FrameModel
 from frame_core.model.scorer import Scorer
 from frame_core.training.batches import BatchMaker
+from frame_core.training.best_state import BestState
 from frame_core.training.calibration import calibrate_scores
 from frame_core.training.chunked_loss import loss_and_backward
 from frame_core.training.data_rules import DENSE_VIEWS_PER_VIDEO, resolve_emb_lr, resolved_for, train_views_per_video
@@ -274,7 +275,7 @@ def train_single(
 
     history: list[dict[str, Any]] = []
     checks: list[dict[str, Any]] = []
-    best_epoch, best_state = 0, None
+    best_epoch, best_state = 0, BestState()
     stopped_early = stop = False
     stop_reason = "epochs"
     t0 = time.perf_counter()
@@ -325,7 +326,7 @@ def train_single(
                 progress({"event": "check", "check": len(checks), **check})
             if improved:
                 best_epoch = epoch
-                best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+                best_state.keep(model)
             if has_val and stopper.should_stop:
                 stop, stop_reason = True, "patience"
             elif spent:
@@ -354,9 +355,10 @@ def train_single(
             break
     opt.zero_grad(set_to_none=True)
     del opt
-    if best_state is not None:
-        model.load_state_dict(best_state)
-        del best_state
+    try:
+        best_state.restore(model)
+    finally:
+        best_state.close()
     model.eval()
     if has_val and (dist is None or dist.is_main):
         calibrate_scores(model, scorer, data)
