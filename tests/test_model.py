@@ -239,3 +239,48 @@ def test_user_embedding_is_masked_for_cold_users():
     warm_u = int(np.flatnonzero(m.warm_user.numpy())[0])
     without = build_model(data, fast_config(nc=3)).eval()
     assert not torch.allclose(hup[warm_u], without.user_interest(without.h_c0_all())[0][warm_u])
+
+
+@pytest.mark.parametrize("sizes", [(16,), (16, 8)])
+def test_fused_relu_dropout_output_matches_the_plain_ops(sizes):
+    """ClipMLP.rest in training (ReLU, dropout and the output layer as one autograd function)
+    gives the values and gradients of the ops one after another with the same dropout draws."""
+    from frame_core.model.heads import ClipMLP
+    from frame_core.model.heads import dropout as drop_fn
+
+    torch.manual_seed(0)
+    mlp = ClipMLP(8, sizes, dropout=0.3).train()
+    a = torch.randn(50, 4, sizes[0], dtype=torch.float64, requires_grad=True)
+    mlp = mlp.double()
+
+    def plain(x):
+        p = mlp.dropout.p
+        for lin in mlp.layers[1:]:
+            x = lin(drop_fn(torch.relu(x), p, True))
+        return mlp.out(drop_fn(torch.relu(x), p, True)).squeeze(-1)
+
+    torch.manual_seed(5)
+    z1 = mlp.rest(a)
+    g = torch.randn_like(z1)
+    grads1 = torch.autograd.grad(z1, [a, *mlp.parameters()], g, allow_unused=True)
+    torch.manual_seed(5)  # the same dropout draws
+    z2 = plain(a)
+    grads2 = torch.autograd.grad(z2, [a, *mlp.parameters()], g, allow_unused=True)
+    torch.testing.assert_close(z1, z2, rtol=0, atol=1e-12)
+    for x, y in zip(grads1, grads2):
+        if x is None or y is None:
+            assert x is None and y is None
+        else:
+            torch.testing.assert_close(x, y, rtol=1e-12, atol=1e-12)
+    assert (z1 != mlp.eval().rest(a)).any()  # dropout did act in training
+
+
+def test_fused_relu_dropout_gradcheck():
+    from frame_core.model.heads import _ReluDropOut
+
+    torch.manual_seed(1)
+    a = torch.randn(6, 3, 5, dtype=torch.float64, requires_grad=True)
+    keep = torch.rand(6, 3, 5) > 0.3
+    w = torch.randn(1, 5, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(1, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a_, w_, b_: _ReluDropOut.apply(a_, keep, 1.25, w_, b_), (a, w, b))
