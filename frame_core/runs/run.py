@@ -173,7 +173,8 @@ def load_model_files(run_dir: Path, config: FrameConfig, info: dict) -> tuple[Fr
     model = FrameModel(config, maps.n_users, maps.n_videos, feat_dim=feat_dim)
     state = torch.load(run_dir / WEIGHTS, map_location="cpu", weights_only=True)
     state.setdefault("calib", torch.tensor([1.0, 0.0]))  # runs written before calibration existed
-    model.load_state_dict(state)
+    model.load_state_dict(state, assign=True)  # the loaded tensors become the weights: no second copy
+    del state
     nc = config.nc
     warm = (np.diff(RP.tocsc().indptr) + np.diff(RN.tocsc().indptr)) > 0
     clip_feat = found = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import logging
 import os
 import shutil
@@ -29,6 +30,7 @@ from frame_core.common.atomic import (
     atomic_write_npz,
 )
 from frame_core.common.errors import CancelledError, InputError
+from frame_core.common.perf import allocator_in_use, release_free_memory
 from frame_core.common.safe_csv import write_csv
 from frame_core.data.prepare import FrameData, log_sha256, prepare_data
 from frame_core.data.split import TEST
@@ -118,7 +120,7 @@ def train_run(
     info: dict[str, Any] = {
         "status": "running", "created": now_utc(), "name": name or out_dir.name, "pid": os.getpid(),
         "host": socket.gethostname(), "config": config.to_dict(), "seed": config.seed,
-        "versions": R.library_versions(), "features": None,
+        "versions": R.library_versions(), "allocator": allocator_in_use(), "features": None,
         "data": {"source": source, "sha256": log_sha256(log_df), "rows": int(len(log_df))},
     }
     if dist is not None:  # how the run was trained; the run contract is otherwise the same
@@ -144,6 +146,8 @@ def train_run(
         result = train_model(data, config, progress=writer, cancel=cancel, dist=dist)
         _write_results(out_dir, data, config, result, info)
         del result  # the returned Run loads its own copy from disk
+        gc.collect()  # the trained model may sit in reference cycles: free it before the load
+        release_free_memory()  # and hand training's peak back before the run is loaded and scored
     return R.load_run(out_dir)
 
 
