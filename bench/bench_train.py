@@ -11,7 +11,9 @@ For each scale, in a fresh subprocess (so peak RSS is per scale):
   path: import, split, labels, graphs, training, evaluation, run folder);
 - epoch time = median of the per-epoch times in ``history.csv`` (training steps plus the
   validation pass);
-- peak RSS = ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that process;
+- peak RSS = ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that process after scoring (before
+  the floor below); the process runs with the allocator the command line uses (tcmalloc where
+  installed, see ``frame_core/common/perf.py``), named in the table;
 - scoring throughput of ``Run.predict`` (user–video pairs/s) on ``--pairs`` random pairs from
   the log, after one warm-up call (the one-off graph propagation is reported separately);
 - the memory a dense user × clip float32 matrix would need (what the reference code stores);
@@ -65,6 +67,7 @@ def run_scale(scale: str, workdir: Path, epochs: int, nc: int, emb: int, pairs: 
     import pandas as pd
     import torch
 
+    from frame_core.common.perf import allocator_in_use
     from frame_core.data.validation import import_log
     from frame_core.model.config import FrameConfig
     from frame_core.training.pipeline import train_run
@@ -96,6 +99,8 @@ def run_scale(scale: str, workdir: Path, epochs: int, nc: int, emb: int, pairs: 
     t_pred = time.perf_counter() - t0
     assert len(out) == pairs and np.isfinite(out["p_full"]).all()
     u, v = run.maps.n_users, run.maps.n_videos
+    # the engine's peak, read before the floor's own product allocates its (C, d) matrices
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
     floor = sparse_floor(run_dir, emb)
     return {
         "floor_s": floor,
@@ -113,7 +118,8 @@ def run_scale(scale: str, workdir: Path, epochs: int, nc: int, emb: int, pairs: 
         "epoch_s_all": [round(x, 1) for x in hist["epoch_seconds"]],
         "epoch_cpu_s_median": float(hist["epoch_cpu_seconds"].median()),
         "train_run_s": t_total,
-        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9,
+        "peak_rss_gb": peak_gb,
+        "allocator": allocator_in_use(),
         "predict_prepare_s": t_prepare,
         "pairs": pairs,
         "pairs_per_s": pairs / t_pred,
@@ -149,7 +155,8 @@ def sparse_floor(run_dir: Path, emb: int, repeats: int = 5) -> float:
 
 def markdown(results: list[dict]) -> str:
     head = ("scale", "users × videos × N_c", "views", "edges", "batch", "epoch wall (median) [each]",
-            "epoch CPU / threads", "target", "sparse fwd+bwd", "epoch / floor", "peak RSS", "target", "scoring pairs/s", "dense R (float32)")
+            "epoch CPU / threads", "target", "sparse fwd+bwd", "epoch / floor", "peak RSS", "target", "allocator",
+            "scoring pairs/s", "dense R (float32)")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         t_ep, t_mem = TARGETS.get(r["scale"], (float("nan"), float("nan")))
@@ -161,7 +168,8 @@ def markdown(results: list[dict]) -> str:
             f"| {r['batch_size']:,} | {r['epoch_s_median']:.1f} s {ok_ep} {r['epoch_s_all']} "
             f"| {r['epoch_cpu_s_median'] / r['threads']:.1f} s | ≤ {t_ep:.0f} s "
             f"| {r['floor_s']:.3f} s | {r['epoch_s_median'] / r['floor_s']:.0f} × "
-            f"| {r['peak_rss_gb']:.2f} GB {ok_mem} | ≤ {t_mem:.0f} GB | {r['pairs_per_s']:,.0f} {ok_sc} "
+            f"| {r['peak_rss_gb']:.2f} GB {ok_mem} | ≤ {t_mem:.0f} GB | {r.get('allocator', '?')} "
+            f"| {r['pairs_per_s']:,.0f} {ok_sc} "
             f"| {r['dense_user_clip_gb']:,.1f} GB |"
         )
     return "\n".join(lines) + "\n"
@@ -184,6 +192,9 @@ def main(argv=None) -> int:
         res = run_scale(args.one, workdir, args.epochs, args.nc, args.emb, args.pairs, args.batch_size)
         print("RESULT " + json.dumps(res))
         return 0
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from frame_core.common.perf import allocator_env
+
     results = []
     load0 = os.getloadavg()[0]
     for scale in [s.strip().upper() for s in args.scales.split(",") if s.strip()]:
@@ -198,7 +209,8 @@ def main(argv=None) -> int:
                "--emb", str(args.emb), "--pairs", str(args.pairs), "--workdir", str(workdir)]
         if args.batch_size:
             cmd += ["--batch-size", str(args.batch_size)]
-        p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ})
+        # the allocator the CLI and the app's jobs train with: tcmalloc where installed
+        p = subprocess.run(cmd, capture_output=True, text=True, env=allocator_env(os.environ))
         line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
         if p.returncode != 0 or not line:
             print(p.stdout[-2000:], p.stderr[-4000:], file=sys.stderr)
