@@ -46,8 +46,7 @@ class ClipMLP(nn.Module):
         keep = dropout_keep(a, p) if self.training else None
         if keep is None:
             return self.out(dropout(torch.relu(a), p, self.training)).squeeze(-1)
-        scale = _DROP_LEVELS / (_DROP_LEVELS - int(round(p * _DROP_LEVELS)))
-        return _ReluDropOut.apply(a, keep, scale, self.out.weight, self.out.bias).squeeze(-1)
+        return _ReluDropOut.apply(a, keep, keep_scale(p), self.out.weight, self.out.bias).squeeze(-1)
 
 
 class _ReluDropOut(torch.autograd.Function):
@@ -97,7 +96,13 @@ def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     if drop >= _DROP_LEVELS:
         return x * 0.0
     keep = dropout_keep(x, p)
-    return x * keep.to(x.dtype).mul_(_DROP_LEVELS / (_DROP_LEVELS - drop))
+    return x * keep.to(x.dtype).mul_(keep_scale(p))
+
+
+def keep_scale(p: float) -> float:
+    """The factor :func:`dropout` scales kept elements by: 1 / (1 − p), with p rounded to
+    1/65,536 as the mask draws it (for 0 ≤ p < 1)."""
+    return _DROP_LEVELS / (_DROP_LEVELS - int(round(p * _DROP_LEVELS)))
 
 
 def dropout_keep(x: torch.Tensor, p: float) -> torch.Tensor | None:
