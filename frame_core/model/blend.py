@@ -18,7 +18,6 @@ import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from frame_core.evaluation.metrics import auc
 
@@ -79,6 +78,8 @@ def fit_blend(scores: Mapping[str, np.ndarray], y, C: float = 1.0) -> Blend:
         w = [1.0 / len(members)] * len(members)
         blend = Blend(members, w, 0.0, "mean", float("nan"), member_auc)
         return blend
+    from sklearn.linear_model import LogisticRegression  # lazy: keeps scikit-learn (≈ 65 MB) out of training processes
+
     stack = LogisticRegression(C=C, max_iter=1000).fit(X, y.astype("int64"))
     weights, b = [float(v) for v in stack.coef_[0]], float(stack.intercept_[0])
     stacked = Blend(members, weights, b, "stacking", 0.0, member_auc)
