@@ -25,7 +25,20 @@ def test_env_prepends_tcmalloc_and_quiets_its_reports():
     assert env["TCMALLOC_RELEASE_RATE"] == "0"
     mine = perf.allocator_env({"TCMALLOC_RELEASE_RATE": "2"}, lib="/lib/libtcmalloc.so.4")
     assert mine["TCMALLOC_RELEASE_RATE"] == "2"  # the user's setting wins
+    assert env["ARROW_DEFAULT_MEMORY_POOL"] == "system"  # Arrow's buffers through tcmalloc too
+    assert perf.allocator_env({"ARROW_DEFAULT_MEMORY_POOL": "jemalloc"}, lib="/lib/libtcmalloc.so.4")[
+        "ARROW_DEFAULT_MEMORY_POOL"] == "jemalloc"
     assert env["A"] == "1"
+
+
+def test_training_processes_do_not_import_scikit_learn():
+    """scikit-learn costs a process about 65 MB: the CLI and the training path import it only
+    where a logistic regression is fitted (the reference baseline, the ensemble's blend)."""
+    code = ("import sys, frame_core.cli.main, frame_core.training.pipeline, frame_core.runs; "
+            "print(any(m.split('.')[0] == 'sklearn' for m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "False"
 
 
 def test_env_unchanged_when_not_wanted_not_installed_or_already_there():
