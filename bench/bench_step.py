@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     from frame_core.training import trainer as T
     from frame_core.training.batches import BatchMaker
     from frame_core.training.data_rules import resolve_emb_lr
+    from frame_core.training.optimizer import adam
 
     torch.set_num_threads(1)
     tune_allocator()
@@ -43,7 +44,7 @@ def main(argv=None) -> int:
     data = prepare_data(log, cfg.nc, cfg.policy, cfg.norm)
     torch.manual_seed(0)
     model = T.build_model(data, cfg)
-    opt = T._adam(model, cfg, resolve_emb_lr(cfg, data))
+    opt = adam(model, cfg, resolve_emb_lr(cfg, data))
     make = BatchMaker(data, cfg.exclude_batch_edges)
     rows = data.rows(0)
     bs = T.effective_batch_size(cfg.batch_size, len(rows))

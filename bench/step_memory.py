@@ -49,6 +49,7 @@ def main(argv=None) -> int:
     from frame_core.training import trainer as T
     from frame_core.training.batches import BatchMaker
     from frame_core.training.data_rules import resolve_emb_lr
+    from frame_core.training.optimizer import adam
 
     tune_allocator()
     stages = [("libraries", rss_gb())]
@@ -59,7 +60,7 @@ def main(argv=None) -> int:
     stages.append(("prepared data", rss_gb()))
     torch.manual_seed(0)
     model = T.build_model(data, cfg)
-    opt = T._adam(model, cfg, resolve_emb_lr(cfg, data))
+    opt = adam(model, cfg, resolve_emb_lr(cfg, data))
     stages.append(("model and graphs", rss_gb()))
     for name, gb in stages:
         print(f"{name}: {gb:.2f} GB")

@@ -10,7 +10,8 @@ import torch
 from frame_core.data.prepare import prepare_data
 from frame_core.model.config import AUTO_FACTOR_DIM, FrameConfig
 from frame_core.model.factors import ClipFactors
-from frame_core.training.trainer import EMBEDDING_TABLES, build_model, make_scorer
+from frame_core.training.optimizer import EMBEDDING_TABLES
+from frame_core.training.trainer import build_model, make_scorer
 
 from .engine_world import fast_config, random_features, random_log
 

@@ -171,12 +171,12 @@ def test_effective_batch_size():
 
 def test_id_tables_train_at_their_own_learning_rate():
     from frame_core.training.data_rules import resolve_emb_lr
-    from frame_core.training.trainer import _adam
+    from frame_core.training.optimizer import adam
 
     data = prepare_data(random_log(seed=5), 2)
     cfg = fast_config(nc=2, lr=1e-3, emb_lr=2e-2, user_embedding=True)
     model = build_model(data, cfg)
-    groups = _adam(model, cfg, resolve_emb_lr(cfg, data)).param_groups
+    groups = adam(model, cfg, resolve_emb_lr(cfg, data)).param_groups
     assert [g["lr"] for g in groups] == [1e-3, 2e-2]
     f = model.factors
     tables = {id(model.clip_id.weight), id(model.user_e.weight), id(f.p.weight), id(f.q.weight), id(f.bu.weight),

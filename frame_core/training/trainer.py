@@ -48,6 +48,7 @@ from frame_core.training.calibration import calibrate_scores
 from frame_core.training.chunked_loss import loss_and_backward
 from frame_core.training.data_rules import DENSE_VIEWS_PER_VIDEO, resolve_emb_lr, resolved_for, train_views_per_video
 from frame_core.training.distributed import DistContext
+from frame_core.training.optimizer import adam
 from frame_core.training.schedule import EarlyStopper, LRSchedule, TimeBudget, check_steps, checks_per_epoch
 
 log = logging.getLogger(__name__)
@@ -85,23 +86,6 @@ def effective_batch_size(batch_size: int, n_train: int) -> int:
     """``batch_size``, reduced on small logs so that an epoch has at least ``MIN_STEPS`` steps
     (never below 32 views): min(batch_size, max(32, ceil(n_train / MIN_STEPS)))."""
     return int(min(batch_size, max(32, -(-n_train // MIN_STEPS))))
-
-
-EMBEDDING_TABLES = ("clip_id.weight", "user_e.weight", "factors.p.weight", "factors.q.weight", "factors.bu.weight",
-                    "factors.bc.weight", "factors.qv.weight")  # trained with ``emb_lr``
-def _adam(model: FrameModel, cfg: FrameConfig, emb_lr: float) -> torch.optim.Adam:
-    """Adam with two parameter groups: the learned id tables (``EMBEDDING_TABLES``) at
-    ``emb_lr`` (see :func:`resolve_emb_lr`), everything else at ``cfg.lr``; fused into one
-    kernel per step where this torch build supports it on CPU."""
-    named = dict(model.named_parameters())
-    groups = [{"params": [p for n, p in named.items() if n not in EMBEDDING_TABLES]}]
-    tables = [named[n] for n in EMBEDDING_TABLES if n in named]
-    if tables:
-        groups.append({"params": tables, "lr": float(emb_lr)})
-    try:
-        return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def build_model(data: FrameData, cfg: FrameConfig) -> FrameModel:
@@ -253,7 +237,7 @@ def train_single(
     if dist is not None and dist.rank:  # the same init everywhere (above); each rank its own dropout draws
         torch.manual_seed(cfg.seed + 7919 * dist.rank)
     emb_lr = resolve_emb_lr(cfg, data)
-    opt = _adam(model, cfg, emb_lr)
+    opt = adam(model, cfg, emb_lr)
     scorer = make_scorer(model, data)
 
     train_rows = data.rows(0)
@@ -299,6 +283,7 @@ def train_single(
                 parts = step_loss(make_batch(dist.shard(rows)))
                 parts.total.backward()
             opt.step()
+            opt.zero_grad(set_to_none=True)  # free the gradients now: validation checks run without them
             sched.step()
             seen += len(rows)
             losses = [parts.total.item(), parts.clip.item(), parts.video.item()]
@@ -354,7 +339,7 @@ def train_single(
             stopped_early = True
             break
     opt.zero_grad(set_to_none=True)
-    del opt
+    del opt, sched  # the schedule holds the optimiser: both go, so Adam's moments are freed before scoring
     try:
         best_state.restore(model)
     finally:
