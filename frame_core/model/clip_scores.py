@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from frame_core.model.lean_ops import gathered_bmm
+
 
 def rows_at(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """``x[idx]`` for a 2-D ``x`` (m, h) and an index tensor of any shape, as ``index_select``:
@@ -42,20 +44,22 @@ class ClipScores:
         """Same as :meth:`clip_logits` with ``h_c = h_cu[inv]``, but projects each distinct clip
         once: ``h_cu`` (m, d) distinct clips, ``inv`` (n, nc) indices into them. Returns (n, nc)."""
         cp, cn = self.clip_projections(h_cu)
-        hc = rows_at(h_cu, inv) if self.dot_p is not None else None
+        hc = (h_cu, inv) if self.dot_p is not None else None
         return self.clip_logits_gathered(h_up, h_un, rows_at(cp, inv), rows_at(cn, inv), hc, user_idx)
 
     def clip_logits_gathered(self, h_up: torch.Tensor, h_un: torch.Tensor, cp: torch.Tensor, cn: torch.Tensor,
-                             hc: torch.Tensor | None, user_idx: torch.Tensor | None = None) -> torch.Tensor:
+                             hc: tuple[torch.Tensor, torch.Tensor] | None,
+                             user_idx: torch.Tensor | None = None) -> torch.Tensor:
         """Clip logits (n, nc) from each view's rows: interests ``h_up``/``h_un`` (n, d), its clips'
         :meth:`clip_projections` ``cp``/``cn`` (n, nc, h1) and, with ``interaction = "mlp+dot"``,
-        its clips' H_c ``hc`` (n, nc, d)."""
+        its clips' H_c as ``hc = (h_cu, inv)``: distinct clips (m, d) and each view's rows of them
+        (n, nc), gathered inside :func:`~frame_core.model.lean_ops.gathered_bmm`."""
         ap = self.mlp_p.first_user(h_up)[:, None, :] + cp
         an = self.mlp_n.first_user(h_un)[:, None, :] + cn
         dp = dn = None
         if self.dot_p is not None:
             w = torch.stack([h_up * self.dot_p, h_un * self.dot_n], -1)  # (n, d, 2)
-            dpn = torch.bmm(hc, w)  # (n, nc, 2): both inner products, no (n, nc, d) product
+            dpn = gathered_bmm(*hc, w)  # (n, nc, 2): both inner products, no (n, nc, d) product kept
             dp, dn = dpn[..., 0], dpn[..., 1]
         return self.logits_from_first(ap, an, user_idx, dp, dn)
 

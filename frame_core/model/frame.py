@@ -58,6 +58,7 @@ from frame_core.model.config import FrameConfig
 from frame_core.model.factors import ClipFactors
 from frame_core.model.heads import ClipMLP, video_log_probs
 from frame_core.model.hop_terms import HopTerms, training_first_hop
+from frame_core.model.lean_ops import add_rows
 from frame_core.model.sparse import EdgeRemoval, GraphOps, first_hop, spmm
 
 _ACT = {
@@ -263,7 +264,7 @@ class FrameModel(ClipScores, nn.Module):
             sp_, spt, sn_, snt = g.clip_rows(clips)
         agg_p = spmm(sp_, spt, xp)
         if remove is not None:
-            agg_p = agg_p.index_add(0, remove.pos_rows, rows_at(xp, remove.pos_users) * remove.pos_values[:, None], alpha=-1)
+            agg_p = add_rows(agg_p, remove.pos_rows, rows_at(xp, remove.pos_users) * remove.pos_values[:, None], alpha=-1)
         if not torch.is_grad_enabled():  # inference over all clips: keep one (m, d) buffer
             act_ = _ACT_INPLACE[self.cfg.activation]
             out = act_(agg_p)
@@ -273,7 +274,7 @@ class FrameModel(ClipScores, nn.Module):
             return out.add_(act_(agg_n)).mul_(0.5)
         agg_n = spmm(sn_, snt, xn)
         if remove is not None:
-            agg_n = agg_n.index_add(0, remove.neg_rows, rows_at(xn, remove.neg_users) * remove.neg_values[:, None], alpha=-1)
+            agg_n = add_rows(agg_n, remove.neg_rows, rows_at(xn, remove.neg_users) * remove.neg_values[:, None], alpha=-1)
         return 0.5 * (self.act(agg_p) + self.act(agg_n))
 
     def cold_user(self) -> torch.Tensor:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from frame_core.model.lean_ops import add_rows
 from frame_core.model.sparse import EdgeRemoval, FirstHopFn
 
 
@@ -121,5 +122,5 @@ def training_first_hop(model, sel: torch.Tensor, remove: EdgeRemoval | None
         at = torch.cat([remove.pos_rows, remove.neg_rows])
         values = torch.cat([remove.pos_values, remove.neg_values]).to(agg.dtype)
         if rows.numel():
-            agg = agg.index_add(0, rows, torch.index_select(h0_sel, 0, at) * values[:, None], alpha=-1)
+            agg = add_rows(agg, rows, torch.index_select(h0_sel, 0, at) * values[:, None], alpha=-1)
     return agg[:U], agg[U:], h0_sel, e_sel

@@ -59,10 +59,12 @@ def loss_and_backward(model: FrameModel, batch: Batch, chunk: int = VIEW_CHUNK) 
         sl = slice(s, s + chunk)
         users, ur, iv = batch.users[sl], urows[sl], inv[sl]
         # this chunk's rows of the shared tensors, as leaves: its backward fills only them
-        at = [ur, ur, iv, iv] + ([iv] if dots else [])
+        at = [ur, ur, iv, iv]
         leaves = [rows_at(t, i).requires_grad_() for t, i in zip(det, at)]
+        hc_leaf = det[4].detach().requires_grad_() if dots else None  # all m clips: gathered inside the product
         fleaves = [t[sl].requires_grad_() for t in det[len(det) - n_fac:]] if n_fac else []
-        z = model.clip_logits_gathered(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4] if dots else None, users)
+        z = model.clip_logits_gathered(leaves[0], leaves[1], leaves[2], leaves[3], (hc_leaf, iv) if dots else None,
+                                       users)
         part = z.new_zeros(())
         fac_part = 0.0
         if n_fac:
@@ -86,6 +88,8 @@ def loss_and_backward(model: FrameModel, batch: Batch, chunk: int = VIEW_CHUNK) 
         for g, leaf, i in zip(grads, leaves, at):
             if leaf.grad is not None:
                 g.index_add_(0, i.reshape(-1), leaf.grad.reshape(-1, g.shape[1]))
+        if hc_leaf is not None and hc_leaf.grad is not None:
+            grads[4] += hc_leaf.grad
         for g, leaf in zip(grads[len(grads) - n_fac:], fleaves):
             if leaf.grad is not None:
                 g[sl] += leaf.grad
