@@ -39,7 +39,30 @@ def test_preallocated_state_gives_the_lazy_updates_bit_for_bit(kw):
     for a, b in zip(lazy, early, strict=True):
         sa, sb = opt_lazy.state[a], opt_early.state[b]
         assert sa.keys() == sb.keys()
-        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+        assert all(torch.equal(sa[k], sb[k]) and sa[k].dtype == sb[k].dtype for k in sa)
+
+
+def test_preallocated_state_matches_under_a_float64_default_and_a_late_first_gradient():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        lazy = [torch.randn(6, 3, requires_grad=True), torch.randn(4, requires_grad=True)]
+        early = [p.detach().clone().requires_grad_() for p in lazy]
+        opt_lazy = torch.optim.Adam(lazy, lr=0.01, foreach=False)
+        opt_early = allocate_state(torch.optim.Adam(early, lr=0.01, foreach=False))
+        for step in range(3):
+            for opt, ps in ((opt_lazy, lazy), (opt_early, early)):
+                opt.zero_grad(set_to_none=True)
+                ps[0].grad = torch.full(ps[0].shape, 0.5 + step)
+                if step:  # the second parameter gets no gradient in the first step
+                    ps[1].grad = torch.full(ps[1].shape, -1.0 * step)
+                opt.step()
+        for a, b in zip(lazy, early, strict=True):
+            assert torch.equal(a, b)
+            sa, sb = opt_lazy.state[a], opt_early.state[b]
+            assert all(torch.equal(sa[k], sb[k]) and sa[k].dtype == sb[k].dtype for k in sa)
+    finally:
+        torch.set_default_dtype(old)
 
 
 def test_a_stepped_optimiser_is_left_alone():
@@ -57,6 +80,7 @@ def test_the_trainer_optimiser_starts_with_state_for_every_parameter():
     cfg = fast_config(nc=2, user_embedding=True)
     model = build_model(data, cfg)
     opt = adam(model, cfg, resolve_emb_lr(cfg, data))
+    assert opt.defaults["fused"]  # float32 parameters on the CPU: one fused kernel per step
     params = [p for g in opt.param_groups for p in g["params"]]
     assert len(params) == len(list(model.parameters()))
     for p in params:
