@@ -10,14 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from frame_core.model.lean_ops import gathered_bmm
-
-
-def rows_at(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``x[idx]`` for a 2-D ``x`` (m, h) and an index tensor of any shape, as ``index_select``:
-    the same values, with a backward that adds rows (``index_add``) instead of the sort-based
-    accumulating ``index_put`` of advanced indexing."""
-    return torch.index_select(x, 0, idx.reshape(-1)).view(*idx.shape, x.shape[1])
+from frame_core.model.lean_ops import gathered_bmm, rows_at
 
 
 class ClipScores:

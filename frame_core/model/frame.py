@@ -51,14 +51,14 @@ from torch import nn
 
 from frame_core.data.features import META_DIM
 from frame_core.model.batch import Batch, LossParts, batch_clip_index
-from frame_core.model.clip_scores import ClipScores, rows_at
+from frame_core.model.clip_scores import ClipScores
 from frame_core.model.cold_videos import as_new
 from frame_core.model.cold_videos import draw as draw_cold
 from frame_core.model.config import FrameConfig
 from frame_core.model.factors import ClipFactors
 from frame_core.model.heads import ClipMLP, video_log_probs
 from frame_core.model.hop_terms import HopTerms, training_first_hop
-from frame_core.model.lean_ops import add_rows
+from frame_core.model.lean_ops import add_rows, rows_at
 from frame_core.model.sparse import EdgeRemoval, GraphOps, first_hop, spmm
 
 _ACT = {

@@ -11,6 +11,8 @@ what they hold between forward and backward, which sets a training step's peak m
   (n, k) and per-view matrices ``w`` (n, d, j). The plain form saves the gathered (n, k, d)
   tensor (32 MB at Micro-video-A scale, where x is (m, d) with m < n·k); here x is kept
   (the step keeps it anyway) and the rows are gathered again in the backward.
+
+:func:`rows_at` is the row gather both use (``x[idx]`` through ``index_select``).
 """
 
 from __future__ import annotations
@@ -46,21 +48,24 @@ class _GatheredBmm(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x, idx, w)
-        return torch.bmm(_gather(x, idx), w)
+        return torch.bmm(rows_at(x, idx), w)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x, idx, w = ctx.saved_tensors
         g_x = g_w = None
         if ctx.needs_input_grad[2]:
-            g_w = torch.bmm(_gather(x, idx).transpose(1, 2), grad)
+            g_w = torch.bmm(rows_at(x, idx).transpose(1, 2), grad)
         if ctx.needs_input_grad[0]:
             g_rows = torch.bmm(grad, w.transpose(1, 2))  # (n, k, d)
             g_x = torch.zeros_like(x).index_add_(0, idx.reshape(-1), g_rows.reshape(-1, x.shape[1]))
         return g_x, None, g_w
 
 
-def _gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+def rows_at(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``x[idx]`` for a 2-D ``x`` (m, h) and an index tensor of any shape, as ``index_select``:
+    the same values, with a backward that adds rows (``index_add``) instead of the sort-based
+    accumulating ``index_put`` of advanced indexing."""
     return torch.index_select(x, 0, idx.reshape(-1)).view(*idx.shape, x.shape[1])
 
 

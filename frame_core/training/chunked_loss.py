@@ -24,9 +24,9 @@ import torch
 import torch.nn.functional as F
 
 from frame_core.model.batch import Batch, LossParts
-from frame_core.model.clip_scores import rows_at
 from frame_core.model.frame import FrameModel
 from frame_core.model.heads import video_log_probs
+from frame_core.model.lean_ops import rows_at
 
 VIEW_CHUNK = 16_384
 """Views per chunk: ``FrameConfig.batch_size``'s default (module docstring)."""

@@ -276,14 +276,13 @@ def train_single(
             if cancel is not None and cancel.is_set():
                 raise CancelledError("training cancelled")
             rows = perm[step * batch_size : (step + 1) * batch_size]
-            opt.zero_grad(set_to_none=True)
             if dist is None:  # a batch past the default size has its per-view part in chunks (same gradients)
                 parts = loss_and_backward(model, make_batch(rows))
             else:
                 parts = step_loss(make_batch(dist.shard(rows)))
                 parts.total.backward()
             opt.step()
-            opt.zero_grad(set_to_none=True)  # free the gradients now: validation checks run without them
+            opt.zero_grad(set_to_none=True)  # free the gradients now: checks and the next batch run without them
             sched.step()
             seen += len(rows)
             losses = [parts.total.item(), parts.clip.item(), parts.video.item()]
@@ -338,7 +337,6 @@ def train_single(
         if stop:
             stopped_early = True
             break
-    opt.zero_grad(set_to_none=True)
     del opt, sched  # the schedule holds the optimiser: both go, so Adam's moments are freed before scoring
     try:
         best_state.restore(model)
